@@ -1,0 +1,28 @@
+"""User-facing errors: each carries a one-line message naming the problem and the fix.
+
+The CLI turns any `MinifaError` into that line and a non-zero exit, without a traceback.
+"""
+
+
+class MinifaError(Exception):
+    """Base of every error a user can cause and fix (bad input, missing data, no GPU)."""
+
+
+class ConfigError(MinifaError, ValueError):
+    """An impossible or unknown setting: sizes, rule names, negative rates."""
+
+
+class DataError(MinifaError):
+    """Missing, corrupt or unreachable data."""
+
+
+class CheckpointError(MinifaError):
+    """An unreadable, truncated, foreign or wrong-version checkpoint file."""
+
+
+class BackendError(MinifaError):
+    """A backend was asked for that this machine cannot provide (e.g. GPU without CuPy)."""
+
+
+class DivergenceError(MinifaError):
+    """Training produced NaN or Inf; the message names step, member and layer."""
