@@ -1,0 +1,36 @@
+"""minifa: a small, exact, fast engine for random feedback alignment.
+
+The public API, in data-flow order::
+
+    import minifa as mf
+    backend = mf.get_backend("cpu")                       # or "gpu", "strict", "auto"
+    cfg = mf.Config(layers=(784, 700, 1000, 10), rule="fa", seeds=[0, 1, 2])
+    run = mf.build(cfg, backend)                          # 3 networks, one ensemble
+    data = mf.DeviceData.from_dataset(backend, dataset, cfg.dtype)
+    updates = mf.batch_updates(run, x, y)                 # one batch's per-layer updates
+    mf.train_step(run, x, y, labels, measure=True)        # one SGD step, with metrics
+    mf.train(run, data, epochs=10)                        # epochs, history in run.history
+"""
+
+from .backend import Backend, get_backend
+from .config import Config, Run, build
+from .errors import MinifaError
+from .metrics import cosine, evaluate
+from .network import Network, Params, Update, backpropagate, forward, gradient, output_error, sgd_step
+from .rules import RULES, make_rule
+from .training import DeviceData, train, train_epoch, train_step
+
+__version__ = "0.1.0"
+
+
+def batch_updates(run: Run, x, targets) -> list:
+    """The rule's per-layer updates for one batch at the current weights (nothing applied)."""
+    cache = forward(run.xp, run.net, run.params, x)
+    return run.rule.updates(run.params, cache, output_error(run.xp, run.net, cache, targets))
+
+
+__all__ = [
+    "Backend", "Config", "DeviceData", "MinifaError", "Network", "Params", "RULES", "Run", "Update",
+    "backpropagate", "batch_updates", "build", "cosine", "evaluate", "forward", "get_backend",
+    "gradient", "make_rule", "output_error", "sgd_step", "train", "train_epoch", "train_step",
+]

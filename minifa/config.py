@@ -1,0 +1,136 @@
+"""One run's full description, JSON-serialisable, and how to build it into live state.
+
+A ``Config`` fixes the network, the rule, the initialisation, the optimisation and the
+ensemble (one seed per member). ``build`` turns it into a ``Run``: device arrays, the rule
+with its feedback, each member's random streams, step/epoch counters and the metric history.
+Checkpoints store the config as JSON and rebuild the run from it.
+"""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field, fields
+from typing import Any
+
+import numpy as np
+
+from .errors import ConfigError
+from .init import COUPLINGS, couple_weights
+from .network import Network, Params, init_params
+from .rules import Rule, make_rule
+from .streams import Streams
+
+
+@dataclass
+class Config:
+    layers: tuple[int, ...] = (784, 700, 1000, 10)
+    activation: str = "tanh"
+    loss: str = "softmax-crossentropy"
+    bias: bool = True
+    output_scale: float = 1.0
+    dtype: str = "float32"
+    init: str = "normal"
+    init_scale: float | list[float] = 0.05  # one value, or one per member
+    rule: str = "fa"
+    rule_options: dict[str, Any] = field(default_factory=dict)
+    weights_from_feedback: str = "none"  # Figure 4: none | sign | equal
+    lr: float = 0.05
+    batch_size: int = 100
+    shuffle: bool = True  # False: full-batch GD in data order (Song et al.)
+    shared_order: bool = False  # all members see the same minibatches (member 0's order)
+    l2: float | list[float] = 0.0  # weight decay, one value or one per layer
+    seeds: list[int] = field(default_factory=lambda: [0])  # one per ensemble member
+    stream_seeds: dict[str, list[int]] = field(default_factory=dict)  # per-purpose overrides
+    metrics_every: int = 0  # record step metrics every K steps; 0 = per epoch only
+
+    def __post_init__(self) -> None:
+        self.layers = tuple(int(n) for n in self.layers)
+        self.seeds = [int(s) for s in self.seeds]
+        self.validate()
+
+    def validate(self) -> None:
+        def need(ok: bool, message: str) -> None:
+            if not ok:
+                raise ConfigError(message)
+
+        need(len(self.seeds) >= 1, "an ensemble needs at least one seed")
+        need(self.lr > 0, f"learning rate {self.lr} must be positive")
+        need(self.batch_size >= 1, f"batch size {self.batch_size} must be at least 1")
+        need(self.metrics_every >= 0, f"metrics interval {self.metrics_every} must be 0 (off) or positive")
+        need(self.dtype in ("float32", "float64"), f"dtype {self.dtype!r} unsupported; use float32 or float64")
+        need(np.all(np.asarray(self.init_scale) >= 0), f"init scale {self.init_scale} must be non-negative")
+        need(np.all(np.asarray(self.l2) >= 0), f"l2 {self.l2} must be non-negative")
+        need(np.size(self.l2) in (1, self.depth), f"l2 needs one value or one per layer ({self.depth})")
+        need(np.size(self.init_scale) in (1, self.members), f"init scale needs one value or one per member ({self.members})")
+        need(self.weights_from_feedback in COUPLINGS, f"weights-from-feedback {self.weights_from_feedback!r}; choose one of {', '.join(COUPLINGS)}")
+        for purpose, seeds in self.stream_seeds.items():
+            need(len(seeds) == self.members, f"stream_seeds[{purpose!r}] needs one seed per member ({self.members})")
+        self.network()
+
+    @property
+    def members(self) -> int:
+        return len(self.seeds)
+
+    @property
+    def depth(self) -> int:
+        return len(self.layers) - 1
+
+    def network(self) -> Network:
+        return Network(self.layers, self.activation, self.loss, self.bias, self.output_scale)
+
+    def layer_l2(self) -> list[float] | None:
+        values = np.broadcast_to(np.asarray(self.l2, dtype=float), (self.depth,))
+        return None if not values.any() else [float(v) for v in values]
+
+    def streams(self) -> list[Streams]:
+        return [
+            Streams(seed, {p: s[r] for p, s in self.stream_seeds.items()}) for r, seed in enumerate(self.seeds)
+        ]
+
+    def to_json(self) -> str:
+        return json.dumps(asdict(self), sort_keys=True)
+
+    @classmethod
+    def from_json(cls, text: str) -> "Config":
+        data = json.loads(text)
+        known = {f.name for f in fields(cls)}
+        unknown = sorted(set(data) - known)
+        if unknown:
+            raise ConfigError(f"config has unknown field {unknown[0]!r}; written by a newer minifa?")
+        return cls(**data)
+
+
+@dataclass
+class Run:
+    """Live training state: everything a checkpoint holds."""
+
+    config: Config
+    backend: Any
+    net: Network
+    params: Params
+    rule: Rule
+    streams: list[Streams]
+    step: int = 0
+    epoch: int = 0
+    history: dict[str, list] = field(default_factory=dict)
+
+    @property
+    def xp(self):
+        return self.backend.xp
+
+
+def build(config: Config, backend) -> Run:
+    """Draw the initial network and the rule's feedback for every member (host RNG)."""
+    net, streams = config.network(), config.streams()
+    params = init_params(backend, net, streams, config.init, config.init_scale, config.dtype)
+    rule = make_rule(config.rule, backend, net, streams, config.dtype, config.rule_options)
+    if config.weights_from_feedback != "none":
+        feedback = rule.weight_feedback(params)
+        if feedback is None or rule.name == "sign-symmetry":
+            raise ConfigError(f"weights-from-feedback needs a rule with fixed B_l of W_l's shape (fa, kolen-pollack), not {rule.name!r}")
+        scale = np.broadcast_to(np.asarray(config.init_scale, dtype=float), (config.members,))
+        params.weights = [
+            backend.asarray(couple_weights(backend.to_host(w), backend.to_host(b), config.weights_from_feedback, scale), config.dtype)
+            for w, b in zip(params.weights, feedback)
+        ]
+    return Run(config, backend, net, params, rule, streams)

@@ -1,0 +1,58 @@
+"""Data sources for minifa: MNIST (as IDX, spec/data.md) and the synthetic sets.
+
+Every loader returns a `Dataset` in Flux's layout, samples as columns
+(spec/flux-semantics.md §9): ``x`` is ``features × N``, ``y`` is ``outputs × N``.
+"""
+
+from __future__ import annotations
+
+import os
+
+import numpy as np
+
+from minifa.data.dataset import Dataset, one_hot
+from minifa.data.idx import read_idx, write_idx
+from minifa.data.mnist import fetch_mnist, load_mnist
+from minifa.data.synthetic import gaussian_teacher, synthetic_classes
+from minifa.errors import ConfigError, DataError
+
+DATASETS = ("mnist", "gaussian", "synthetic")
+
+__all__ = [
+    "DATASETS",
+    "Dataset",
+    "fetch_mnist",
+    "gaussian_teacher",
+    "load_dataset",
+    "load_mnist",
+    "one_hot",
+    "read_idx",
+    "synthetic_classes",
+    "write_idx",
+]
+
+
+def load_dataset(name: str, *, data_dir: str | os.PathLike = "data/mnist",
+                 seed: int | np.random.Generator = 0, standardise: bool = False,
+                 **options) -> Dataset:
+    """Load data set ``name`` (one of `DATASETS`).
+
+    - ``"mnist"``: `load_mnist` from ``data_dir`` (``seed`` unused: the data are fixed).
+    - ``"gaussian"``: `gaussian_teacher` with ``rng=seed``; ``options`` are its n, d,
+      activation, width.
+    - ``"synthetic"``: `synthetic_classes` with ``rng=seed``; ``options`` are its n_train,
+      n_test, d, classes.
+    ``standardise`` (Song et al.'s MNIST normalisation) applies to MNIST only.
+    """
+    if name not in DATASETS:
+        raise DataError(f"unknown data set {name!r}; use one of {', '.join(DATASETS)}")
+    if name == "mnist":
+        if options:
+            raise ConfigError(f"mnist takes no options, got {', '.join(sorted(options))}")
+        return load_mnist(data_dir, standardise=standardise)
+    # Refuse rather than ignore: a silently unstandardised run would be a wrong experiment.
+    if standardise:
+        raise ConfigError(f"standardise applies to mnist only, not {name}; drop it")
+    if name == "gaussian":
+        return gaussian_teacher(rng=seed, **options)
+    return synthetic_classes(rng=seed, **options)

@@ -1,0 +1,59 @@
+"""The `Dataset` container shared by every data source, and Flux's one-hot encoding.
+
+Layout follows Julia/Flux (spec/flux-semantics.md §9): samples are **columns**, so inputs are
+``features × N`` and targets ``outputs × N``; a batch is ``x[:, idx]`` (MLUtils DataLoader, §4).
+It lives in its own module so that `mnist` and `synthetic` can import it without a cycle
+through the package ``__init__``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+import numpy as np
+
+from minifa.errors import DataError
+
+
+@dataclass(frozen=True, eq=False)  # eq=False: `==` on arrays is elementwise, not a bool
+class Dataset:
+    """Train and test splits, samples as columns.
+
+    - ``x_*``: ``features × N`` float inputs.
+    - ``y_*``: classification: one-hot ``classes × N`` float32 (Flux ``onehotbatch`` order);
+      regression: float targets ``outputs × N``.
+    - ``labels_*``: int64 class indices (length N), or None for regression.
+    """
+
+    x_train: np.ndarray
+    y_train: np.ndarray
+    labels_train: np.ndarray | None
+    x_test: np.ndarray
+    y_test: np.ndarray
+    labels_test: np.ndarray | None
+    name: str
+
+    def __post_init__(self) -> None:
+        # A mismatch here is a bug in a loader; catch it before it becomes a silent broadcast.
+        for split in ("train", "test"):
+            x, y, labels = (getattr(self, f"{f}_{split}") for f in ("x", "y", "labels"))
+            n = x.shape[1] if x.ndim == 2 else None
+            if n is None or y.ndim != 2 or y.shape[1] != n:
+                raise ValueError(f"{self.name} {split}: x {x.shape} and y {y.shape} are not ? × N")
+            if labels is not None and labels.shape != (n,):
+                raise ValueError(f"{self.name} {split}: labels {labels.shape}, expected ({n},)")
+
+
+def one_hot(labels: np.ndarray, classes: int = 10, dtype=np.float32) -> np.ndarray:
+    """``classes × N`` one-hot matrix: column j is the indicator of ``labels[j]``.
+
+    Equals ``Flux.onehotbatch(labels, 0:classes-1)`` as floats (spec/flux-semantics.md §3, §9).
+    Labels outside ``0..classes-1`` raise `DataError` (NumPy would wrap negatives silently).
+    """
+    labels = np.asarray(labels)
+    if labels.size and (labels.min() < 0 or labels.max() >= classes):
+        raise DataError(
+            f"labels range {labels.min()}..{labels.max()}, outside 0..{classes - 1}; "
+            f"check the label file or the number of classes"
+        )
+    return np.eye(classes, dtype=dtype)[:, labels]

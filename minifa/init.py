@@ -1,0 +1,68 @@
+"""Initialisers, drawn on the host per ensemble member (then moved to the device).
+
+Weights: ``normal`` is Chu & Bacho's "standard normal × weight scale factor" (scale 0 gives
+zeros); ``glorot`` is Flux's ``glorot_uniform``: U[-a, a), a = sqrt(6/(fan_in + fan_out));
+``zeros``. Biases start at zero (Flux ``Dense``). Feedback: ``pm1`` (entries ±1, the paper's
+default), ``normal`` N(0, 1), ``uniform`` U[-1, 1), each times a scale. Draws are float64 and
+cast afterwards, so a float32 and a float64 network from one seed are the same network.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .errors import ConfigError
+
+
+def _normal(rng, shape, scale):
+    return scale * rng.standard_normal(shape)
+
+
+def _glorot(rng, shape, scale):
+    fan_out, fan_in = shape
+    return scale * (rng.random(shape) - 0.5) * np.sqrt(24.0 / (fan_in + fan_out))
+
+
+def _zeros(rng, shape, scale):
+    return np.zeros(shape)
+
+
+WEIGHT_INITS = {"normal": _normal, "glorot": _glorot, "zeros": _zeros}
+
+FEEDBACK_INITS = {
+    "pm1": lambda rng, shape: rng.choice(np.array([-1.0, 1.0]), size=shape),
+    "normal": lambda rng, shape: rng.standard_normal(shape),
+    "uniform": lambda rng, shape: rng.uniform(-1.0, 1.0, size=shape),
+}
+
+# Figure 4 builds the weights from the feedback: "sign" keeps |W| and takes sign(B)
+# (green), "equal" sets W = scale · B (red); "none" leaves W independent (blue).
+COUPLINGS = ("none", "sign", "equal")
+
+
+def _choose(table, name, what):
+    if name not in table:
+        raise ConfigError(f"unknown {what} {name!r}; choose one of {', '.join(table)}")
+    return table[name]
+
+
+def weight_sampler(name: str, shape: tuple[int, int], scale: float):
+    """A function ``rng -> array`` drawing one member's weight matrix of ``shape``."""
+    init = _choose(WEIGHT_INITS, name, "init")
+    return lambda rng: init(rng, shape, scale)
+
+
+def feedback_sampler(name: str, shape: tuple[int, int], scale: float = 1.0):
+    """A function ``rng -> array`` drawing one member's feedback matrix of ``shape``."""
+    init = _choose(FEEDBACK_INITS, name, "feedback")
+    return lambda rng: scale * init(rng, shape)
+
+
+def couple_weights(weights: np.ndarray, feedback: np.ndarray, mode: str, scale: np.ndarray) -> np.ndarray:
+    """Weights built from the feedback (Figure 4); ``scale`` has one entry per member."""
+    _choose({m: m for m in COUPLINGS}, mode, "weights-from-feedback mode")
+    if mode == "sign":
+        return np.abs(weights) * np.sign(feedback)
+    if mode == "equal":
+        return scale.reshape(-1, 1, 1) * feedback
+    return weights

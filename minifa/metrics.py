@@ -1,0 +1,71 @@
+"""Measurements of Chu & Bacho, section 2.1.1, all per ensemble member.
+
+The *alignment measure* of two arrays is the cosine of their flattened versions: 1 parallel,
+0 orthogonal, -1 antiparallel. *Weight alignment* of layer l is ``cos(W_l, B_l)``; *gradient
+alignment* is ``cos(ΔW_l^rule, ΔW_l^BP)``, both updates computed on the same minibatch at the
+same weights from the same forward pass. Undefined cosines (a zero array) are NaN.
+"""
+
+from __future__ import annotations
+
+import math
+from typing import Any
+
+from .losses import accuracy, get_loss
+from .network import Cache, Network, Params, Update, forward
+
+
+def _sum_all(xp, a):
+    return xp.sum(a, axis=(-2, -1))
+
+
+def cosine(xp, a, b):
+    """``⟨a, b⟩ / (‖a‖ ‖b‖)`` over all but the ensemble axis; shape (R,)."""
+    den = xp.sqrt(_sum_all(xp, a * a) * _sum_all(xp, b * b))
+    ok = den > 0.0
+    return xp.where(ok, _sum_all(xp, a * b) / xp.where(ok, den, 1.0), math.nan)
+
+
+def _stack_layers(xp, columns: list[Any], members: int, dtype):
+    """(R, L) from per-layer (R,) arrays; a missing layer becomes NaN."""
+    filled = [c if c is not None else xp.full((members,), math.nan, dtype=dtype) for c in columns]
+    return xp.stack(filled, axis=1)
+
+
+def weight_alignment(xp, params: Params, feedback: list[Any] | None):
+    """``cos(W_l, B_l)`` for every layer, shape (R, L); None when the rule has no such B."""
+    if feedback is None:
+        return None
+    return xp.stack([cosine(xp, w, b) for w, b in zip(params.weights, feedback)], axis=1)
+
+
+def gradient_alignment(xp, updates: list[Update | None], true: list[Update], dtype):
+    """``cos(ΔW_l, ∇W_l)`` per layer, shape (R, L); NaN for a layer the rule does not update."""
+    cols = [None if u is None else cosine(xp, u.weight, t.weight) for u, t in zip(updates, true)]
+    return _stack_layers(xp, cols, true[0].weight.shape[0], dtype)
+
+
+def update_norms(xp, updates: list[Update | None], members: int, dtype):
+    """Frobenius norm of each layer's weight update ``‖ΔW_l‖``, shape (R, L); 0 if frozen."""
+    cols = [xp.zeros((members,), dtype=dtype) if u is None else xp.sqrt(_sum_all(xp, u.weight * u.weight)) for u in updates]
+    return xp.stack(cols, axis=1)
+
+
+def batch_loss(xp, net: Network, cache: Cache, targets):
+    return get_loss(net.loss).value(xp, cache.output, targets)
+
+
+def evaluate(xp, net: Network, params: Params, x, targets, labels, chunk: int = 2000) -> dict[str, Any]:
+    """Mean loss and accuracy (NaN for regression) on a whole set, in chunks of samples."""
+    n = x.shape[-1]
+    loss, hits = 0.0, 0.0
+    for start in range(0, n, chunk):
+        stop = min(start + chunk, n)
+        cache = forward(xp, net, params, x[..., start:stop])
+        weight = (stop - start) / n
+        loss = loss + weight * batch_loss(xp, net, cache, targets[..., start:stop])
+        if labels is not None:
+            hits = hits + weight * accuracy(xp, cache.output, labels[..., start:stop])
+    if labels is None:
+        hits = xp.full(loss.shape, math.nan, dtype=loss.dtype)
+    return {"loss": loss, "accuracy": hits}

@@ -1,0 +1,160 @@
+"""A Flux-style multilayer perceptron on an ensemble axis: forward pass and backward pass.
+
+Layer l (0-based here) has ``W[l]`` of shape (R, out, in), bias ``b[l]`` of shape (R, out, 1)
+or none, pre-activation ``h_l = W_l x_l + b_l`` and output ``x_{l+1} = f(h_l)``; the last layer
+is linear and the network output is ``z = output_scale · h_{L-1}``. Activations are
+features × batch, so a batch ``x`` is (in, B) when members share it or (R, in, B) when each
+member sees its own. R independent networks run in one pass through batched matmul.
+
+The backward pass is written once, with a pluggable *feedback path*: ``backpropagate`` takes
+for each layer the matrix that carries the error down through it (``W_l`` for BP, a fixed
+random ``B_l`` for FA, Chu & Bacho eq. 3) and returns the layer errors ``δ_l``.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, NamedTuple
+
+import numpy as np
+
+from .activations import get_activation
+from .errors import ConfigError
+from .init import weight_sampler
+from .losses import get_loss
+from .streams import Streams, draw
+
+
+@dataclass(frozen=True)
+class Network:
+    """The architecture: layer sizes, hidden activation, loss, biases and output scale.
+
+    Song, Xu & Lafferty's network ``f(x) = β ψ(Wx)/√p`` is
+    ``Network((d, p, 1), "relu", "mse", bias=False, output_scale=p ** -0.5)``.
+    """
+
+    sizes: tuple[int, ...]
+    activation: str = "tanh"
+    loss: str = "softmax-crossentropy"
+    bias: bool = True
+    output_scale: float = 1.0
+
+    def __post_init__(self) -> None:
+        sizes = tuple(self.sizes)
+        if len(sizes) < 2 or any(not isinstance(n, (int, np.integer)) or n < 1 for n in sizes):
+            raise ConfigError(f"layer sizes {sizes} impossible: need at least two positive integers, e.g. 784,700,1000,10")
+        object.__setattr__(self, "sizes", tuple(int(n) for n in sizes))
+        get_activation(self.activation)
+        get_loss(self.loss)
+
+    @property
+    def depth(self) -> int:
+        return len(self.sizes) - 1
+
+    @property
+    def shapes(self) -> list[tuple[int, int]]:
+        """(out, in) of every weight matrix, Flux's ``Dense`` convention."""
+        return [(o, i) for i, o in zip(self.sizes[:-1], self.sizes[1:])]
+
+
+@dataclass
+class Params:
+    """Trainable arrays with a leading ensemble axis R."""
+
+    weights: list[Any]
+    biases: list[Any] | None
+
+    @property
+    def members(self) -> int:
+        return self.weights[0].shape[0]
+
+
+class Cache(NamedTuple):
+    """What the forward pass keeps for the backward pass."""
+
+    inputs: list[Any]  # x_l, the input of layer l (x_0 is the batch)
+    pre: list[Any]  # h_l, the pre-activation of layer l
+    output: Any  # z = output_scale · h_{L-1}
+
+
+class Update(NamedTuple):
+    """One layer's update (the quantity subtracted, times η): ``ΔW = δ xᵀ``, ``Δb = Σ_batch δ``."""
+
+    weight: Any
+    bias: Any | None
+
+
+def init_params(backend, net: Network, streams: list[Streams], init: str, scales, dtype: str) -> Params:
+    """Draw every member's weights from its own ``init`` stream; biases start at zero."""
+    scales = np.broadcast_to(np.asarray(scales, dtype=float), (len(streams),))
+    weights = []
+    for shape in net.shapes:
+        host = np.stack([weight_sampler(init, shape, s)(st["init"]) for s, st in zip(scales, streams)])
+        weights.append(backend.asarray(host, dtype))
+    biases = None
+    if net.bias:
+        biases = [backend.asarray(np.zeros((len(streams), o, 1)), dtype) for o, _ in net.shapes]
+    return Params(weights, biases)
+
+
+def forward(xp, net: Network, params: Params, x) -> Cache:
+    """``h_l = W_l x_l (+ b_l)``, ``x_{l+1} = f(h_l)``; the last layer is linear."""
+    act = get_activation(net.activation)
+    inputs, pre = [x], []
+    for l, weight in enumerate(params.weights):
+        h = weight @ inputs[-1]
+        if params.biases is not None:
+            h = h + params.biases[l]
+        pre.append(h)
+        if l < net.depth - 1:
+            inputs.append(act.value(xp, h))
+    out = pre[-1] if net.output_scale == 1.0 else net.output_scale * pre[-1]
+    return Cache(inputs, pre, out)
+
+
+def output_error(xp, net: Network, cache: Cache, targets):
+    """``e = ∂L/∂h_{L-1}``: the loss's error on z, times the output scale (chain rule)."""
+    e = get_loss(net.loss).error(xp, cache.output, targets)
+    return e if net.output_scale == 1.0 else net.output_scale * e
+
+
+def backpropagate(xp, net: Network, cache: Cache, e, feedback: list[Any]) -> list[Any]:
+    """Layer errors ``δ_{L-1} = e``, ``δ_{l-1} = (F_lᵀ δ_l) ⊙ f'(h_{l-1})`` with ``F_l`` the
+    feedback matrix of layer l: ``W_l`` gives backpropagation, ``B_l`` feedback alignment."""
+    act = get_activation(net.activation)
+    deltas = [e]
+    for l in range(net.depth - 1, 0, -1):
+        carried = xp.matrix_transpose(feedback[l]) @ deltas[0]
+        deltas.insert(0, carried * act.derivative(xp, cache.pre[l - 1], cache.inputs[l]))
+    return deltas
+
+
+def layer_update(xp, cache: Cache, l: int, delta, bias: bool) -> Update:
+    """``ΔW_l = δ_l x_lᵀ`` and ``Δb_l = Σ_batch δ_l`` (Zygote's ``unbroadcast``)."""
+    weight = delta @ xp.matrix_transpose(cache.inputs[l])
+    return Update(weight, xp.sum(delta, axis=-1, keepdims=True) if bias else None)
+
+
+def updates_from_deltas(xp, net: Network, cache: Cache, deltas: list[Any]) -> list[Update]:
+    return [layer_update(xp, cache, l, d, net.bias) for l, d in enumerate(deltas)]
+
+
+def gradient(xp, net: Network, params: Params, cache: Cache, e) -> list[Update]:
+    """The true (BP) gradient of the batch loss at ``params`` from an existing forward pass."""
+    return updates_from_deltas(xp, net, cache, backpropagate(xp, net, cache, e, params.weights))
+
+
+def sgd_step(params: Params, updates: list[Update | None], lr: float, l2=None) -> None:
+    """Plain SGD in place, ``W ← W − η (ΔW + λ_l W)``; a ``None`` update leaves the layer
+    untouched (bit for bit). ``l2[l]`` is layer l's weight decay (Song et al. decay only
+    the output layer); biases are not decayed."""
+    for l, update in enumerate(updates):
+        if update is None:
+            continue
+        decay = 0.0 if l2 is None else float(l2[l])
+        if decay:
+            params.weights[l] -= lr * (update.weight + decay * params.weights[l])
+        else:
+            params.weights[l] -= lr * update.weight
+        if update.bias is not None:
+            params.biases[l] -= lr * update.bias

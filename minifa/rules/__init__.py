@@ -1,0 +1,48 @@
+"""Learning rules, found by name. Each module in this package defines one ``Rule`` subclass;
+importing the package registers them all, so adding a rule touches no other file."""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+from typing import Any
+
+from ..errors import ConfigError
+from .base import Rule
+
+
+def _discover() -> dict[str, type[Rule]]:
+    for module in pkgutil.iter_modules(__path__):
+        importlib.import_module(f"{__name__}.{module.name}")
+    found: dict[str, type[Rule]] = {}
+    stack = list(Rule.__subclasses__())
+    while stack:
+        cls = stack.pop()
+        stack.extend(cls.__subclasses__())
+        if "name" in cls.__dict__:
+            found[cls.name] = cls
+    return dict(sorted(found.items()))
+
+
+RULES = _discover()
+
+
+def rule_class(name: str) -> type[Rule]:
+    try:
+        return RULES[name]
+    except KeyError:
+        raise ConfigError(f"unknown rule {name!r}; choose one of {', '.join(RULES)}") from None
+
+
+def make_rule(name: str, backend, net, streams, dtype: str, options: dict[str, Any] | None = None) -> Rule:
+    """Build rule ``name`` for an ensemble; unknown names and options are one-line errors."""
+    cls = rule_class(name)
+    options = dict(options or {})
+    unknown = sorted(set(options) - set(cls.options))
+    if unknown:
+        allowed = ", ".join(cls.options) or "none"
+        raise ConfigError(f"rule {name!r} has no option {unknown[0]!r}; its options: {allowed}")
+    return cls(backend, net, streams, dtype, **options)
+
+
+__all__ = ["RULES", "Rule", "make_rule", "rule_class"]

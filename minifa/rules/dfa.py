@@ -1,0 +1,25 @@
+"""Direct feedback alignment (Nøkland 2016; Chu & Bacho 2024, eq. 6)."""
+
+from ..activations import get_activation
+from ..network import layer_update
+from .base import FEEDBACK_OPTIONS, Rule
+
+
+class DirectFeedbackAlignment(Rule):
+    """Every hidden layer receives the output error directly: ``δ_l = (R_l e) ⊙ f'(h_l)``,
+    ``R_l`` fixed random of shape n_l × n_out; the output layer uses ``δ = e``."""
+
+    name = "dfa"
+    options = dict(FEEDBACK_OPTIONS)
+    summary = "direct feedback alignment: output error sent to every hidden layer by R_l"
+
+    def __init__(self, backend, net, streams, dtype, **options):
+        super().__init__(backend, net, streams, dtype, **options)
+        self.feedback = self.draw_feedback([(n, net.sizes[-1]) for n in net.sizes[1:-1]])
+
+    def updates(self, params, cache, e):
+        act, xp = get_activation(self.net.activation), self.xp
+        deltas = [
+            (r @ e) * act.derivative(xp, cache.pre[l], cache.inputs[l + 1]) for l, r in enumerate(self.feedback)
+        ] + [e]
+        return [layer_update(xp, cache, l, d, self.net.bias) for l, d in enumerate(deltas)]

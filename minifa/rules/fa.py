@@ -1,0 +1,26 @@
+"""Feedback alignment (Lillicrap et al. 2016; Chu & Bacho 2024, eq. 3)."""
+
+from ..network import backpropagate, updates_from_deltas
+from .base import FEEDBACK_OPTIONS, Rule
+
+
+class FeedbackAlignment(Rule):
+    """``δ_{l-1} = (B_lᵀ δ_l) ⊙ f'(h_{l-1})`` with a fixed random ``B_l`` of ``W_l``'s shape.
+
+    Every layer gets a ``B_l``, the first included: it never carries an error, but weight
+    alignment ``cos(W_l, B_l)`` and Figure 4's weights-from-feedback need it."""
+
+    name = "fa"
+    options = dict(FEEDBACK_OPTIONS)
+    summary = "feedback alignment: fixed random B_l in place of W_l"
+
+    def __init__(self, backend, net, streams, dtype, **options):
+        super().__init__(backend, net, streams, dtype, **options)
+        self.feedback = self.draw_feedback(net.shapes)
+
+    def updates(self, params, cache, e):
+        deltas = backpropagate(self.xp, self.net, cache, e, self.feedback)
+        return updates_from_deltas(self.xp, self.net, cache, deltas)
+
+    def weight_feedback(self, params):
+        return self.feedback

@@ -1,0 +1,19 @@
+"""Sign symmetry (Liao, Leibo & Poggio 2016): feedback ``B_l = sign(W_l)``, recomputed every step."""
+
+from ..network import backpropagate, updates_from_deltas
+from .base import Rule
+
+
+class SignSymmetry(Rule):
+    """``δ_{l-1} = (sign(W_l)ᵀ δ_l) ⊙ f'(h_{l-1})``: the weights' signs, not their magnitudes."""
+
+    name = "sign-symmetry"
+    summary = "feedback through sign(W_l)"
+
+    def updates(self, params, cache, e):
+        feedback = self.weight_feedback(params)
+        deltas = backpropagate(self.xp, self.net, cache, e, feedback)
+        return updates_from_deltas(self.xp, self.net, cache, deltas)
+
+    def weight_feedback(self, params):
+        return [self.xp.sign(w) for w in params.weights]

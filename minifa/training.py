@@ -1,0 +1,177 @@
+"""The training loop: Flux ``DataLoader`` minibatches, one SGD step per batch, metrics.
+
+Minibatches follow MLUtils' ``DataLoader(shuffle=true)``: a new permutation of the training
+set at the start of every epoch, consecutive blocks of it as batches, a short last batch
+kept (``partial=true``). Each member draws its order from its own ``data`` stream, or all
+share member 0's (``shared_order``). ``shuffle=False`` keeps data order: full-batch gradient
+descent when the batch is the whole set (Song et al.).
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, Callable
+
+import numpy as np
+
+from .config import Run
+from .errors import DivergenceError
+from .losses import accuracy
+from .metrics import batch_loss, evaluate, gradient_alignment, update_norms, weight_alignment
+from .network import forward, gradient, output_error, sgd_step
+
+
+@dataclass
+class DeviceData:
+    """A data set on the device: features × samples, targets, integer labels (or None)."""
+
+    x_train: Any
+    y_train: Any
+    labels_train: Any
+    x_test: Any
+    y_test: Any
+    labels_test: Any
+
+    @classmethod
+    def from_dataset(cls, backend, dataset, dtype: str) -> "DeviceData":
+        def labels(a):
+            return None if a is None else backend.asarray(np.asarray(a, dtype=np.int64))
+
+        return cls(
+            backend.asarray(dataset.x_train, dtype), backend.asarray(dataset.y_train, dtype),
+            labels(dataset.labels_train), backend.asarray(dataset.x_test, dtype),
+            backend.asarray(dataset.y_test, dtype), labels(dataset.labels_test),
+        )
+
+    @property
+    def n_train(self) -> int:
+        return self.x_train.shape[-1]
+
+
+def epoch_order(run: Run, n: int):
+    """This epoch's sample order: (N,) shared by all members, or (R, N) one per member."""
+    cfg = run.config
+    if not cfg.shuffle:
+        return np.arange(n)
+    if cfg.shared_order:
+        return run.streams[0]["data"].permutation(n)
+    return np.stack([s["data"].permutation(n) for s in run.streams])
+
+
+def gather(xp, array, index):
+    """Samples ``array[..., index]``: an (R, B) index gives the member axis first,
+    (R, features, B) for features × samples data and (R, B) for labels."""
+    if index is None or index.ndim == 1:
+        return array if index is None else xp.take(array, index, axis=-1)
+    lead = tuple(array.shape[:-1])
+    flat = xp.take(array, xp.reshape(index, (-1,)), axis=-1)
+    picked = xp.reshape(flat, lead + tuple(index.shape))
+    return xp.permute_dims(picked, (1, 0, 2)) if lead else picked
+
+
+def step_metrics(run: Run, cache, e, updates, targets, labels) -> dict[str, Any]:
+    """Everything recorded for one step, at the weights *before* the update."""
+    xp, dtype = run.xp, run.params.weights[0].dtype
+    true = gradient(xp, run.net, run.params, cache, e)
+    out = {
+        "gradient_alignment": gradient_alignment(xp, updates, true, dtype),
+        "update_norm": update_norms(xp, updates, run.params.members, dtype),
+    }
+    if labels is not None:
+        out["accuracy"] = accuracy(xp, cache.output, labels)
+    aligned = weight_alignment(xp, run.params, run.rule.weight_feedback(run.params))
+    if aligned is not None:
+        out["weight_alignment"] = aligned
+    return out
+
+
+def check_finite(run: Run, loss) -> None:
+    """Stop with a message naming the step, member and layer at the first NaN or Inf."""
+    xp = run.xp
+    if bool(xp.all(xp.isfinite(loss))):
+        return
+    bad_loss = np.flatnonzero(~np.isfinite(run.backend.to_host(loss)))
+    for l, w in enumerate(run.params.weights):
+        finite = run.backend.to_host(xp.all(xp.isfinite(xp.reshape(w, (w.shape[0], -1))), axis=1))
+        if not finite.all():
+            member = int(np.flatnonzero(~finite)[0])
+            raise DivergenceError(
+                f"training diverged at step {run.step}: member {member} (seed {run.config.seeds[member]}), "
+                f"layer {l + 1} weights are NaN/Inf; lower the learning rate or the init scale"
+            )
+    member = int(bad_loss[0])
+    raise DivergenceError(
+        f"training diverged at step {run.step}: member {member} (seed {run.config.seeds[member]}) "
+        "has a NaN/Inf loss; lower the learning rate or the init scale"
+    )
+
+
+def record(history: dict[str, list], backend, values: dict[str, Any]) -> None:
+    for key, value in values.items():
+        history.setdefault(key, []).append(backend.to_host(value) if not isinstance(value, (int, float)) else value)
+
+
+def train_step(run: Run, x, targets, labels, measure: bool) -> dict[str, Any]:
+    """Forward, output error, the rule's updates, ``W ← W − η (ΔW + λW)``; metrics optional."""
+    xp, cfg = run.xp, run.config
+    cache = forward(xp, run.net, run.params, x)
+    e = output_error(xp, run.net, cache, targets)
+    loss = batch_loss(xp, run.net, cache, targets)
+    check_finite(run, loss)
+    updates = run.rule.updates(run.params, cache, e)
+    metrics = {"loss": loss}
+    if measure:
+        metrics.update(step_metrics(run, cache, e, updates, targets, labels))
+    sgd_step(run.params, updates, cfg.lr, cfg.layer_l2())
+    run.rule.after_step(run.params, updates, cfg.lr)
+    run.step += 1
+    return metrics
+
+
+def evaluate_run(run: Run, data: DeviceData) -> dict[str, Any]:
+    """Test loss and accuracy of every member (the paper's accuracies are on the test set)."""
+    return evaluate(run.xp, run.net, run.params, data.x_test, data.y_test, data.labels_test)
+
+
+def train_epoch(run: Run, data: DeviceData, on_step: Callable | None = None) -> None:
+    xp, cfg = run.xp, run.config
+    n = data.n_train
+    order = run.backend.asarray(epoch_order(run, n))
+    loss_sum = 0.0
+    batches = range(0, n, cfg.batch_size)
+    for start in batches:
+        index = order[..., start : start + cfg.batch_size]
+        if not cfg.shuffle and cfg.batch_size >= n:
+            index = None  # full-batch GD: the whole set, as stored
+        measure = cfg.metrics_every > 0 and run.step % cfg.metrics_every == 0
+        step = run.step
+        metrics = train_step(
+            run, gather(xp, data.x_train, index), gather(xp, data.y_train, index),
+            None if data.labels_train is None else gather(xp, data.labels_train, index), measure,
+        )
+        loss_sum = loss_sum + metrics["loss"]
+        if measure:
+            record(run.history, run.backend, {"step": step, "epoch_of_step": run.epoch, **{f"step_{k}": v for k, v in metrics.items()}})
+        if on_step is not None:
+            on_step(run, metrics)
+    run.epoch += 1
+    record(run.history, run.backend, {"epoch": run.epoch, "train_loss": loss_sum / len(batches)})
+    record_evaluation(run, data)
+
+
+def record_evaluation(run: Run, data: DeviceData) -> None:
+    result = evaluate_run(run, data)
+    record(run.history, run.backend, {"test_loss": result["loss"], "test_accuracy": result["accuracy"], "eval_epoch": run.epoch})
+
+
+def train(run: Run, data: DeviceData, epochs: int, on_step: Callable | None = None,
+          on_epoch: Callable | None = None) -> Run:
+    """Train until ``run.epoch == epochs`` (so a resumed run continues where it stopped).
+    Before the first epoch the initial test metrics are recorded as epoch 0."""
+    if run.epoch == 0 and not run.history.get("eval_epoch"):
+        record_evaluation(run, data)
+    while run.epoch < epochs:
+        train_epoch(run, data, on_step)
+        if on_epoch is not None:
+            on_epoch(run)
+    return run
