@@ -112,7 +112,7 @@ class Run:
     streams: list[Streams]
     step: int = 0
     epoch: int = 0
-    history: dict[str, list] = field(default_factory=dict)
+    history: dict[str, dict[str, list]] = field(default_factory=dict)  # "steps", "epochs" tables
 
     @property
     def xp(self):

@@ -106,9 +106,11 @@ def check_finite(run: Run, loss) -> None:
     )
 
 
-def record(history: dict[str, list], backend, values: dict[str, Any]) -> None:
+def record(history: dict[str, dict[str, list]], table: str, backend, values: dict[str, Any]) -> None:
+    """Append one row to ``history[table]`` ("steps" or "epochs"), as host values."""
+    rows = history.setdefault(table, {})
     for key, value in values.items():
-        history.setdefault(key, []).append(backend.to_host(value) if not isinstance(value, (int, float)) else value)
+        rows.setdefault(key, []).append(value if isinstance(value, (int, float)) else backend.to_host(value))
 
 
 def train_step(run: Run, x, targets, labels, measure: bool) -> dict[str, Any]:
@@ -151,25 +153,29 @@ def train_epoch(run: Run, data: DeviceData, on_step: Callable | None = None) -> 
         )
         loss_sum = loss_sum + metrics["loss"]
         if measure:
-            record(run.history, run.backend, {"step": step, "epoch_of_step": run.epoch, **{f"step_{k}": v for k, v in metrics.items()}})
+            record(run.history, "steps", run.backend, {"step": step, "epoch": run.epoch, **metrics})
         if on_step is not None:
             on_step(run, metrics)
     run.epoch += 1
-    record(run.history, run.backend, {"epoch": run.epoch, "train_loss": loss_sum / len(batches)})
-    record_evaluation(run, data)
+    record_epoch(run, data, loss_sum / len(batches))
 
 
-def record_evaluation(run: Run, data: DeviceData) -> None:
+def record_epoch(run: Run, data: DeviceData, train_loss) -> None:
+    """One row of the epoch table: mean training loss over the epoch's batches (NaN before
+    the first epoch) and the test loss and accuracy at the epoch's end."""
     result = evaluate_run(run, data)
-    record(run.history, run.backend, {"test_loss": result["loss"], "test_accuracy": result["accuracy"], "eval_epoch": run.epoch})
+    if train_loss is None:
+        train_loss = np.full(run.params.members, np.nan)
+    values = {"epoch": run.epoch, "train_loss": train_loss, "test_loss": result["loss"], "test_accuracy": result["accuracy"]}
+    record(run.history, "epochs", run.backend, values)
 
 
 def train(run: Run, data: DeviceData, epochs: int, on_step: Callable | None = None,
           on_epoch: Callable | None = None) -> Run:
     """Train until ``run.epoch == epochs`` (so a resumed run continues where it stopped).
     Before the first epoch the initial test metrics are recorded as epoch 0."""
-    if run.epoch == 0 and not run.history.get("eval_epoch"):
-        record_evaluation(run, data)
+    if run.epoch == 0 and "epochs" not in run.history:
+        record_epoch(run, data, None)
     while run.epoch < epochs:
         train_epoch(run, data, on_step)
         if on_epoch is not None:
