@@ -85,25 +85,31 @@ def step_metrics(run: Run, cache, e, updates, targets, labels) -> dict[str, Any]
     return out
 
 
-def check_finite(run: Run, loss) -> None:
-    """Stop with a message naming the step, member and layer at the first NaN or Inf."""
-    xp = run.xp
-    if bool(xp.all(xp.isfinite(loss))):
+def _first_bad(backend, flags) -> int | None:
+    bad = np.flatnonzero(~backend.to_host(flags))
+    return int(bad[0]) if bad.size else None
+
+
+def check_finite(run: Run, loss=None) -> None:
+    """Stop at the first NaN or Inf with a message naming the step, member and layer.
+
+    Every step checks the batch loss (R numbers, cheap); with ``loss=None`` every weight is
+    scanned, as at each epoch's end, since a saturated tanh can hide an infinite weight
+    from the loss."""
+    xp, backend = run.xp, run.backend
+    if loss is not None and bool(xp.all(xp.isfinite(loss))):
         return
-    bad_loss = np.flatnonzero(~np.isfinite(run.backend.to_host(loss)))
     for l, w in enumerate(run.params.weights):
-        finite = run.backend.to_host(xp.all(xp.isfinite(xp.reshape(w, (w.shape[0], -1))), axis=1))
-        if not finite.all():
-            member = int(np.flatnonzero(~finite)[0])
-            raise DivergenceError(
-                f"training diverged at step {run.step}: member {member} (seed {run.config.seeds[member]}), "
-                f"layer {l + 1} weights are NaN/Inf; lower the learning rate or the init scale"
-            )
-    member = int(bad_loss[0])
-    raise DivergenceError(
-        f"training diverged at step {run.step}: member {member} (seed {run.config.seeds[member]}) "
-        "has a NaN/Inf loss; lower the learning rate or the init scale"
-    )
+        member = _first_bad(backend, xp.all(xp.isfinite(xp.reshape(w, (w.shape[0], -1))), axis=1))
+        if member is not None:
+            where = f"member {member} (seed {run.config.seeds[member]}), layer {l + 1} weights are NaN/Inf"
+            raise DivergenceError(f"training diverged at step {run.step}: {where}; lower the learning rate or the init scale")
+    member = None if loss is None else _first_bad(backend, xp.isfinite(loss))
+    if member is not None:
+        raise DivergenceError(
+            f"training diverged at step {run.step}: member {member} (seed {run.config.seeds[member]}) "
+            "has a NaN/Inf loss; lower the learning rate or the init scale"
+        )
 
 
 def record(history: dict[str, dict[str, list]], table: str, backend, values: dict[str, Any]) -> None:
@@ -142,7 +148,7 @@ def train_epoch(run: Run, data: DeviceData, on_step: Callable | None = None) -> 
     loss_sum = 0.0
     batches = range(0, n, cfg.batch_size)
     for start in batches:
-        index = order[..., start : start + cfg.batch_size]
+        index = order[..., start : min(start + cfg.batch_size, n)]
         if not cfg.shuffle and cfg.batch_size >= n:
             index = None  # full-batch GD: the whole set, as stored
         measure = cfg.metrics_every > 0 and run.step % cfg.metrics_every == 0
@@ -156,6 +162,7 @@ def train_epoch(run: Run, data: DeviceData, on_step: Callable | None = None) -> 
             record(run.history, "steps", run.backend, {"step": step, "epoch": run.epoch, **metrics})
         if on_step is not None:
             on_step(run, metrics)
+    check_finite(run)
     run.epoch += 1
     record_epoch(run, data, loss_sum / len(batches))
 
