@@ -88,6 +88,14 @@ def gpu_available() -> bool:
     return True
 
 
+def gpu_description() -> str:
+    """The name and memory of CUDA device 0, for ``minifa info``."""
+    import cupy
+
+    props = cupy.cuda.runtime.getDeviceProperties(0)
+    return f"{props['name'].decode()} ({props['totalGlobalMem'] / 2**30:.0f} GiB)"
+
+
 def get_backend(name: str = "auto") -> Backend:
     """Choose the array namespace once, at the edge: ``auto | cpu | gpu | strict``."""
     if name == "auto":

@@ -42,6 +42,9 @@ class Config:
     seeds: list[int] = field(default_factory=lambda: [0])  # one per ensemble member
     stream_seeds: dict[str, list[int]] = field(default_factory=dict)  # per-purpose overrides
     metrics_every: int = 0  # record step metrics every K steps; 0 = per epoch only
+    epochs: int = 1  # training stops when the run's epoch counter reaches this
+    dataset: str = "mnist"  # what the run trains on (minifa.data.load_dataset)
+    dataset_options: dict[str, Any] = field(default_factory=dict)  # e.g. {"standardise": true}
 
     def __post_init__(self) -> None:
         self.layers = tuple(int(n) for n in self.layers)
@@ -56,6 +59,7 @@ class Config:
         need(len(self.seeds) >= 1, "an ensemble needs at least one seed")
         need(self.lr > 0, f"learning rate {self.lr} must be positive")
         need(self.batch_size >= 1, f"batch size {self.batch_size} must be at least 1")
+        need(self.epochs >= 0, f"epochs {self.epochs} must be 0 or more")
         need(self.metrics_every >= 0, f"metrics interval {self.metrics_every} must be 0 (off) or positive")
         need(self.dtype in ("float32", "float64"), f"dtype {self.dtype!r} unsupported; use float32 or float64")
         need(np.all(np.asarray(self.init_scale) >= 0), f"init scale {self.init_scale} must be non-negative")

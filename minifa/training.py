@@ -15,7 +15,7 @@ from typing import Any, Callable
 import numpy as np
 
 from .config import Run
-from .errors import DivergenceError
+from .errors import ConfigError, DivergenceError
 from .losses import accuracy
 from .metrics import batch_loss, evaluate, gradient_alignment, update_norms, weight_alignment
 from .network import forward, gradient, output_error, sgd_step
@@ -33,7 +33,11 @@ class DeviceData:
     labels_test: Any
 
     @classmethod
-    def from_dataset(cls, backend, dataset, dtype: str) -> "DeviceData":
+    def from_dataset(cls, backend, dataset, dtype: str, net=None) -> "DeviceData":
+        """Move a host data set to the device; with ``net``, check that the sizes fit it."""
+        if net is not None:
+            check_fits(net, dataset)
+
         def labels(a):
             return None if a is None else backend.asarray(np.asarray(a, dtype=np.int64))
 
@@ -46,6 +50,15 @@ class DeviceData:
     @property
     def n_train(self) -> int:
         return self.x_train.shape[-1]
+
+
+def check_fits(net, dataset) -> None:
+    """One-line errors for data that does not fit the network's input or output size."""
+    features, outputs = dataset.x_train.shape[0], dataset.y_train.shape[0]
+    if features != net.sizes[0]:
+        raise ConfigError(f"the network takes {net.sizes[0]} inputs but the data have {features} features; set the first layer size to {features}")
+    if outputs != net.sizes[-1]:
+        raise ConfigError(f"the network has {net.sizes[-1]} outputs but the targets have {outputs} rows; set the last layer size to {outputs}")
 
 
 def epoch_order(run: Run, n: int):
@@ -177,10 +190,11 @@ def record_epoch(run: Run, data: DeviceData, train_loss) -> None:
     record(run.history, "epochs", run.backend, values)
 
 
-def train(run: Run, data: DeviceData, epochs: int, on_step: Callable | None = None,
+def train(run: Run, data: DeviceData, epochs: int | None = None, on_step: Callable | None = None,
           on_epoch: Callable | None = None) -> Run:
-    """Train until ``run.epoch == epochs`` (so a resumed run continues where it stopped).
-    Before the first epoch the initial test metrics are recorded as epoch 0."""
+    """Train until ``run.epoch == epochs`` (default ``config.epochs``), so a resumed run
+    continues where it stopped. The initial test metrics are recorded as epoch 0."""
+    epochs = run.config.epochs if epochs is None else epochs
     if run.epoch == 0 and "epochs" not in run.history:
         record_epoch(run, data, None)
     while run.epoch < epochs:

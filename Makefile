@@ -1,0 +1,29 @@
+# minifa: `make test` builds the environment from nothing and runs the suite.
+PYTHON ?= python3
+VENV   := .venv
+BIN    := $(VENV)/bin
+STAMP  := $(VENV)/.installed-stamp
+
+.PHONY: test test-fast data env bench reproduce claims clean
+
+env: $(STAMP)
+
+$(STAMP): pyproject.toml
+	$(PYTHON) -m venv $(VENV)
+	$(BIN)/python -m pip install --quiet --upgrade pip
+	$(BIN)/python -m pip install --quiet -e '.[test,plots]'
+	touch $(STAMP)
+
+data: $(STAMP)
+	$(BIN)/python cli.py data
+
+# The whole suite, real-MNIST checks included (so the data step runs first).
+test: data
+	$(BIN)/python -m pytest -q
+
+# The suite without the real-MNIST checks (no download).
+test-fast: $(STAMP)
+	$(BIN)/python -m pytest -q -m "not mnist"
+
+clean:
+	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,0 +1,50 @@
+"""The click command line: ``python cli.py COMMAND`` or ``minifa COMMAND``.
+
+Every user error (a ``MinifaError`` from the library, a click usage error) becomes one line
+on stderr and a non-zero exit, never a traceback.
+"""
+
+from __future__ import annotations
+
+import sys
+
+import click
+
+from ..errors import MinifaError
+from .tools import data, evaluate, info, inspect
+from .train import train
+
+
+@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+@click.version_option(package_name="minifa")
+def cli() -> None:
+    """minifa: train MLPs with backpropagation and random-feedback rules, and measure alignment.
+
+    Start with `data` (fetch MNIST once), then `train`; `evaluate` and `inspect` read the
+    HDF5 checkpoints `train` writes.
+    """
+
+
+for command in (data, train, evaluate, inspect, info):
+    cli.add_command(command)
+
+
+def fail(message: str, code: int) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+def main(argv: list[str] | None = None) -> None:
+    try:
+        cli.main(args=argv, prog_name="minifa", standalone_mode=False)
+    except MinifaError as err:
+        fail(str(err), 1)
+    except click.exceptions.NoArgsIsHelpError as err:
+        click.echo(err.ctx.get_help())
+        sys.exit(2)
+    except click.ClickException as err:
+        fail(" ".join(err.format_message().split()), err.exit_code)
+    except click.exceptions.Abort as err:
+        fail(str(err) or "aborted", 130)
+    except OSError as err:
+        fail(f"{err.strerror or err}: {err.filename or ''}".rstrip(": "), 1)

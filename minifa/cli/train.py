@@ -1,0 +1,213 @@
+"""``minifa train``: build a run from options (or resume one), train it, checkpoint each epoch."""
+
+from __future__ import annotations
+
+import json
+import math
+from pathlib import Path
+
+import click
+import numpy as np
+
+from .. import checkpoint
+from ..activations import ACTIVATIONS
+from ..backend import NAMES, get_backend
+from ..config import Config, build
+from ..data import DATASETS, load_dataset
+from ..errors import ConfigError
+from ..init import COUPLINGS, FEEDBACK_INITS, WEIGHT_INITS
+from ..losses import LOSSES
+from ..rules import RULES, rule_class
+from ..training import DeviceData
+from ..training import train as train_run
+
+
+def numbers(kind):
+    """A click callback parsing a comma-separated list (``784,700,1000,10``)."""
+
+    def parse(ctx, param, value):
+        try:
+            return [kind(v) for v in str(value).split(",") if v.strip()]
+        except ValueError:
+            raise click.BadParameter(f"{value!r} is not a comma-separated list of {kind.__name__}s") from None
+
+    return parse
+
+
+def key_values(ctx, param, values):
+    """``KEY=VALUE`` pairs, the value read as JSON when it parses (``decay=0.1``)."""
+    out = {}
+    for item in values:
+        key, sep, raw = item.partition("=")
+        if not sep:
+            raise click.BadParameter(f"{item!r} is not KEY=VALUE")
+        try:
+            out[key.replace("-", "_")] = json.loads(raw)
+        except json.JSONDecodeError:
+            out[key.replace("-", "_")] = raw
+    return out
+
+
+def one_or_list(values: list):
+    return values[0] if len(values) == 1 else values
+
+
+# Options that describe the run; with --resume the checkpoint fixes them.
+RESUMABLE = {"epochs", "device", "data_dir", "checkpoint", "resume", "metrics_every"}
+
+
+def rule_options(rule: str, given: dict, explicit: set[str]) -> dict:
+    """Map the shortcut options onto the rule's own; an explicit one the rule lacks is an error
+    raised by the rule registry (``make_rule``)."""
+    accepted = rule_class(rule).options
+    opts = {}
+    for name in ("feedback", "feedback_scale", "alignment"):
+        if name in accepted or name in explicit:
+            opts[name] = one_or_list(given[name]) if name == "alignment" else given[name]
+    return {**opts, **given["option"]}
+
+
+def config_from(params: dict, explicit: set[str]) -> Config:
+    seeds = list(range(params["seed"], params["seed"] + params["ensemble"]))
+    if params["ensemble"] < 1:
+        raise ConfigError(f"--ensemble {params['ensemble']} must be at least 1")
+    dataset_options = dict(params["dataset_option"])
+    if params["standardise"]:
+        dataset_options["standardise"] = True
+    return Config(
+        layers=tuple(params["layers"]), activation=params["activation"], loss=params["loss"],
+        bias=not params["no_bias"], output_scale=params["output_scale"], dtype=params["dtype"],
+        init=params["init"], init_scale=one_or_list(params["init_scale"]), rule=params["rule"],
+        rule_options=rule_options(params["rule"], params, explicit),
+        weights_from_feedback=params["weights_from_feedback"], lr=params["lr"],
+        batch_size=params["batch_size"] if not params["full_batch"] else 10**12,
+        shuffle=not params["full_batch"], shared_order=params["shared_order"], l2=one_or_list(params["l2"]),
+        seeds=seeds, metrics_every=params["metrics_every"], epochs=params["epochs"],
+        dataset=params["dataset"], dataset_options=dataset_options,
+    )
+
+
+def load_data(config: Config, data_dir: str):
+    options = dict(config.dataset_options)
+    return load_dataset(config.dataset, data_dir=data_dir, seed=config.seeds[0], **options)
+
+
+def summary(run) -> str:
+    rows = run.history["epochs"]
+    acc, loss = rows["test_accuracy"][-1], rows["train_loss"][-1]
+    text = f"epoch {run.epoch}/{run.config.epochs}: train loss {np.nanmean(loss):.4f}"
+    if not np.all(np.isnan(acc)):
+        text += f", test accuracy {np.mean(acc):.4f}"
+        if acc.size > 1:
+            text += f" (members {np.min(acc):.4f}-{np.max(acc):.4f})"
+    steps = run.history.get("steps", {})
+    if "gradient_alignment" in steps:
+        align = np.nanmean(steps["gradient_alignment"][-1], axis=0)
+        text += ", gradient alignment " + " ".join(f"{a:.3f}" for a in align)
+    return text
+
+
+class Progress:
+    """A click progress bar over one epoch's steps showing loss and gradient alignment."""
+
+    def __init__(self, run, n_train: int):
+        self.run, self.steps = run, math.ceil(n_train / min(run.config.batch_size, n_train))
+        self.status, self.bar = "", None
+
+    def start(self):
+        self.bar = click.progressbar(length=self.steps, label=f"epoch {self.run.epoch + 1}/{self.run.config.epochs}",
+                                     item_show_func=lambda _: self.status, file=click.get_text_stream("stderr"))
+        self.bar.__enter__()
+
+    def step(self, run, metrics):
+        if self.bar is None:
+            self.start()
+        if "gradient_alignment" in metrics or run.step % 10 == 1:
+            loss = float(np.mean(run.backend.to_host(metrics["loss"])))
+            self.status = f"loss {loss:.4f}"
+            if "gradient_alignment" in metrics:
+                align = np.nanmean(run.backend.to_host(metrics["gradient_alignment"]), axis=0)
+                self.status += " align " + " ".join(f"{a:.2f}" for a in align[:-1])
+        self.bar.update(1)
+
+    def finish(self):
+        if self.bar is not None:
+            self.bar.__exit__(None, None, None)
+            self.bar = None
+
+
+def open_run(params: dict, explicit: set[str]):
+    path = params["checkpoint"]
+    backend = get_backend(params["device"])
+    if params["resume"]:
+        if path is None or not Path(path).exists():
+            raise ConfigError(f"nothing to resume: no checkpoint at {path}; drop --resume to start a new run")
+        fixed = sorted(explicit - RESUMABLE)
+        if fixed:
+            raise ConfigError(f"--resume continues the run stored in {path}, whose config fixes --{fixed[0].replace('_', '-')}; drop it or start a new run")
+        run = checkpoint.load(path, backend)
+        run.config.epochs = max(params["epochs"] if "epochs" in explicit else run.config.epochs, run.epoch)
+        if "metrics_every" in explicit:
+            run.config.metrics_every = params["metrics_every"]
+        return run
+    if path is not None and Path(path).exists():
+        raise ConfigError(f"{path} already exists; pass --resume to continue it, or choose another --checkpoint")
+    return build(config_from(params, explicit), backend)
+
+
+@click.command()
+@click.option("--rule", type=click.Choice(list(RULES)), default="fa", show_default=True, help="Learning rule.")
+@click.option("--layers", default="784,700,1000,10", show_default=True, callback=numbers(int), help="Layer sizes.")
+@click.option("--activation", type=click.Choice(list(ACTIVATIONS)), default="tanh", show_default=True)
+@click.option("--loss", type=click.Choice(list(LOSSES)), default="softmax-crossentropy", show_default=True)
+@click.option("--no-bias", is_flag=True, help="Dense layers without biases (Song et al.).")
+@click.option("--output-scale", type=float, default=1.0, show_default=True, help="Multiply the output, e.g. 1/sqrt(p).")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True)
+@click.option("--init", type=click.Choice(list(WEIGHT_INITS)), default="normal", show_default=True)
+@click.option("--init-scale", default="0.05", show_default=True, callback=numbers(float), help="Weight scale factor; one, or one per member.")
+@click.option("--feedback", type=click.Choice(list(FEEDBACK_INITS)), default="pm1", show_default=True, help="Feedback matrix entries.")
+@click.option("--feedback-scale", type=float, default=1.0, show_default=True)
+@click.option("--weights-from-feedback", type=click.Choice(list(COUPLINGS)), default="none", show_default=True, help="Figure 4: build W from B.")
+@click.option("--alignment", default="1.0", show_default=True, callback=numbers(float), help="Target cosine of perturbed BP; one, or one per member.")
+@click.option("--option", multiple=True, callback=key_values, metavar="KEY=VALUE", help="Any other rule option, e.g. decay=0.1.")
+@click.option("--lr", type=float, default=0.05, show_default=True, help="Learning rate: W <- W - lr * update.")
+@click.option("--batch-size", type=int, default=100, show_default=True)
+@click.option("--full-batch", is_flag=True, help="Gradient descent on the whole set in data order.")
+@click.option("--epochs", type=int, default=1, show_default=True)
+@click.option("--l2", default="0", show_default=True, callback=numbers(float), help="Weight decay; one, or one per layer.")
+@click.option("--seed", type=int, default=0, show_default=True, help="Seed of member 0; member r uses seed + r.")
+@click.option("--ensemble", type=int, default=1, show_default=True, help="Number of networks trained together.")
+@click.option("--shared-order", is_flag=True, help="All members see the same minibatches.")
+@click.option("--device", type=click.Choice(list(NAMES)), default="auto", show_default=True)
+@click.option("--dataset", type=click.Choice(list(DATASETS)), default="mnist", show_default=True)
+@click.option("--dataset-option", multiple=True, callback=key_values, metavar="KEY=VALUE", help="e.g. activation=relu for gaussian.")
+@click.option("--standardise", is_flag=True, help="MNIST as (x - 0.1307)/0.3081 (Song et al.).")
+@click.option("--data-dir", default="data/mnist", show_default=True, type=click.Path(file_okay=False))
+@click.option("--metrics-every", type=int, default=50, show_default=True, help="Record step metrics every K steps (0: off).")
+@click.option("--checkpoint", type=click.Path(dir_okay=False), default=None, help="HDF5 file written after every epoch.")
+@click.option("--resume", is_flag=True, help="Continue the run in --checkpoint up to --epochs.")
+def train(**params) -> None:
+    """Train an ensemble of MLPs with one learning rule."""
+    ctx = click.get_current_context()
+    explicit = {k for k in params if ctx.get_parameter_source(k) == click.core.ParameterSource.COMMANDLINE}
+    run = open_run(params, explicit)
+    dataset = load_data(run.config, params["data_dir"])
+    data = DeviceData.from_dataset(run.backend, dataset, run.config.dtype, run.net)
+    progress = Progress(run, data.n_train)
+    click.echo(f"{run.config.rule} on {run.config.dataset}, {len(run.config.seeds)} member(s), "
+               f"layers {','.join(map(str, run.config.layers))}, device {run.backend.name}", err=True)
+
+    def on_epoch(run):
+        progress.finish()
+        if params["checkpoint"]:
+            checkpoint.save(run, params["checkpoint"])
+        click.echo(summary(run))
+
+    try:
+        train_run(run, data, on_step=progress.step, on_epoch=on_epoch)
+    except KeyboardInterrupt:
+        progress.finish()
+        where = f"; {params['checkpoint']} holds epoch {run.epoch}: rerun with --resume" if params["checkpoint"] else ""
+        raise click.exceptions.Abort(f"interrupted at step {run.step}{where}") from None
+    finally:
+        progress.finish()
