@@ -15,7 +15,33 @@ from .tools import data, evaluate, info, inspect
 from .train import train
 
 
-@click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
+class MinifaGroup(click.Group):
+    """A click group whose errors are one line each: a ``MinifaError`` from the library, a
+    usage error, an interrupted run or an OS error (exit 1, 2 or 130), never a traceback."""
+
+    def main(self, args=None, prog_name=None, complete_var=None, standalone_mode=True, **extra):
+        try:
+            code = super().main(args, prog_name or "minifa", complete_var, standalone_mode=False, **extra)
+        except MinifaError as err:
+            fail(str(err), 1)
+        except click.exceptions.NoArgsIsHelpError as err:
+            click.echo(err.ctx.get_help())
+            sys.exit(2)
+        except click.ClickException as err:
+            fail(" ".join(err.format_message().split()), err.exit_code)
+        except click.exceptions.Abort as err:
+            fail(str(err) or "aborted", 130)
+        except OSError as err:
+            fail(f"{err.strerror or err}: {err.filename or ''}".rstrip(": "), 1)
+        sys.exit(code if isinstance(code, int) else 0)
+
+
+def fail(message: str, code: int) -> None:
+    click.echo(f"error: {message}", err=True)
+    sys.exit(code)
+
+
+@click.group(cls=MinifaGroup, context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})
 @click.version_option(package_name="minifa")
 def cli() -> None:
     """minifa: train MLPs with backpropagation and random-feedback rules, and measure alignment.
@@ -29,22 +55,5 @@ for command in (data, train, evaluate, inspect, info):
     cli.add_command(command)
 
 
-def fail(message: str, code: int) -> None:
-    click.echo(f"error: {message}", err=True)
-    sys.exit(code)
-
-
 def main(argv: list[str] | None = None) -> None:
-    try:
-        cli.main(args=argv, prog_name="minifa", standalone_mode=False)
-    except MinifaError as err:
-        fail(str(err), 1)
-    except click.exceptions.NoArgsIsHelpError as err:
-        click.echo(err.ctx.get_help())
-        sys.exit(2)
-    except click.ClickException as err:
-        fail(" ".join(err.format_message().split()), err.exit_code)
-    except click.exceptions.Abort as err:
-        fail(str(err) or "aborted", 130)
-    except OSError as err:
-        fail(f"{err.strerror or err}: {err.filename or ''}".rstrip(": "), 1)
+    cli.main(args=argv)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+import sys
 import math
 from pathlib import Path
 
@@ -116,7 +117,7 @@ class Progress:
 
     def start(self):
         self.bar = click.progressbar(length=self.steps, label=f"epoch {self.run.epoch + 1}/{self.run.config.epochs}",
-                                     item_show_func=lambda _: self.status, file=click.get_text_stream("stderr"))
+                                     item_show_func=lambda _: self.status, file=sys.stderr)
         self.bar.__enter__()
 
     def step(self, run, metrics):

@@ -1,0 +1,102 @@
+"""The command line through click's test runner: a tour on synthetic data, and every user
+error as one line on stderr, a non-zero exit and no traceback."""
+
+from __future__ import annotations
+
+import json
+
+import numpy as np
+import pytest
+from click.testing import CliRunner
+
+import minifa as mf
+from minifa import checkpoint
+from minifa.cli import cli
+
+SMALL = ["--dataset", "synthetic", "--layers", "784,16,10", "--lr", "0.1", "--metrics-every", "5"]
+
+
+def invoke(*args):
+    return CliRunner().invoke(cli, [str(a) for a in args])
+
+
+def assert_one_line_error(result, code, *needles):
+    assert result.exit_code == code, result.output
+    lines = result.stderr.strip().splitlines()
+    assert len(lines) == 1 and lines[0].startswith("error: "), result.stderr
+    assert "Traceback" not in result.output
+    for needle in needles:
+        assert needle in lines[0], lines[0]
+
+
+def test_train_checkpoint_inspect_evaluate(tmp_path):
+    ckpt = tmp_path / "run.h5"
+    result = invoke("train", "--rule", "fa", "--epochs", 2, "--ensemble", 2, "--checkpoint", ckpt, *SMALL)
+    assert result.exit_code == 0, result.output
+    assert "epoch 2/2: train loss" in result.stdout and "gradient alignment" in result.stdout
+    info = json.loads(invoke("inspect", ckpt, "--json").stdout)
+    assert info["epoch"] == 2 and info["config"]["rule"] == "fa" and len(info["weight_alignment"]) == 2
+    assert np.shape(info["gradient_alignment"]) == (2, 2)
+    evaluation = json.loads(invoke("evaluate", ckpt, "--json").stdout)
+    stored = checkpoint.load(ckpt).history["epochs"]["test_accuracy"][-1]
+    np.testing.assert_allclose(evaluation["test_accuracy"], stored, atol=1e-6)
+
+
+def test_resume_through_the_cli_equals_one_go(tmp_path):
+    once, twice = tmp_path / "once.h5", tmp_path / "twice.h5"
+    assert invoke("train", "--epochs", 3, "--checkpoint", once, *SMALL).exit_code == 0
+    assert invoke("train", "--epochs", 1, "--checkpoint", twice, *SMALL).exit_code == 0
+    result = invoke("train", "--resume", "--epochs", 3, "--checkpoint", twice)
+    assert result.exit_code == 0, result.output
+    a, b = checkpoint.load(once), checkpoint.load(twice)
+    assert b.epoch == 3
+    for wa, wb in zip(a.params.weights, b.params.weights):
+        assert np.array_equal(wa, wb)
+
+
+def test_existing_checkpoint_is_never_overwritten(tmp_path):
+    ckpt = tmp_path / "run.h5"
+    assert invoke("train", "--checkpoint", ckpt, *SMALL).exit_code == 0
+    before = ckpt.read_bytes()
+    assert_one_line_error(invoke("train", "--checkpoint", ckpt, *SMALL), 1, "already exists", "--resume")
+    assert_one_line_error(invoke("train", "--resume", "--lr", 0.5, "--checkpoint", ckpt), 1, "fixes --lr")
+    assert ckpt.read_bytes() == before
+
+
+@pytest.mark.parametrize("args,code,needles", [
+    (["--rule", "fx"], 2, ["'fx' is not one of"]),
+    (["--layers", "784"], 1, ["layer sizes (784,) impossible"]),
+    (["--layers", "784,abc"], 2, ["not a comma-separated list of ints"]),
+    (["--lr", "-0.1"], 1, ["learning rate -0.1 must be positive"]),
+    (["--batch-size", "0"], 1, ["batch size 0"]),
+    (["--init-scale", "-1"], 1, ["init scale"]),
+    (["--ensemble", "0"], 1, ["--ensemble 0"]),
+    (["--rule", "bp", "--alignment", "0.5"], 1, ["rule 'bp' has no option 'alignment'"]),
+    (["--rule", "perturbed", "--alignment", "2"], 1, ["outside [-1, 1]"]),
+    (["--layers", "100,10,10"], 1, ["784 features"]),
+    (["--device", "gpu"], 1, ["GPU"]),
+])
+def test_user_errors_are_one_line(args, code, needles):
+    if args == ["--device", "gpu"] and mf.backend.gpu_available():
+        pytest.skip("a GPU is present")
+    assert_one_line_error(invoke("train", *SMALL, *args), code, *needles)
+
+
+def test_missing_data_names_the_fix(tmp_path):
+    result = invoke("train", "--dataset", "mnist", "--data-dir", tmp_path / "nowhere")
+    assert_one_line_error(result, 1, "cli.py data")
+
+
+def test_unreadable_checkpoint_is_one_line(tmp_path):
+    bad = tmp_path / "bad.h5"
+    bad.write_bytes(b"not an hdf5 file at all")
+    for command in ("evaluate", "inspect"):
+        assert_one_line_error(invoke(command, bad), 1, "bad.h5")
+    assert_one_line_error(invoke("evaluate", tmp_path / "absent.h5"), 1, "absent.h5")
+    assert_one_line_error(invoke("train", "--resume", "--checkpoint", tmp_path / "absent.h5"), 1, "nothing to resume")
+
+
+def test_info_reports_backend_and_blas():
+    info = json.loads(invoke("info", "--json").stdout)
+    assert info["minifa"] == mf.__version__ and info["backend"] in ("cpu", "gpu")
+    assert all(b["threads"] >= 1 for b in info["blas"])
