@@ -185,7 +185,7 @@ def record_epoch(run: Run, data: DeviceData, train_loss) -> None:
     the first epoch) and the test loss and accuracy at the epoch's end."""
     result = evaluate_run(run, data)
     if train_loss is None:
-        train_loss = np.full(run.params.members, np.nan)
+        train_loss = np.full(run.params.members, np.nan, dtype=run.config.dtype)
     values = {"epoch": run.epoch, "train_loss": train_loss, "test_loss": result["loss"], "test_accuracy": result["accuracy"]}
     record(run.history, "epochs", run.backend, values)
 

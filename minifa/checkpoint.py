@@ -1,0 +1,249 @@
+"""Checkpoints: one HDF5 file holds a whole ``Run``, so training resumes bit-exactly and
+Julia (HDF5.jl) can read the weights directly.
+
+Layout (h5py shapes; HDF5.jl reverses every dimension, so Julia sees them reversed)::
+
+    /                  attrs: format="minifa-checkpoint", format_version=1, minifa_version,
+                              package_versions (JSON), config (JSON), rule, step, epoch,
+                              backend, created (ISO 8601, UTC)
+    /model/W{l}        (R, in, out)  Julia (out, in, R): W[:, :, r] is member r's Dense.weight
+    /model/b{l}        (R, out)      Julia (out, R):     b[:, r] is member r's Dense.bias
+    /rule/<name>       rule.state() arrays, matrices transposed like W (Julia (rows, cols, R))
+    /rng/<member>      attrs: one JSON bit-generator state per stream (init, feedback, ...)
+    /history/<table>/<key>  run.history[table][key] stacked: (T,), (T, R) or (T, R, L)
+
+l is 1-based like Flux's layers; every model and rule dataset has a ``julia_shape`` attribute.
+In Julia: ``W = h5read(f, "model/W1")[:, :, r]``, ``b = h5read(f, "model/b1")[:, r]``.
+"""
+
+from __future__ import annotations
+
+import json
+import os
+import platform
+import secrets
+from contextlib import contextmanager, suppress
+from datetime import datetime, timezone
+from pathlib import Path
+
+import array_api_compat
+import h5py
+import numpy as np
+
+from .backend import get_backend
+from .config import Config, Run, build
+from .errors import CheckpointError, MinifaError
+
+FORMAT = "minifa-checkpoint"
+FORMAT_VERSION = 1
+INTACT = "use an intact copy or re-save the run"
+
+
+def _transpose(array: np.ndarray) -> np.ndarray:
+    """Engine (R, rows, cols) <-> h5py (R, cols, rows), which HDF5.jl reads as (rows, cols, R):
+    Julia indexes members by the last axis and each matrix keeps Flux's (out, in). Self-inverse."""
+    return np.ascontiguousarray(np.swapaxes(array, 1, 2) if array.ndim == 3 else array)
+
+
+def save(run: Run, path) -> Path:
+    """Write ``run`` to ``path`` atomically: a temp file in the same directory, fsynced, then
+    ``os.replace``d over ``path``, so a crash leaves either the old file or the new one."""
+    path = Path(path)
+    temp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
+    try:
+        with h5py.File(temp, "w", track_order=True) as f:
+            for write in (_write_header, _write_arrays, _write_rng, _write_history):
+                write(f, run)
+        _fsync(temp)  # the bytes must be on disk before the rename makes them the checkpoint
+        os.replace(temp, path)
+    except OSError as err:
+        temp.unlink(missing_ok=True)
+        raise CheckpointError(f"cannot write checkpoint {path} ({_reason(err)}); "
+                              "check that its directory exists and is writable") from err
+    except BaseException:  # KeyboardInterrupt included: never leave a half-written file
+        temp.unlink(missing_ok=True)
+        raise
+    with suppress(OSError):  # make the rename itself durable; best effort, not every OS opens directories
+        _fsync(path.parent)
+    return path
+
+
+def _fsync(path: Path) -> None:
+    fd = os.open(path, os.O_RDONLY)
+    try:
+        os.fsync(fd)
+    finally:
+        os.close(fd)
+
+
+def package_versions() -> dict[str, str]:
+    return {"numpy": np.__version__, "h5py": h5py.__version__, "python": platform.python_version(),
+            "array-api-compat": array_api_compat.__version__}
+
+
+def _write_header(f: h5py.File, run: Run) -> None:
+    from . import __version__  # late: minifa/__init__ is still importing when this module loads
+    f.attrs.update({
+        "format": FORMAT, "format_version": np.int64(FORMAT_VERSION), "minifa_version": __version__,
+        "package_versions": json.dumps(package_versions(), sort_keys=True), "config": run.config.to_json(),
+        "rule": run.config.rule, "step": np.int64(run.step), "epoch": np.int64(run.epoch),
+        "backend": run.backend.name, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+    })
+
+
+def _put(group: h5py.Group, name: str, stored: np.ndarray, meaning: str) -> None:
+    # Fletcher-32 turns silent bit rot into a read error; every libhdf5 (HDF5.jl's too) has it built in
+    dataset = group.create_dataset(name, data=stored, fletcher32=True)
+    dataset.attrs["julia_shape"] = f"{tuple(reversed(stored.shape))} = {meaning}"
+
+
+def _host(run: Run, array) -> np.ndarray:
+    return run.backend.to_host(array).astype(run.config.dtype, copy=False)
+
+
+def _write_arrays(f: h5py.File, run: Run) -> None:
+    model, rule = f.create_group("model", track_order=True), f.create_group("rule", track_order=True)
+    for l, w in enumerate(run.params.weights, start=1):
+        _put(model, f"W{l}", _transpose(_host(run, w)), "(out, in, R); [:, :, r] is member r's Dense.weight")
+    for l, b in enumerate(run.params.biases or [], start=1):
+        _put(model, f"b{l}", _host(run, b)[:, :, 0], "(out, R); [:, r] is member r's Dense.bias")
+    for name, array in run.rule.state().items():
+        _put(rule, name, _transpose(_host(run, array)), "(rows, cols, R); [:, :, r] is member r's matrix")
+
+
+def _write_rng(f: h5py.File, run: Run) -> None:
+    # PCG64 states hold 128-bit integers: JSON keeps them exact, HDF5 integer types would not
+    group = f.create_group("rng", track_order=True)
+    for r, streams in enumerate(run.streams):
+        member = group.create_group(str(r))
+        for purpose, state in streams.state().items():
+            member.attrs[purpose] = json.dumps(state, default=int)
+
+
+def _write_history(f: h5py.File, run: Run) -> None:
+    root = f.create_group("history", track_order=True)
+    for table, columns in run.history.items():
+        group = root.create_group(table, track_order=True)  # an empty table still exists
+        for key, rows in columns.items():
+            dataset = group.create_dataset(key, data=np.asarray(rows), fletcher32=True)
+            # step/epoch counters are Python ints in memory: give them back as such on load
+            dataset.attrs["python_scalars"] = all(isinstance(v, (int, float)) for v in rows)
+
+
+def _items(group: h5py.Group) -> list:
+    return [(name, group[name]) for name in group]  # h5py's items() turns a damaged member into None
+
+
+def _reason(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__  # h5py messages may span lines
+
+
+@contextmanager
+def _open(path: Path):
+    """The open, format-checked file; any low-level failure becomes a one-line CheckpointError."""
+    if not path.is_file():
+        raise CheckpointError(f"checkpoint {path} not found; check the path (save a run first)")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise CheckpointError(f"checkpoint {path} is not a readable HDF5 file ({_reason(err)}); "
+                              f"it is truncated or corrupt, {INTACT}") from err
+    try:
+        with f:
+            _check_format(f, path)
+            yield f
+    except (OSError, KeyError, ValueError, TypeError) as err:  # unreadable parts of a damaged file
+        raise CheckpointError(f"checkpoint {path} is damaged ({_reason(err)}); {INTACT}") from err
+
+
+def _check_format(f: h5py.File, path: Path) -> None:
+    if str(f.attrs.get("format")) != FORMAT:
+        raise CheckpointError(f"{path} is an HDF5 file but not a minifa checkpoint (no format={FORMAT!r} "
+                              "attribute); pass a file written by minifa")
+    version = int(_need(f.attrs, "format_version", path))
+    if version != FORMAT_VERSION:
+        age, fix = ("newer", "upgrade minifa") if version > FORMAT_VERSION else (
+            "older", f"load it with minifa {f.attrs.get('minifa_version', '?')}, which wrote it")
+        raise CheckpointError(f"checkpoint {path} has format version {version}, {age} than this minifa reads "
+                              f"({FORMAT_VERSION}); {fix}")
+
+
+def _need(container, name: str, path: Path):
+    """``container[name]`` (a group, or a node's ``.attrs``), or a CheckpointError naming what is missing."""
+    if name not in container:
+        raise CheckpointError(f"checkpoint {path} lacks {name!r}; the file is incomplete, {INTACT}")
+    return container[name]
+
+
+def _array(f: h5py.File, name: str, like: np.ndarray, path: Path, decode=_transpose) -> np.ndarray:
+    """The stored array in engine orientation, checked against the shape the config builds."""
+    host = decode(_need(f, name, path)[()])
+    if host.shape != like.shape:
+        raise CheckpointError(f"checkpoint {path}: {name!r} is {host.shape}, its config needs {like.shape}; {INTACT}")
+    return host
+
+
+def _header(f: h5py.File, path: Path) -> dict:
+    header = {key: str(_need(f.attrs, key, path)) for key in ("minifa_version", "rule", "backend", "created")}
+    header.update({key: int(_need(f.attrs, key, path)) for key in ("format_version", "step", "epoch")})
+    header["package_versions"] = json.loads(_need(f.attrs, "package_versions", path))
+    return header
+
+
+def _config(f: h5py.File, path: Path) -> Config:
+    try:
+        return Config.from_json(_need(f.attrs, "config", path))
+    except MinifaError as err:  # a bare ConfigError would not name the file
+        raise CheckpointError(f"checkpoint {path} has an unusable config: {err}") from err
+
+
+def _default_backend(name: str):
+    """The backend the run was saved on when this machine has it, else the CPU."""
+    with suppress(MinifaError):
+        return get_backend(name)
+    return get_backend("cpu")
+
+
+def load(path, backend=None) -> Run:
+    """Rebuild the saved run: config, weights, rule state, random streams, counters, history.
+    ``backend`` (a ``Backend``) wins over the one named in the file."""
+    path = Path(path)
+    with _open(path) as f:
+        header, config = _header(f, path), _config(f, path)
+        run = build(config, backend or _default_backend(header["backend"]))
+        _read_params(f, run, path)
+        # the freshly built rule names the state it needs; the file must supply each array
+        state = run.rule.state().items()
+        run.rule.load_state({name: _array(f, f"rule/{name}", run.backend.to_host(a), path) for name, a in state})
+        for r, streams in enumerate(run.streams):
+            member = _need(f, f"rng/{r}", path)
+            streams.set_state({p: json.loads(_need(member.attrs, p, path)) for p in streams.state()})
+        tables = _items(_need(f, "history", path))
+        run.history = {table: {key: _rows(d) for key, d in _items(group)} for table, group in tables}
+        run.step, run.epoch = header["step"], header["epoch"]
+    return run
+
+
+def _read_params(f: h5py.File, run: Run, path: Path) -> None:
+    def read(name: str, like, decode=_transpose):
+        return run.backend.asarray(_array(f, name, run.backend.to_host(like), path, decode), run.config.dtype)
+
+    run.params.weights = [read(f"model/W{l}", w) for l, w in enumerate(run.params.weights, 1)]
+    if run.params.biases is not None:
+        column = lambda stored: np.expand_dims(stored, -1)  # noqa: E731  (R, out) -> engine (R, out, 1)
+        run.params.biases = [read(f"model/b{l}", b, column) for l, b in enumerate(run.params.biases, 1)]
+
+
+def _rows(dataset: h5py.Dataset, start: int = 0) -> list:
+    """A history column from row ``start`` as train() keeps it: Python numbers, or host arrays."""
+    data = dataset[start:]
+    return data.tolist() if dataset.attrs.get("python_scalars", False) else [np.array(row) for row in data]
+
+
+def peek(path) -> dict:
+    """Header, config dict and the last row of each history table, without building a run."""
+    path = Path(path)
+    with _open(path) as f:
+        tables = _items(_need(f, "history", path))
+        last = {t: {k: _rows(d, len(d) - 1)[0] if len(d) else None for k, d in _items(g)} for t, g in tables}
+        return {**_header(f, path), "config": json.loads(_need(f.attrs, "config", path)), "last": last}
