@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: test test-fast data env bench reproduce claims clean
+.PHONY: test test-fast data env clean
 
 env: $(STAMP)
 
