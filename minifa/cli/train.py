@@ -126,6 +126,8 @@ class Progress:
         if "gradient_alignment" in metrics or run.step % 10 == 1:
             loss = float(np.mean(run.backend.to_host(metrics["loss"])))
             self.status = f"loss {loss:.4f}"
+            if "accuracy" in metrics:
+                self.status += f" acc {float(np.mean(run.backend.to_host(metrics['accuracy']))):.3f}"
             if "gradient_alignment" in metrics:
                 align = np.nanmean(run.backend.to_host(metrics["gradient_alignment"]), axis=0)
                 self.status += " align " + " ".join(f"{a:.2f}" for a in align[:-1])
