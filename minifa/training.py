@@ -154,30 +154,35 @@ def evaluate_run(run: Run, data: DeviceData) -> dict[str, Any]:
     return evaluate(run.xp, run.net, run.params, data.x_test, data.y_test, data.labels_test)
 
 
-def train_epoch(run: Run, data: DeviceData, on_step: Callable | None = None) -> None:
-    xp, cfg = run.xp, run.config
-    n = data.n_train
+def epoch_batches(run: Run, data: DeviceData):
+    """This epoch's minibatches ``(x, targets, labels)``, in DataLoader order. Drawing the
+    order consumes the members' data streams, so call it once per epoch; experiments that
+    need step-level control (Figure 5's swap mid-epoch) iterate it themselves."""
+    xp, cfg, n = run.xp, run.config, data.n_train
     order = run.backend.asarray(epoch_order(run, n))
-    loss_sum = 0.0
-    batches = range(0, n, cfg.batch_size)
-    for start in batches:
+    for start in range(0, n, cfg.batch_size):
         index = order[..., start : min(start + cfg.batch_size, n)]
         if not cfg.shuffle and cfg.batch_size >= n:
             index = None  # full-batch GD: the whole set, as stored
+        labels = None if data.labels_train is None else gather(xp, data.labels_train, index)
+        yield gather(xp, data.x_train, index), gather(xp, data.y_train, index), labels
+
+
+def train_epoch(run: Run, data: DeviceData, on_step: Callable | None = None) -> None:
+    """One epoch of SGD steps; step metrics every ``metrics_every`` steps, then the epoch row."""
+    cfg, loss_sum, count = run.config, 0.0, 0
+    for x, targets, labels in epoch_batches(run, data):
         measure = cfg.metrics_every > 0 and run.step % cfg.metrics_every == 0
         step = run.step
-        metrics = train_step(
-            run, gather(xp, data.x_train, index), gather(xp, data.y_train, index),
-            None if data.labels_train is None else gather(xp, data.labels_train, index), measure,
-        )
-        loss_sum = loss_sum + metrics["loss"]
+        metrics = train_step(run, x, targets, labels, measure)
+        loss_sum, count = loss_sum + metrics["loss"], count + 1
         if measure:
             record(run.history, "steps", run.backend, {"step": step, "epoch": run.epoch, **metrics})
         if on_step is not None:
             on_step(run, metrics)
     check_finite(run)
     run.epoch += 1
-    record_epoch(run, data, loss_sum / len(batches))
+    record_epoch(run, data, loss_sum / count)
 
 
 def record_epoch(run: Run, data: DeviceData, train_loss) -> None:
