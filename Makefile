@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: test test-fast data env clean
+.PHONY: test test-fast data env bench clean
 
 env: $(STAMP)
 
@@ -24,6 +24,10 @@ test: data
 # The suite without the real-MNIST checks (no download).
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not mnist"
+
+# Benchmarks (about 10 minutes): GEMM floor, minifa rules and ensembles, PyTorch peers.
+bench: $(STAMP)
+	$(BIN)/python bench/run.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache
