@@ -26,3 +26,7 @@ class BackendError(MinifaError):
 
 class DivergenceError(MinifaError):
     """Training produced NaN or Inf; the message names step, member and layer."""
+
+
+class ResultsError(MinifaError):
+    """An experiment results file that cannot be read or continued."""

@@ -11,6 +11,7 @@ import sys
 import click
 
 from ..errors import MinifaError
+from .reproduce import reproduce
 from .tools import data, evaluate, info, inspect
 from .train import train
 
@@ -51,7 +52,7 @@ def cli() -> None:
     """
 
 
-for command in (data, train, evaluate, inspect, info):
+for command in (data, train, evaluate, inspect, info, reproduce):
     cli.add_command(command)
 
 

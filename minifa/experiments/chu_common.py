@@ -1,0 +1,23 @@
+"""Chu & Bacho's common set-up (section 4 of the paper, `chu-bacho-figures.md`): the
+784-700-1000-10 tanh MLP, batch 100, lr 0.05, ±1 feedback, Float32, MNIST, and the
+CI-sized ``tiny`` variant of it on a small synthetic set."""
+
+from __future__ import annotations
+
+PAPER_NET = {
+    "layers": [784, 700, 1000, 10], "activation": "tanh", "loss": "softmax-crossentropy",
+    "dtype": "float32", "lr": 0.05, "batch_size": 100, "dataset": "mnist", "dataset_options": {},
+}
+
+# A few seconds per experiment: plumbing, resumption and plots in CI, not science.
+TINY_NET = {
+    **PAPER_NET, "layers": [784, 24, 16, 10], "batch_size": 50,
+    "dataset": "synthetic", "dataset_options": {"n_train": 400, "n_test": 200},
+}
+
+LOSSES = ["softmax-crossentropy", "logitcrossentropy"]
+
+
+def profiles(paper: dict, quick: dict, tiny: dict) -> dict[str, dict]:
+    """The three profiles of an experiment: its own settings over the common network."""
+    return {"paper": {**PAPER_NET, **paper}, "quick": {**PAPER_NET, **quick}, "tiny": {**TINY_NET, **tiny}}

@@ -1,0 +1,101 @@
+"""What every experiment module shares: work units, engine configs, cached data, summaries.
+
+An experiment module (one per paper figure) defines ``NAME``, ``TITLE``, ``PROFILES`` (a
+config dict per profile: ``paper``, ``quick`` and the CI-sized ``tiny``), ``units(config)``,
+``run_unit(config, unit) -> {name: array}`` (a pure function of its arguments, so any
+executor may run it anywhere) and ``claims(results)``. Its plotting module in
+``minifa.plots`` reads only the results file.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+from dataclasses import dataclass, field
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+import minifa as mf
+from minifa.data import load_dataset
+
+# Settings that say where or how to compute, not what: they stay out of the config hash.
+PLACEMENT = ("device", "data_dir")
+
+
+@dataclass(frozen=True)
+class Unit:
+    """One chunk of ensemble members: a stable key and its JSON parameters."""
+
+    key: str
+    params: dict[str, Any] = field(default_factory=dict, hash=False)
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A statement of the paper, what the paper reports, what we measured, and whether the
+    measurement points the same way."""
+
+    figure: str
+    statement: str
+    paper: str
+    measured: str
+    holds: bool
+
+
+def config_hash(config: dict) -> str:
+    """Hash of what determines the numbers (placement settings excluded)."""
+    essential = {k: v for k, v in config.items() if k not in PLACEMENT}
+    return hashlib.sha256(json.dumps(essential, sort_keys=True).encode()).hexdigest()[:16]
+
+
+def engine_config(config: dict, **overrides) -> mf.Config:
+    """An engine ``Config`` from an experiment config's common keys, plus overrides."""
+    common = {k: config[k] for k in ("layers", "activation", "loss", "dtype", "lr", "batch_size",
+                                     "dataset", "dataset_options") if k in config}
+    return mf.Config(**{**common, **overrides})
+
+
+@lru_cache(maxsize=4)
+def _device_data(device: str, dataset: str, options: str, dtype: str, data_dir: str):
+    backend = mf.get_backend(device)
+    host = load_dataset(dataset, data_dir=data_dir, **json.loads(options))
+    return backend, mf.DeviceData.from_dataset(backend, host, dtype)
+
+
+def device_data(config: dict):
+    """(backend, DeviceData) for the config's data set, loaded once per process."""
+    return _device_data(config.get("device", "auto"), config["dataset"],
+                        json.dumps(config.get("dataset_options", {}), sort_keys=True),
+                        config["dtype"], config.get("data_dir", "data/mnist"))
+
+
+def build(config: dict, **overrides):
+    """A run on the config's device plus its data: ``(run, data)``."""
+    backend, data = device_data(config)
+    cfg = engine_config(config, **overrides)
+    return mf.build(cfg, backend), data
+
+
+def per_epoch_mean(run, key: str) -> np.ndarray:
+    """Average a step metric over each epoch's recorded steps: shape (epochs, ...)."""
+    steps = run.history["steps"]
+    epochs, values = np.asarray(steps["epoch"]), np.stack(steps[key])
+    return np.stack([np.nanmean(values[epochs == e], axis=0) for e in np.unique(epochs)])
+
+
+def epochs_table(run, key: str) -> np.ndarray:
+    return np.stack(run.history["epochs"][key])
+
+
+def steps_table(run, key: str) -> np.ndarray:
+    return np.stack(run.history["steps"][key])
+
+
+def to_host(run, arrays: dict[str, Any]) -> dict[str, np.ndarray]:
+    return {k: np.asarray(run.backend.to_host(v) if not isinstance(v, np.ndarray) else v) for k, v in arrays.items()}
+
+
+def fmt(x: float) -> str:
+    return f"{x:.3g}"

@@ -1,0 +1,69 @@
+"""Drive experiments: resolve the profile, skip finished units, run the rest through an
+executor, store each result as it arrives, plot, and collect the claims."""
+
+from __future__ import annotations
+
+import importlib
+from pathlib import Path
+from typing import Callable
+
+from ..backend import get_backend, gpu_available
+from ..errors import ConfigError
+from .executors import LocalExecutor
+from .store import Results, ResultStore
+
+PROFILES = ("auto", "paper", "quick", "tiny")
+
+
+def resolve_profile(profile: str) -> tuple[str, str]:
+    """``auto`` is ``paper`` on a GPU and ``quick`` on a CPU; returns (profile, why)."""
+    if profile not in PROFILES:
+        raise ConfigError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+    if profile != "auto":
+        return profile, "as asked"
+    return ("paper", "auto: a GPU is present") if gpu_available() else ("quick", "auto: no GPU, CPU profile")
+
+
+def experiment_config(module, profile: str, overrides: dict | None = None) -> dict:
+    return {**module.PROFILES[profile], **(overrides or {})}
+
+
+def run_experiment(module, profile: str, results_dir, overrides: dict | None = None, executor=None,
+                   on_unit: Callable | None = None) -> Path:
+    """Compute every unit of ``module`` not yet in ``results/<NAME>.h5``; returns the path.
+    ``on_unit(done, total, unit, seconds)`` reports progress."""
+    config = experiment_config(module, profile, overrides)
+    results_dir = Path(results_dir)
+    results_dir.mkdir(parents=True, exist_ok=True)
+    store = ResultStore(results_dir / f"{module.NAME}.h5", module.NAME, profile, config)
+    all_units = module.units(config)
+    done = store.done()
+    todo = [u for u in all_units if u.key not in done]
+    executor = executor or LocalExecutor()
+    device = get_backend(config.get("device", "auto")).name
+    count = len(all_units) - len(todo)
+    if on_unit is not None:
+        on_unit(count, len(all_units), None, 0.0)
+    for unit, arrays, seconds in executor.map(module.run_unit, config, todo):
+        store.write_unit(unit, arrays, seconds, device)
+        count += 1
+        if on_unit is not None:
+            on_unit(count, len(all_units), unit, seconds)
+    return store.path
+
+
+def plot_module(module):
+    return importlib.import_module(f"minifa.plots.{module.__name__.rsplit('.', 1)[-1]}")
+
+
+def plot_experiment(module, results_path, figures_dir) -> Path:
+    """Render ``figures/<NAME>.png`` from the results file alone."""
+    figures_dir = Path(figures_dir)
+    figures_dir.mkdir(parents=True, exist_ok=True)
+    png = figures_dir / f"{module.NAME}.png"
+    plot_module(module).plot(Results.load(results_path), png)
+    return png
+
+
+def experiment_claims(module, results_path) -> list:
+    return module.claims(Results.load(results_path))

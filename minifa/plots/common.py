@@ -1,0 +1,53 @@
+"""Shared plotting helpers: a headless backend, a consistent look, atomic PNG writes."""
+
+from __future__ import annotations
+
+import os
+from pathlib import Path
+
+import matplotlib
+
+matplotlib.use("Agg")
+import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
+import numpy as np  # noqa: E402
+
+LAYER_NAMES = ["hidden 1", "hidden 2", "output"]
+
+
+def panels(rows: int, cols: int, title: str, size=(4.2, 3.3)):
+    fig, axes = plt.subplots(rows, cols, figsize=(size[0] * cols, size[1] * rows), squeeze=False)
+    fig.suptitle(title)
+    return fig, axes
+
+
+def label(ax, letter: str, title: str, xlabel: str, ylabel: str) -> None:
+    ax.set_title(f"({letter}) {title}", loc="left", fontsize=10)
+    ax.set_xlabel(xlabel)
+    ax.set_ylabel(ylabel)
+    ax.grid(alpha=0.3)
+
+
+def colours(n: int):
+    return plt.cm.viridis(np.linspace(0.0, 0.9, max(n, 1)))
+
+
+def band(ax, x, values, colour, label_text=None, axis=0):
+    """Mean line with a ±1 sd band over ``axis`` (repetitions)."""
+    mean, sd = np.nanmean(values, axis=axis), np.nanstd(values, axis=axis)
+    ax.plot(x, mean, color=colour, label=label_text)
+    ax.fill_between(x, mean - sd, mean + sd, color=colour, alpha=0.2, linewidth=0)
+
+
+def save(fig, path) -> Path:
+    """Write the PNG to a temporary name, then rename: never a half-written figure."""
+    path = Path(path)
+    temp = path.with_name(f".{path.stem}.{os.getpid()}.png")
+    fig.tight_layout()
+    fig.savefig(temp, dpi=110)
+    plt.close(fig)
+    os.replace(temp, path)
+    return path
+
+
+def layer_name(l: int, depth: int) -> str:
+    return "output" if l == depth - 1 else f"hidden {l + 1}"
