@@ -19,6 +19,7 @@ import numpy as np
 
 import minifa as mf
 from minifa.data import load_dataset
+from minifa.training import epoch_batches, evaluate_run
 
 # Settings that say where or how to compute, not what: they stay out of the config hash.
 PLACEMENT = ("device", "data_dir")
@@ -76,6 +77,21 @@ def build(config: dict, **overrides):
     backend, data = device_data(config)
     cfg = engine_config(config, **overrides)
     return mf.build(cfg, backend), data
+
+
+def take_steps(run, data, n: int, measure: bool = False) -> list[dict[str, np.ndarray]]:
+    """The first ``n`` SGD updates of a fresh run in its data order (within one epoch);
+    returns each step's metrics on the host when ``measure``."""
+    rows = []
+    for step, (x, targets, labels) in zip(range(n), epoch_batches(run, data)):
+        metrics = mf.train_step(run, x, targets, labels, measure)
+        if measure:
+            rows.append(to_host(run, metrics))
+    return rows
+
+
+def test_accuracy(run, data) -> np.ndarray:
+    return run.backend.to_host(evaluate_run(run, data)["accuracy"])
 
 
 def per_epoch_mean(run, key: str) -> np.ndarray:

@@ -1,0 +1,37 @@
+"""Chu & Bacho Figure 3 from results/chu-fig3.h5: (a) relative accuracy vs target alignment;
+(b), (c) accuracy after a few updates vs mean gradient alignment, one row per initial scale."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .common import label, panels, save
+
+
+def plot(results, path) -> None:
+    cfg = results.config
+    scales = cfg["scales_bc"]
+    fig, axes = panels(len(scales), 3, f"Chu & Bacho Fig. 3 ({results.profile} profile)")
+    a = np.asarray(cfg["alignments"])
+    keys = results.select(panel="a")
+    ratio = np.stack([results.units[k]["accuracy"] / results.units[k]["bp_accuracy"] for k in keys])
+    last = np.array([results.units[k]["last_layer_accuracy"][0] / results.units[k]["bp_accuracy"][0] for k in keys])
+    ax = axes[0][0]
+    ax.errorbar(a, ratio.mean(axis=0), yerr=ratio.std(axis=0), marker="o", label="perturbed BP")
+    ax.axhline(last.mean(), color="red", label="last layer only")
+    ax.legend(fontsize=8)
+    label(ax, "a", f"one epoch, {len(keys)} repetitions, scale {cfg['init_scale']:g}", "target alignment a", "accuracy / BP's")
+    for row, scale in enumerate(scales):
+        if row > 0:
+            axes[row][0].axis("off")
+        for col, (layer, letter) in enumerate(((0, "b"), (1, "c")), start=1):
+            ax = axes[row][col]
+            fa, pert = results.units[f"bc_fa_scale{scale:g}"], results.units[f"bc_perturbed_scale{scale:g}"]
+            ll = results.units[f"bc_last-layer_scale{scale:g}"]
+            ax.scatter(fa["gradient_alignment"][:, layer], fa["accuracy"], s=12, label="FA")
+            ax.scatter(pert["gradient_alignment"][:, layer], pert["accuracy"], s=12, marker="^", label="perturbed BP")
+            ax.axhline(ll["accuracy"].mean(), color="red", label="last layer only")
+            label(ax, letter, f"hidden {layer + 1}, scale {scale:g}, after {cfg['updates_bc']} updates",
+                  "mean gradient alignment", "test accuracy")
+            ax.legend(fontsize=7)
+    save(fig, path)
