@@ -1,0 +1,101 @@
+"""Chu & Bacho 2024, Figure 5: FA's solutions are stable under BP, not the reverse.
+
+FA and BP start from the same weights and see the same minibatches. Each is an ensemble of
+two identical members until update ``swap`` (the paper's 25,000), when member 1 of each
+takes the other's weights: (a) BP continues from FA's weights (``cos(W_FA, W_BP←FA)``), (b)
+FA continues from BP's weights (``cos(W_FA←BP, W_BP)``). Recorded every ``record_every``
+updates for hidden layer 2 and the output layer (all layers are stored), with the test
+accuracy of all four networks every ``eval_every`` updates.
+
+Paper: (a) the alignment jumps to 1 and stays there; (b) it falls, and FA's accuracy drops
+at once. The total length is not given: 50,000 updates (a parameter).
+
+Command: ``python cli.py reproduce chu-fig5``. Quick (6,000 updates) ≈ 4 min; paper
+(50,000) ≈ 35 min on 2 cores.
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minifa.metrics import cosine
+from minifa.training import epoch_batches, train_step
+
+from .chu_common import profiles
+from .framework import Claim, Unit, build, fmt, test_accuracy
+
+# Extra evaluations this many updates after the swap, to see whether the drop is immediate.
+SOON_AFTER = (1, 5, 20, 100)
+
+NAME = "chu-fig5"
+TITLE = "Figure 5: swapping FA and BP weights mid-training"
+
+PROFILES = profiles(
+    paper={"updates": 50000, "swap": 25000, "record_every": 250, "eval_every": 1000, "seeds": [0], "init_scale": 0.05},
+    quick={"updates": 6000, "swap": 3000, "record_every": 100, "eval_every": 500, "seeds": [0], "init_scale": 0.05},
+    tiny={"updates": 40, "swap": 20, "record_every": 4, "eval_every": 10, "seeds": [0], "init_scale": 0.05},
+)
+
+
+def units(config: dict) -> list[Unit]:
+    return [Unit(f"seed{s}", {"seed": s}) for s in config["seeds"]]
+
+
+def swap(xp, fa, bp) -> None:
+    """Member 1 of FA takes BP's member 0 and member 1 of BP takes FA's member 0."""
+    for mine, theirs in ((fa.params.weights, bp.params.weights), (fa.params.biases, bp.params.biases)):
+        for l, (a, b) in enumerate(zip(list(mine), list(theirs))):
+            mine[l] = xp.concat([a[:1], b[:1]], axis=0)
+            theirs[l] = xp.concat([b[:1], a[:1]], axis=0)
+
+
+def alignments(xp, fa, bp) -> np.ndarray:
+    """Per layer: (a) cos(FA_0, BP_1), (b) cos(FA_1, BP_0); shape (2, layers)."""
+    return np.stack([fa.backend.to_host(cosine(xp, w, xp.flip(v, axis=0)))
+                     for w, v in zip(fa.params.weights, bp.params.weights)], axis=-1)
+
+
+def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
+    seeds = [unit.params["seed"]] * 2
+    fa, data = build(config, rule="fa", init_scale=config["init_scale"], seeds=seeds, shared_order=True)
+    bp, _ = build(config, rule="bp", init_scale=config["init_scale"], seeds=seeds, shared_order=True)
+    xp, out = fa.xp, {"record_step": [], "alignment": [], "eval_step": [], "fa_accuracy": [], "bp_accuracy": []}
+    while fa.step < config["updates"]:
+        for x, targets, labels in epoch_batches(fa, data):  # BP is fed FA's batches
+            if fa.step == config["swap"]:
+                swap(xp, fa, bp)
+            if fa.step % config["record_every"] == 0:
+                out["record_step"].append(fa.step)
+                out["alignment"].append(alignments(xp, fa, bp))
+            if fa.step % config["eval_every"] == 0 or fa.step - config["swap"] in SOON_AFTER:
+                out["eval_step"].append(fa.step)
+                out["fa_accuracy"].append(test_accuracy(fa, data))
+                out["bp_accuracy"].append(test_accuracy(bp, data))
+            train_step(fa, x, targets, labels, False)
+            train_step(bp, x, targets, labels, False)
+            if fa.step >= config["updates"]:
+                break
+    return {k: np.asarray(v) for k, v in out.items()}
+
+
+def claims(results) -> list[Claim]:
+    swap_at = results.config["swap"]
+    out = []
+    for key, unit in results.units.items():
+        steps, align = unit["record_step"], unit["alignment"]  # (K, 2, layers)
+        after = steps > swap_at
+        before = np.argmax(steps >= swap_at) - 1
+        evals = unit["eval_step"]
+        first_after, last_before = np.argmax(evals > swap_at), np.argmax(evals >= swap_at) - 1
+        out += [
+            Claim("5a", f"[{key}] BP started from FA's weights stays at them", "cos jumps to 1 and stays",
+                  f"hidden-2 cos(W_FA, W_BP←FA) at the end {fmt(align[-1, 0, 1])} (before the swap {fmt(align[before, 0, 1])})",
+                  align[after, 0, 1].min() > 0.9),
+            Claim("5b", f"[{key}] FA started from BP's weights leaves them", "cos falls after the swap",
+                  f"hidden-2 cos(W_FA←BP, W_BP) at the end {fmt(align[-1, 1, 1])}",
+                  align[-1, 1, 1] < align[np.argmax(after), 1, 1]),
+            Claim("5b", f"[{key}] FA's accuracy drops once it gets BP's weights", "immediate accuracy drop",
+                  f"FA←BP accuracy {fmt(unit['fa_accuracy'][first_after, 1])} vs BP {fmt(unit['bp_accuracy'][last_before, 0])} just before",
+                  unit["fa_accuracy"][first_after, 1] < unit["bp_accuracy"][last_before, 0]),
+        ]
+    return out
