@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: test test-fast data env bench clean
+.PHONY: test test-fast data env bench reproduce claims clean
 
 env: $(STAMP)
 
@@ -24,6 +24,15 @@ test: data
 # The suite without the real-MNIST checks (no download).
 test-fast: $(STAMP)
 	$(BIN)/python -m pytest -q -m "not mnist"
+
+# Every figure of both papers: results/*.h5 and figures/*.png, resumable; PROFILE=auto|quick|paper.
+PROFILE ?= auto
+reproduce: data
+	$(BIN)/python cli.py reproduce --profile $(PROFILE)
+
+# The quick profile, failing if any claim's direction does not hold (not in CI: ~30 min).
+claims: data
+	$(BIN)/python cli.py reproduce --profile quick --check
 
 # Benchmarks (about 10 minutes): GEMM floor, minifa rules and ensembles, PyTorch peers.
 bench: $(STAMP)
