@@ -72,6 +72,11 @@ def device_data(config: dict):
                         config["dtype"], config.get("data_dir", "data/mnist"))
 
 
+def device_backend(config: dict):
+    """The config's backend, for experiments that make their own data (no data set to load)."""
+    return mf.get_backend(config.get("device", "auto"))
+
+
 def build(config: dict, **overrides):
     """A run on the config's device plus its data: ``(run, data)``."""
     backend, data = device_data(config)
