@@ -38,7 +38,7 @@ class Config:
     batch_size: int = 100
     shuffle: bool = True  # False: full-batch GD in data order (Song et al.)
     shared_order: bool = False  # all members see the same minibatches (member 0's order)
-    l2: float | list[float] = 0.0  # weight decay, one value or one per layer
+    l2: float | list = 0.0  # weight decay: one value, or per layer a value or one per member
     seeds: list[int] = field(default_factory=lambda: [0])  # one per ensemble member
     stream_seeds: dict[str, list[int]] = field(default_factory=dict)  # per-purpose overrides
     metrics_every: int = 0  # record step metrics every K steps; 0 = per epoch only
@@ -63,8 +63,11 @@ class Config:
         need(self.metrics_every >= 0, f"metrics interval {self.metrics_every} must be 0 (off) or positive")
         need(self.dtype in ("float32", "float64"), f"dtype {self.dtype!r} unsupported; use float32 or float64")
         need(np.all(np.asarray(self.init_scale) >= 0), f"init scale {self.init_scale} must be non-negative")
-        need(np.all(np.asarray(self.l2) >= 0), f"l2 {self.l2} must be non-negative")
-        need(np.size(self.l2) in (1, self.depth), f"l2 needs one value or one per layer ({self.depth})")
+        layers = self.l2 if isinstance(self.l2, (list, tuple)) else [self.l2]
+        need(len(layers) in (1, self.depth), f"l2 needs one value or one per layer ({self.depth})")
+        for value in layers:
+            need(np.size(value) in (1, self.members), f"l2 of a layer needs one value or one per member ({self.members})")
+            need(np.all(np.asarray(value, dtype=float) >= 0), f"l2 {self.l2} must be non-negative")
         need(np.size(self.init_scale) in (1, self.members), f"init scale needs one value or one per member ({self.members})")
         need(self.weights_from_feedback in COUPLINGS, f"weights-from-feedback {self.weights_from_feedback!r}; choose one of {', '.join(COUPLINGS)}")
         for purpose, seeds in self.stream_seeds.items():
@@ -82,9 +85,12 @@ class Config:
     def network(self) -> Network:
         return Network(self.layers, self.activation, self.loss, self.bias, self.output_scale)
 
-    def layer_l2(self) -> list[float] | None:
-        values = np.broadcast_to(np.asarray(self.l2, dtype=float), (self.depth,))
-        return None if not values.any() else [float(v) for v in values]
+    def layer_l2(self) -> list | None:
+        """Per layer: a float, or an array with one decay per member; None when all zero."""
+        layers = list(self.l2) if isinstance(self.l2, (list, tuple)) else [self.l2]
+        layers = layers * self.depth if len(layers) == 1 else layers
+        values = [float(v) if np.size(v) == 1 else np.asarray(v, dtype=float) for v in layers]
+        return None if not any(np.any(v) for v in values) else values
 
     def streams(self) -> list[Streams]:
         return [
@@ -121,6 +127,15 @@ class Run:
     @property
     def xp(self):
         return self.backend.xp
+
+    def decay(self) -> list | None:
+        """``config.layer_l2()`` ready for ``sgd_step``: per-member decays as device arrays
+        (R, 1, 1), made once per run."""
+        if not hasattr(self, "_decay"):
+            layers = self.config.layer_l2()
+            self._decay = None if layers is None else [
+                v if isinstance(v, float) else self.backend.asarray(v.reshape(-1, 1, 1), self.config.dtype) for v in layers]
+        return self._decay
 
 
 def build(config: Config, backend) -> Run:

@@ -45,6 +45,17 @@ def gradient_alignment(xp, updates: list[Update | None], true: list[Update], dty
     return _stack_layers(xp, cols, true[0].weight.shape[0], dtype)
 
 
+def signal_alignment(xp, e, feedback, weight):
+    """Song et al.'s MNIST "alignment": the batch mean over samples i of
+    ``cos(B_Lᵀ e_i, W_Lᵀ e_i)``, the FA and BP error signals the output layer sends down
+    (before the activation's derivative); shape (R,)."""
+    fa, bp = xp.matrix_transpose(feedback) @ e, xp.matrix_transpose(weight) @ e
+    dot, fa2, bp2 = (xp.sum(a * b, axis=-2) for a, b in ((fa, bp), (fa, fa), (bp, bp)))
+    den = xp.sqrt(fa2 * bp2)
+    ok = den > 0.0
+    return xp.mean(xp.where(ok, dot / xp.where(ok, den, 1.0), 0.0), axis=-1)
+
+
 def update_norms(xp, updates: list[Update | None], members: int, dtype):
     """Frobenius norm of each layer's weight update ``‖ΔW_l‖``, shape (R, L); 0 if frozen."""
     cols = [xp.zeros((members,), dtype=dtype) if u is None else xp.sqrt(_sum_all(xp, u.weight * u.weight)) for u in updates]

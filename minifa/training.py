@@ -17,7 +17,7 @@ import numpy as np
 from .config import Run
 from .errors import ConfigError, DivergenceError
 from .losses import accuracy
-from .metrics import batch_loss, evaluate, gradient_alignment, update_norms, weight_alignment
+from .metrics import batch_loss, evaluate, gradient_alignment, signal_alignment, update_norms, weight_alignment
 from .network import forward, gradient, output_error, sgd_step
 
 
@@ -92,9 +92,10 @@ def step_metrics(run: Run, cache, e, updates, targets, labels) -> dict[str, Any]
     }
     if labels is not None:
         out["accuracy"] = accuracy(xp, cache.output, labels)
-    aligned = weight_alignment(xp, run.params, run.rule.weight_feedback(run.params))
-    if aligned is not None:
-        out["weight_alignment"] = aligned
+    feedback = run.rule.weight_feedback(run.params)
+    if feedback is not None:
+        out["weight_alignment"] = weight_alignment(xp, run.params, feedback)
+        out["signal_alignment"] = signal_alignment(xp, e, feedback[-1], run.params.weights[-1])
     return out
 
 
@@ -143,7 +144,7 @@ def train_step(run: Run, x, targets, labels, measure: bool) -> dict[str, Any]:
     metrics = {"loss": loss}
     if measure:
         metrics.update(step_metrics(run, cache, e, updates, targets, labels))
-    sgd_step(run.params, updates, cfg.lr, cfg.layer_l2())
+    sgd_step(run.params, updates, cfg.lr, run.decay())
     run.rule.after_step(run.params, updates, cfg.lr)
     run.step += 1
     return metrics
