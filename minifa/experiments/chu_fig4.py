@@ -25,23 +25,24 @@ from .framework import Claim, Unit, build, epochs_table, fmt, per_epoch_mean
 NAME = "chu-fig4"
 TITLE = "Figure 4: weights built from the feedback"
 
-# name -> (feedback distribution, how W is built from B, weight scale; None: the config's)
-VARIANTS = {"blue": ("normal", "none", None), "green": ("normal", "sign", None), "red": ("normal", "equal", None),
-            "pm1-equal": ("pm1", "equal", 1.0)}
+# name -> [feedback distribution, how W is built from B, weight scale (None: the config's)];
+# part of the config, so that changing a variant changes the config hash.
+VARIANTS = {"blue": ["normal", "none", None], "green": ["normal", "sign", None], "red": ["normal", "equal", None],
+            "pm1-equal": ["pm1", "equal", 1.0]}
 
 PROFILES = profiles(
-    paper={"epochs": 10, "seeds": [0, 1, 2], "init_scale": 0.05, "metrics_every": 10},
-    quick={"epochs": 3, "seeds": [0], "init_scale": 0.05, "metrics_every": 20},
-    tiny={"epochs": 2, "seeds": [0, 1], "init_scale": 0.05, "metrics_every": 2},
+    paper={"epochs": 10, "seeds": [0, 1, 2], "init_scale": 0.05, "metrics_every": 10, "variants": VARIANTS},
+    quick={"epochs": 3, "seeds": [0], "init_scale": 0.05, "metrics_every": 20, "variants": VARIANTS},
+    tiny={"epochs": 2, "seeds": [0, 1], "init_scale": 0.05, "metrics_every": 2, "variants": VARIANTS},
 )
 
 
 def units(config: dict) -> list[Unit]:
-    return [Unit(name, {"variant": name}) for name in VARIANTS]
+    return [Unit(name, {"variant": name}) for name in config["variants"]]
 
 
 def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
-    feedback, coupling, scale = VARIANTS[unit.params["variant"]]
+    feedback, coupling, scale = config["variants"][unit.params["variant"]]
     run, data = build(config, rule="fa", rule_options={"feedback": feedback}, weights_from_feedback=coupling,
                       init_scale=config["init_scale"] if scale is None else scale, seeds=config["seeds"], epochs=config["epochs"],
                       metrics_every=config["metrics_every"])
