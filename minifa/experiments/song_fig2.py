@@ -38,25 +38,26 @@ from .framework import Claim, Unit, device_backend, fmt
 NAME = "song-fig2"
 TITLE = "Song et al. Figure 2: alignment vs width, Gaussian data"
 
-# network -> (η, λ values) in the code's units (song-xu-lafferty-methods.md, §3)
-NETWORKS = {"linear": (1e-3, [0.0, 0.2, 0.3, 0.5]), "relu": (1e-2, [0.0, 0.02, 0.05, 0.2]),
-            "tanh": (1e-1, [0.0, 0.001, 0.002, 0.005])}
+# network -> [η, λ values] in the code's units (song-xu-lafferty-methods.md, §3); part of
+# the config, so that its hash changes with them.
+NETWORKS = {"linear": [1e-3, [0.0, 0.2, 0.3, 0.5]], "relu": [1e-2, [0.0, 0.02, 0.05, 0.2]],
+            "tanh": [1e-1, [0.0, 0.001, 0.002, 0.005]]}
 ENGINE_ACTIVATION = {"linear": "identity", "relu": "relu", "tanh": "tanh"}
 COMMON = {"n": 50, "d": 150, "dtype": "float32", "loss_width": 3200, "loss_every": 10, "tolerance": 1e-3}
 
 PROFILES = {
-    "paper": {**COMMON, "networks": list(NETWORKS), "widths": [200 * 2**k for k in range(7)], "reps": 50,
+    "paper": {**COMMON, "networks": NETWORKS, "widths": [200 * 2**k for k in range(7)], "reps": 50,
               "max_steps": 400_000},
-    "quick": {**COMMON, "networks": list(NETWORKS), "widths": [200, 400, 800, 1600], "reps": 2,
+    "quick": {**COMMON, "networks": NETWORKS, "widths": [200, 400, 800, 1600], "reps": 2,
               "max_steps": 15_000, "loss_width": 1600},
-    "tiny": {**COMMON, "networks": list(NETWORKS), "widths": [20, 40], "reps": 2, "max_steps": 60, "loss_width": 40,
+    "tiny": {**COMMON, "networks": NETWORKS, "widths": [20, 40], "reps": 2, "max_steps": 60, "loss_width": 40,
              "n": 10, "d": 15},
 }
 
 
 def units(config: dict) -> list[Unit]:
     return [Unit(f"{net}_lambda{lam:g}_p{p}", {"network": net, "lambda": lam, "width": p})
-            for net in config["networks"] for lam in NETWORKS[net][1] for p in config["widths"]]
+            for net, (_, lams) in config["networks"].items() for lam in lams for p in config["widths"]]
 
 
 def min_steps(config: dict, width: int) -> int:
@@ -78,7 +79,7 @@ def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
     backend = device_backend(config)
     cfg = mf.Config(layers=(config["d"], width, 1), activation=ENGINE_ACTIVATION[network], loss="mse", bias=False,
                     output_scale=width ** -0.5, dtype=config["dtype"], init="normal", init_scale=1.0, rule="fa",
-                    rule_options={"feedback": "normal"}, lr=NETWORKS[network][0], l2=[0.0, lam],
+                    rule_options={"feedback": "normal"}, lr=config["networks"][network][0], l2=[0.0, lam],
                     batch_size=config["n"], shuffle=False, seeds=[1000 * rep + width for rep in range(config["reps"])])
     run = mf.build(cfg, backend)
     x, y = member_data(backend, config, network, width, config["dtype"])
@@ -104,8 +105,7 @@ def _alignment(results, network, lam, width):
 
 def claims(results) -> list[Claim]:
     widths, out = results.config["widths"], []
-    for network in results.config["networks"]:
-        lams = NETWORKS[network][1]
+    for network, (_, lams) in results.config["networks"].items():
         zero = [np.mean(_alignment(results, network, 0.0, p)) for p in widths]
         out.append(Claim("S2", f"{network}, λ = 0: alignment falls as the width grows",
                          "monotone fall, ≤ .02 at p = 12800",

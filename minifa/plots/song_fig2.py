@@ -5,7 +5,6 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..experiments.song_fig2 import NETWORKS
 from .common import band, colours, label, panels, save
 
 
@@ -14,8 +13,7 @@ def plot(results, path) -> None:
     nets, widths = cfg["networks"], np.asarray(cfg["widths"])
     fig, axes = panels(2, len(nets), f"Song, Xu & Lafferty Fig. 2 — Gaussian data, {cfg['reps']} repetitions "
                                      f"({results.profile} profile)")
-    for col, net in enumerate(nets):
-        lams = NETWORKS[net][1]
+    for col, (net, (eta, lams)) in enumerate(nets.items()):
         for lam, colour in zip(lams, colours(len(lams))):
             align = np.stack([results.units[f"{net}_lambda{lam:g}_p{p}"]["alignment"] for p in widths])
             axes[0][col].errorbar(widths, align.mean(axis=1), yerr=align.std(axis=1), marker="o", color=colour,
@@ -24,7 +22,7 @@ def plot(results, path) -> None:
             if unit is not None:
                 band(axes[1][col], unit["loss_step"], np.log10(unit["loss"]), colour, f"λ = {lam:g}", axis=1)
         axes[0][col].set_xscale("log")
-        label(axes[0][col], "abc"[col], f"{net}: alignment, η = {NETWORKS[net][0]:g}", "width p", "cos(β, b)")
+        label(axes[0][col], "abc"[col], f"{net}: alignment, η = {eta:g}", "width p", "cos(β, b)")
         label(axes[1][col], "def"[col], f"{net}: training loss, p = {cfg['loss_width']}", "step", "log10 MSE")
         axes[0][col].legend(fontsize=7)
         axes[1][col].legend(fontsize=7)
