@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import band, colours, label, panels, save
+from .common import colours, label, panels, save
 
 
 def plot(results, path) -> None:
@@ -13,9 +13,12 @@ def plot(results, path) -> None:
     for ax, loss, letter in zip(axes[0], losses, "ab"):
         norms = np.concatenate(list(results.stack("update_norm", lambda p: p["loss"] == loss)))
         for l, (name, colour) in enumerate(zip(["hidden 1", "hidden 2", "output"], colours(3))):
-            band(ax, scales, norms[:, :, l], colour, name)
+            low, median, high = np.percentile(norms[:, :, l], [25, 50, 75], axis=0)
+            ax.plot(scales, median, color=colour, label=name)
+            ax.fill_between(scales, low, high, color=colour, alpha=0.2, linewidth=0)
         ax.set_xscale("log")
         ax.set_yscale("log")
-        label(ax, letter, f"{loss}, {norms.shape[0]} repetitions", "weight scale factor", "‖ΔW_l‖ (first minibatch)")
+        label(ax, letter, f"{loss}, median and quartiles of {norms.shape[0]} repetitions", "weight scale factor",
+              "‖ΔW_l‖ (first minibatch)")
         ax.legend(fontsize=8)
     save(fig, path)

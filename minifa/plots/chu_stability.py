@@ -18,8 +18,9 @@ def plot(results, path) -> None:
         axes[0][2].plot(unit["step"], np.nanmean(unit["alignment"][:, :, 1], axis=1), color=colour, label=f"{key}, hidden 2")
     for ax in axes[0][:2]:
         ax.axhline(0, color="grey", lw=0.8)
-        ax.set_yscale("symlog", linthresh=1e-9)
-    axes[0][0].set_xscale("symlog", linthresh=1e-9)
+        ax.set_yscale("symlog", linthresh=1e-5)
+    axes[0][0].set_xscale("symlog", linthresh=1e-5)
+    axes[0][0].plot([-1e-1, 1e-1], [-1e-1, 1e-1], color="grey", lw=0.8, ls=":")  # measured = predicted
     axes[0][1].axvline(0, color="grey", lw=0.8)
     label(axes[0][0], "a", f"measured vs predicted, η = {results.config['probe_lr']:g}", "−η⟨∇_l, Δ_l⟩", "measured ΔL")
     label(axes[0][1], "b", "loss change vs gradient alignment", "cos(ΔFA_l, ΔBP_l)", "measured ΔL")
