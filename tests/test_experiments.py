@@ -39,6 +39,7 @@ class Interrupting(LocalExecutor):
     """Runs ``limit`` units, then raises as Ctrl-C would."""
 
     def __init__(self, limit: int):
+        super().__init__()
         self.limit = limit
 
     def map(self, function, config, units):
