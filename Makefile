@@ -11,7 +11,7 @@ env: $(STAMP)
 $(STAMP): pyproject.toml
 	$(PYTHON) -m venv $(VENV)
 	$(BIN)/python -m pip install --quiet --upgrade pip
-	$(BIN)/python -m pip install --quiet -e '.[test,plots]'
+	$(BIN)/python -m pip install --quiet -e '.[test,plots,cluster]'
 	touch $(STAMP)
 
 data: $(STAMP)

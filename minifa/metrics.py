@@ -19,11 +19,21 @@ def _sum_all(xp, a):
     return xp.sum(a, axis=(-2, -1))
 
 
+def inner(xp, a, b):
+    """``⟨a, b⟩`` over all but the ensemble axis, shape (R,): one ``vecdot`` pass over the
+    flattened arrays, no ``a * b`` temporary (a weight-sized one, for weight alignment)."""
+    return xp.vecdot(xp.reshape(a, (a.shape[0], -1)), xp.reshape(b, (b.shape[0], -1)))
+
+
+def _cos(xp, ab, aa, bb):
+    den = xp.sqrt(aa * bb)
+    ok = den > 0.0
+    return xp.where(ok, ab / xp.where(ok, den, 1.0), math.nan)
+
+
 def cosine(xp, a, b):
     """``⟨a, b⟩ / (‖a‖ ‖b‖)`` over all but the ensemble axis; shape (R,)."""
-    den = xp.sqrt(_sum_all(xp, a * a) * _sum_all(xp, b * b))
-    ok = den > 0.0
-    return xp.where(ok, _sum_all(xp, a * b) / xp.where(ok, den, 1.0), math.nan)
+    return _cos(xp, inner(xp, a, b), inner(xp, a, a), inner(xp, b, b))
 
 
 def _stack_layers(xp, columns: list[Any], members: int, dtype):
@@ -54,6 +64,51 @@ def signal_alignment(xp, e, feedback, weight):
     den = xp.sqrt(fa2 * bp2)
     ok = den > 0.0
     return xp.mean(xp.where(ok, dot / xp.where(ok, den, 1.0), 0.0), axis=-1)
+
+
+def _gram_pays(x, delta, products: int) -> bool:
+    """Whether Gram matrices beat forming the update(s): flops ~2B²n (the input Gram,
+    counted twice: its small-output GEMM runs at half speed) + 2k·out·B² against 2k·out·n·B."""
+    (n, batch), out = x.shape[-2:], delta.shape[-2]
+    return 2 * batch * n + products * out * batch < products * out * n
+
+
+def update_products(xp, x, a, b):
+    """``(‖ΔA‖², ‖ΔB‖², ⟨ΔA, ΔB⟩)`` of the updates ``ΔA = a xᵀ`` and ``ΔB = b xᵀ`` (R each),
+    without forming them where that is cheaper: ``⟨a xᵀ, b xᵀ⟩_F = tr(aᵀ b · xᵀx) =
+    Σ a ⊙ (b G)`` with the batch × batch Gram ``G = xᵀx``. ``a is b`` computes one norm."""
+    same = a is b
+    if _gram_pays(x, a, 1 if same else 2):
+        gram = xp.matrix_transpose(x) @ x
+        pa = a @ gram
+        pb = pa if same else b @ gram
+        aa = inner(xp, a, pa)
+        if same:
+            return aa, aa, aa
+        return aa, inner(xp, b, pb), inner(xp, a, pb)
+    ua = a @ xp.matrix_transpose(x)
+    aa = inner(xp, ua, ua)
+    if same:
+        return aa, aa, aa
+    ub = b @ xp.matrix_transpose(x)
+    return aa, inner(xp, ub, ub), inner(xp, ua, ub)
+
+
+def factored_alignment(xp, inputs: list[Any], deltas: list[Any | None], true: list[Any], dtype):
+    """``gradient_alignment`` and ``update_norms`` (each (R, L)) from layer errors: the rule's
+    ``δ_l`` and BP's, with ``ΔW_l = δ_l x_lᵀ`` never formed (see ``update_products``)."""
+    members = true[0].shape[0]
+    cols, norms = [], []
+    for x, a, b in zip(inputs, deltas, true):
+        if a is None:
+            cols.append(None)
+            norms.append(xp.zeros((members,), dtype=dtype))
+            continue
+        aa, bb, ab = update_products(xp, x, a, b)
+        aa = xp.maximum(aa, xp.zeros_like(aa))  # a Gram sum of a zero update may round below 0
+        cols.append(_cos(xp, ab, aa, xp.maximum(bb, xp.zeros_like(bb))))
+        norms.append(xp.sqrt(aa))
+    return _stack_layers(xp, cols, members, dtype), xp.stack(norms, axis=1)
 
 
 def update_norms(xp, updates: list[Update | None], members: int, dtype):

@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import os
 import sys
 
 import click
 
 from ..experiments import EXPERIMENTS, experiment
+from ..experiments.executors import make_executor
 from ..experiments.runner import PROFILES, experiment_claims, plot_experiment, resolve_profile, run_experiment
 
 
@@ -41,19 +43,37 @@ def claims_table(claims) -> list[str]:
 @click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True)
 @click.option("--data-dir", default="data/mnist", show_default=True, type=click.Path(file_okay=False))
 @click.option("--check", is_flag=True, help="Exit non-zero if a claim's direction does not hold.")
-def reproduce(figures, profile, results_dir, figures_dir, device, data_dir, check) -> None:
+@click.option("--scheduler", metavar="local:N|tcp://HOST:PORT", default=None,
+              help="Run work units on Dask: local:N starts N worker processes here, tcp://HOST:PORT (or a "
+                   "scheduler file *.json) joins a running scheduler. Default: in this process. "
+                   "Needs pip install 'minifa[cluster]'.")
+@click.option("--blas-threads", type=click.IntRange(min=1), default=None,
+              help="BLAS threads per work unit. Default: 1 with --scheduler (one per worker), else the "
+                   "BLAS's own (all cores). Equal counts give equal bits on the same CPU.")
+@click.option("--connect-timeout", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True,
+              help="Seconds to wait for the Dask scheduler (with --scheduler).")
+def reproduce(figures, profile, results_dir, figures_dir, device, data_dir, check, scheduler, blas_threads,
+              connect_timeout) -> None:
     """Compute (resumably), plot and summarise FIGURES (default: all of them)."""
     names = list(figures) or list(EXPERIMENTS)
     modules = [experiment(n) for n in names]
     profile, why = resolve_profile(profile)
     click.echo(f"profile {profile} ({why}); results in {results_dir}/, figures in {figures_dir}/", err=True)
+    executor = make_executor(scheduler, blas_threads=blas_threads, connect_timeout=connect_timeout)
+    if scheduler:  # workers may start elsewhere; on a shared file system an absolute path still holds
+        data_dir = os.path.abspath(data_dir)
     claims = []
-    for module in modules:
-        path = run_experiment(module, profile, results_dir, {"device": device, "data_dir": data_dir},
-                              on_unit=unit_progress(module.NAME))
-        png = plot_experiment(module, path, figures_dir)
-        click.echo(f"{module.NAME}: {path} -> {png}", err=True)
-        claims += experiment_claims(module, path)
+    try:
+        if scheduler or blas_threads:
+            click.echo(executor.describe(), err=True)
+        for module in modules:
+            path = run_experiment(module, profile, results_dir, {"device": device, "data_dir": data_dir},
+                                  executor=executor, on_unit=unit_progress(module.NAME))
+            png = plot_experiment(module, path, figures_dir)
+            click.echo(f"{module.NAME}: {path} -> {png}", err=True)
+            claims += experiment_claims(module, path)
+    finally:
+        executor.close()
     click.echo("\n".join(claims_table(claims)))
     failed = [c for c in claims if not c.holds]
     click.echo(f"\n{len(claims) - len(failed)} of {len(claims)} claims hold", err=True)

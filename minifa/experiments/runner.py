@@ -40,12 +40,17 @@ def run_experiment(module, profile: str, results_dir, overrides: dict | None = N
     done = store.done()
     todo = [u for u in all_units if u.key not in done]
     executor = executor or LocalExecutor()
-    device = get_backend(config.get("device", "auto")).name
+    device = None  # the driver's, unless the executor reports where the unit ran
     count = len(all_units) - len(todo)
     if on_unit is not None:
         on_unit(count, len(all_units), None, 0.0)
-    for unit, arrays, seconds in executor.map(module.run_unit, config, todo):
-        store.write_unit(unit, arrays, seconds, device)
+    for unit, arrays, seconds, *where in executor.map(module.run_unit, config, todo):
+        if unit.key in done:  # the single writer stores each unit once
+            continue
+        if not where and device is None:
+            device = get_backend(config.get("device", "auto")).name
+        store.write_unit(unit, arrays, seconds, where[0] if where else device)
+        done.add(unit.key)
         count += 1
         if on_unit is not None:
             on_unit(count, len(all_units), unit, seconds)

@@ -15,7 +15,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from ..init import feedback_sampler
-from ..network import Cache, Network, Params, Update
+from ..network import Cache, Network, Params, Update, updates_from_deltas
 from ..streams import Streams, draw
 
 
@@ -29,8 +29,25 @@ class Rule:
         self.settings = {**self.options, **options}
         self.feedback: list[Any] = []
 
+    def deltas(self, params: Params, cache: Cache, e) -> list[Any | None] | None:
+        """The layer errors ``δ_l`` whose updates are ``ΔW_l = δ_l x_lᵀ``, ``Δb_l = Σ_batch δ_l``
+        (``None`` for a layer left alone), or None when the rule's updates have no such form.
+
+        A rule that defines this gets ``updates`` for free, and the training loop can apply
+        ``W ← W − η δ xᵀ`` without forming ΔW and measure its alignments from batch × batch
+        Gram matrices (``metrics.factored_alignment``)."""
+        return None
+
     def updates(self, params: Params, cache: Cache, e) -> list[Update | None]:
-        raise NotImplementedError
+        deltas = self.deltas(params, cache, e)
+        if deltas is None:
+            raise NotImplementedError(f"rule {self.name!r} defines neither updates nor deltas")
+        return updates_from_deltas(self.xp, self.net, cache, deltas)
+
+    def factored(self) -> bool:
+        """Whether ``updates`` are exactly the ones ``deltas`` describe (a subclass that
+        overrides ``updates`` is trusted over its inherited ``deltas``)."""
+        return type(self).updates is Rule.updates and type(self).deltas is not Rule.deltas
 
     def weight_feedback(self, params: Params) -> list[Any] | None:
         """Per-layer matrices of ``W_l``'s shape for weight alignment ``cos(W_l, B_l)``, if any."""

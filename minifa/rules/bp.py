@@ -1,6 +1,6 @@
 """Backpropagation: the error travels down through the forward weights themselves."""
 
-from ..network import gradient
+from ..network import backpropagate
 from .base import Rule
 
 
@@ -10,5 +10,5 @@ class Backprop(Rule):
     name = "bp"
     summary = "backpropagation (exact gradient)"
 
-    def updates(self, params, cache, e):
-        return gradient(self.xp, self.net, params, cache, e)
+    def deltas(self, params, cache, e):
+        return backpropagate(self.xp, self.net, cache, e, params.weights)

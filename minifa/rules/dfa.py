@@ -1,7 +1,7 @@
 """Direct feedback alignment (Nøkland 2016; Chu & Bacho 2024, eq. 6)."""
 
 from ..activations import get_activation
-from ..network import layer_update
+from ..network import layer_error
 from .base import FEEDBACK_OPTIONS, Rule
 
 
@@ -17,9 +17,7 @@ class DirectFeedbackAlignment(Rule):
         super().__init__(backend, net, streams, dtype, **options)
         self.feedback = self.draw_feedback([(n, net.sizes[-1]) for n in net.sizes[1:-1]])
 
-    def updates(self, params, cache, e):
+    def deltas(self, params, cache, e):
         act, xp = get_activation(self.net.activation), self.xp
-        deltas = [
-            (r @ e) * act.derivative(xp, cache.pre[l], cache.inputs[l + 1]) for l, r in enumerate(self.feedback)
-        ] + [e]
-        return [layer_update(xp, cache, l, d, self.net.bias) for l, d in enumerate(deltas)]
+        hidden = [layer_error(xp, act, r @ e, cache.pre[l], cache.inputs[l + 1]) for l, r in enumerate(self.feedback)]
+        return hidden + [e]

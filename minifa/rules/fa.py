@@ -1,6 +1,6 @@
 """Feedback alignment (Lillicrap et al. 2016; Chu & Bacho 2024, eq. 3)."""
 
-from ..network import backpropagate, updates_from_deltas
+from ..network import backpropagate
 from .base import FEEDBACK_OPTIONS, Rule
 
 
@@ -18,9 +18,8 @@ class FeedbackAlignment(Rule):
         super().__init__(backend, net, streams, dtype, **options)
         self.feedback = self.draw_feedback(net.shapes)
 
-    def updates(self, params, cache, e):
-        deltas = backpropagate(self.xp, self.net, cache, e, self.feedback)
-        return updates_from_deltas(self.xp, self.net, cache, deltas)
+    def deltas(self, params, cache, e):
+        return backpropagate(self.xp, self.net, cache, e, self.feedback)
 
     def weight_feedback(self, params):
         return self.feedback

@@ -1,6 +1,5 @@
 """Only the output layer learns (Chu & Bacho, Figure 3's red reference line)."""
 
-from ..network import layer_update
 from .base import Rule
 
 
@@ -10,6 +9,5 @@ class LastLayerOnly(Rule):
     name = "last-layer"
     summary = "train the output layer only; hidden layers stay at their initial values"
 
-    def updates(self, params, cache, e):
-        last = self.net.depth - 1
-        return [None] * last + [layer_update(self.xp, cache, last, e, self.net.bias)]
+    def deltas(self, params, cache, e):
+        return [None] * (self.net.depth - 1) + [e]

@@ -1,6 +1,6 @@
 """Sign symmetry (Liao, Leibo & Poggio 2016): feedback ``B_l = sign(W_l)``, recomputed every step."""
 
-from ..network import backpropagate, updates_from_deltas
+from ..network import backpropagate
 from .base import Rule
 
 
@@ -10,10 +10,8 @@ class SignSymmetry(Rule):
     name = "sign-symmetry"
     summary = "feedback through sign(W_l)"
 
-    def updates(self, params, cache, e):
-        feedback = self.weight_feedback(params)
-        deltas = backpropagate(self.xp, self.net, cache, e, feedback)
-        return updates_from_deltas(self.xp, self.net, cache, deltas)
+    def deltas(self, params, cache, e):
+        return backpropagate(self.xp, self.net, cache, e, self.weight_feedback(params))
 
     def weight_feedback(self, params):
         return [self.xp.sign(w) for w in params.weights]

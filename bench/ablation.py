@@ -1,0 +1,107 @@
+"""What each optimisation is worth: FA epochs with one fast path switched off at a time.
+
+    python bench/ablation.py [--steps 200] [--reps 5] [--threads N]
+
+Variants (each against ``all on`` in the same repetition, interleaved like `run.py`):
+  column gather    batches gathered as columns of the features × samples array
+  ΔW formed        ``rule.updates`` then ``W -= lr * ΔW`` (the standard path), not one gemm
+  masked flush     the first flush: ``copyto(where=|δ| < tiny)`` (slow when δ is mostly 0)
+  no flush         subnormal errors kept
+  direct align     gradient alignment from formed ΔW_l (every step), not Gram matrices
+  scale 1 ...      the same at init scale 1 (saturated tanh, subnormal errors)
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import statistics
+import sys
+from pathlib import Path
+
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
+sys.path.insert(0, str(Path(__file__).resolve().parent))
+
+import numpy as np  # noqa: E402
+
+import cases  # noqa: E402
+import minifa as mf  # noqa: E402
+from harness import timed  # noqa: E402
+from minifa import backend as be  # noqa: E402
+from minifa import metrics  # noqa: E402
+from minifa.rules import Rule  # noqa: E402
+from minifa.training import DeviceData, train_epoch  # noqa: E402
+
+
+def masked_flush(self, a):
+    np.copyto(a, 0, where=np.abs(a) < np.finfo(a.dtype).smallest_normal)
+    return a
+
+
+SWITCHES = {  # name -> list of (object, attribute, replacement)
+    "all on": [],
+    "column gather": [],  # handled on the data
+    "ΔW formed": [(Rule, "factored", lambda self: False), (be.NumpyOps, "gemm_update", be.ArrayOps.gemm_update)],
+    "masked flush": [(be.NumpyOps, "flush_subnormals", masked_flush)],
+    "no flush": [(be.NumpyOps, "flush_subnormals", lambda self, a: a)],
+    "direct align": [(metrics, "_gram_pays", lambda *a: False)],
+}
+
+
+@contextlib.contextmanager
+def switched(changes):
+    saved = [(obj, name, getattr(obj, name)) for obj, name, _ in changes]
+    for obj, name, value in changes:
+        setattr(obj, name, value)
+    try:
+        yield
+    finally:
+        for obj, name, value in saved:
+            setattr(obj, name, value)
+
+
+def case(data, backend, switch: str, **kw):
+    def make():
+        run = mf.build(cases.config(**kw), backend)
+        columns = data
+        if switch == "column gather":  # the old layout: features × samples, C-contiguous
+            columns = DeviceData(np.ascontiguousarray(data.x_train), np.ascontiguousarray(data.y_train),
+                                 data.labels_train, data.x_test, data.y_test, data.labels_test)
+
+        def go():
+            with switched(SWITCHES[switch]):
+                train_epoch(run, columns)
+        return go
+    return make
+
+
+def main() -> None:
+    p = argparse.ArgumentParser()
+    p.add_argument("--steps", type=int, default=200)
+    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--threads", type=int, default=None)
+    args = p.parse_args()
+    be.set_blas_threads(args.threads)
+    backend = mf.get_backend("cpu")
+    ds, name = cases.dataset("auto")
+    data = DeviceData.from_dataset(backend, cases.subset(ds, args.steps * cases.BATCH), "float32")
+    factories = {"floor": (cases.floor_case("fa", args.steps), 1)}
+    for switch in ("all on", "column gather", "ΔW formed", "no flush"):
+        factories[f"fa: {switch}"] = (case(data, backend, switch), 1)
+    for switch in ("all on", "masked flush", "no flush"):
+        factories[f"fa scale 1: {switch}"] = (case(data, backend, switch, init_scale=1.0), 1)
+    for switch in ("all on", "direct align"):
+        factories[f"fa align every step: {switch}"] = (case(data, backend, switch, metrics_every=1), 1)
+    times = timed(factories, args.reps)
+    base = {k: v for k, v in times.items()}
+    print(f"\nablation: {args.steps} steps x {args.reps} reps, {be.blas_threads()} BLAS threads, data {name}")
+    print(f"{'variant':44} {'s/epoch':>8} {'x floor':>8} {'x all on':>9}")
+    for key, ts in times.items():
+        ref = [base[k] for k in base if k.split(":")[0] == key.split(":")[0] and k.endswith("all on")]
+        own = statistics.median([t / f for t, f in zip(ts, base["floor"])])
+        vs = statistics.median([t / r for t, r in zip(ts, ref[0])]) if ref else float("nan")
+        print(f"{key:44} {statistics.median(ts) * 600 / args.steps:8.2f} {own:8.3f} {vs:9.3f}")
+
+
+if __name__ == "__main__":
+    main()

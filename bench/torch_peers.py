@@ -1,0 +1,137 @@
+"""PyTorch peers of one minifa FA network, same sizes, batch, learning rate and data order
+kind (a fresh permutation per epoch). Torch is row-major and batch-first, so a batch is
+(B, features) and a layer is ``x Wᵀ + b``; the feedback ``B_l`` has ``W_l``'s shape.
+
+- ``autograd``: ``torch.nn``-style FA, a custom ``autograd.Function`` whose backward sends
+  the error through ``B_l`` instead of ``W_l``, ``F.cross_entropy`` and ``optim.SGD``: what
+  most published FA code looks like.
+- ``fused``: hand-written FA, no autograd: ``addmm`` forward, in-place ``tanh_``, the error
+  by hand and in-place ``addmm_(…, alpha=-lr)`` weight updates: the fastest PyTorch we know.
+
+``available()`` is False when torch is not installed (``pip install -e '.[bench]'``).
+"""
+
+from __future__ import annotations
+
+import numpy as np
+
+try:
+    import torch
+except ImportError:  # the bench prints a clear skip message
+    torch = None
+
+
+def available() -> bool:
+    return torch is not None
+
+
+def _tensors(ds, device: str, steps: int, batch: int):
+    """Samples-major training data on ``device``: the first ``steps·batch`` samples."""
+    n = steps * batch
+    x = torch.from_numpy(np.ascontiguousarray(np.asarray(ds.x_train)[:, :n].T)).to(device)
+    labels = torch.from_numpy(np.asarray(ds.labels_train[:n], dtype=np.int64)).to(device)
+    return x, labels
+
+
+def _params(sizes, device: str, scale: float, seed: int):
+    g = torch.Generator().manual_seed(seed)
+    shapes = [(o, i) for i, o in zip(sizes[:-1], sizes[1:])]
+    weights = [(torch.randn(s, generator=g) * scale).to(device) for s in shapes]
+    biases = [torch.zeros(o, device=device) for o, _ in shapes]
+    feedback = [(torch.randint(0, 2, s, generator=g).float() * 2 - 1).to(device) for s in shapes]
+    return weights, biases, feedback
+
+
+if torch is not None:
+
+    class LinearFA(torch.autograd.Function):
+        """``x Wᵀ + b`` whose backward carries the error through ``B`` (FA), not ``W``."""
+
+        @staticmethod
+        def forward(ctx, x, weight, bias, feedback):
+            ctx.save_for_backward(x, feedback)
+            return torch.addmm(bias, x, weight.t())
+
+        @staticmethod
+        def backward(ctx, grad):
+            x, feedback = ctx.saved_tensors
+            grad_x = grad @ feedback if ctx.needs_input_grad[0] else None
+            return grad_x, grad.t() @ x, grad.sum(0), None
+
+
+def autograd_case(ds, sizes, steps: int, batch: int, lr: float, device: str = "cpu", sync=lambda: None):
+    def make():
+        x_all, labels = _tensors(ds, device, steps, batch)
+        weights, biases, feedback = _params(sizes, device, 0.05, 0)
+        params = [p.requires_grad_() for p in weights + biases]
+        opt = torch.optim.SGD(params, lr=lr)
+        depth = len(weights)
+
+        def go():
+            order = torch.randperm(x_all.shape[0], device=device)
+            for s in range(steps):
+                idx = order[s * batch : (s + 1) * batch]
+                a = x_all.index_select(0, idx)
+                for l in range(depth):
+                    a = LinearFA.apply(a, weights[l], biases[l], feedback[l])
+                    a = torch.tanh(a) if l < depth - 1 else a
+                loss = torch.nn.functional.cross_entropy(a, labels.index_select(0, idx))
+                opt.zero_grad(set_to_none=True)
+                loss.backward()
+                opt.step()
+            sync()
+        return go
+    return make
+
+
+def fused_case(ds, sizes, steps: int, batch: int, lr: float, device: str = "cpu", sync=lambda: None):
+    def make():
+        x_all, labels = _tensors(ds, device, steps, batch)
+        weights, biases, feedback = _params(sizes, device, 0.05, 0)
+        eye = torch.eye(sizes[-1], device=device)
+        depth = len(weights)
+
+        @torch.inference_mode()
+        def go():
+            order = torch.randperm(x_all.shape[0], device=device)
+            for s in range(steps):
+                idx = order[s * batch : (s + 1) * batch]
+                acts = [x_all.index_select(0, idx)]
+                for l in range(depth):
+                    h = torch.addmm(biases[l], acts[-1], weights[l].t())
+                    acts.append(h.tanh_() if l < depth - 1 else h)
+                delta = torch.softmax(acts[-1], 1).sub_(eye.index_select(0, labels.index_select(0, idx))).div_(batch)
+                for l in range(depth - 1, -1, -1):
+                    below = None
+                    if l > 0:  # the error sent down through B_l, times tanh' = 1 − a²
+                        below = (delta @ feedback[l]).mul_(1 - acts[l] * acts[l])
+                    weights[l].addmm_(delta.t(), acts[l], alpha=-lr)
+                    biases[l].sub_(delta.sum(0), alpha=lr)
+                    delta = below
+            sync()
+        return go
+    return make
+
+
+def floor_case(shapes, steps: int, device: str = "cpu", sync=lambda: None):
+    """The same products as minifa's floor through torch's BLAS (MKL on CPU wheels)."""
+    def make():
+        g = torch.Generator().manual_seed(1)
+        ops = [(torch.randn(m, k, generator=g).to(device), torch.randn(k, n, generator=g).to(device),
+                torch.empty(m, n, device=device)) for m, k, n in shapes]
+
+        def go():
+            for _ in range(steps):
+                for a, b, c in ops:
+                    torch.mm(a, b, out=c)
+            sync()
+        return go
+    return make
+
+
+def describe() -> dict:
+    if torch is None:
+        return {"torch": None}
+    return {"torch": torch.__version__, "torch_threads": torch.get_num_threads(),
+            "torch_blas": "mkl" if torch.backends.mkl.is_available() else "other",
+            "cuda": torch.cuda.is_available()}
