@@ -202,6 +202,18 @@ def test_a_scheduler_without_dask_names_the_extra(monkeypatch):
     assert "\n" not in str(error.value)
 
 
+def test_minifa_needs_no_dask_until_a_scheduler_is_named():
+    """``minifa.experiments`` imports every module of its package, this one's included."""
+    code = ("import sys; sys.modules['dask'] = sys.modules['distributed'] = None\n"
+            "import minifa.cli, minifa.experiments\n"
+            "from minifa.experiments.executors import ClusterError, make_executor\n"
+            "assert make_executor(None).name == 'local'\n"
+            "try:\n    make_executor('local:2')\nexcept ClusterError as err:\n    print(err)\n")
+    finished = subprocess.run([sys.executable, "-c", code], cwd=ROOT, capture_output=True, text=True, timeout=60)
+    assert finished.returncode == 0, finished.stderr
+    assert "pip install 'minifa[cluster]'" in finished.stdout
+
+
 def test_scheduler_forms():
     assert make_executor(None).name == make_executor("local").name == "local"
     with pytest.raises(ClusterError, match="local:N"):

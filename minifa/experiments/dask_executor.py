@@ -26,13 +26,25 @@ import uuid
 from concurrent.futures import CancelledError
 from typing import Callable, Iterable, Iterator
 
-import dask
-import distributed
 from threadpoolctl import threadpool_limits
 
 from .. import __version__
 from ..backend import get_backend
-from .executors import SCHEDULER_FORMS, ClusterError, timed
+from .executors import CLUSTER_EXTRA, SCHEDULER_FORMS, ClusterError, timed
+
+# Dask is imported inside functions only: ``minifa.experiments`` imports every module of its
+# package to find the experiments, and must work without the optional ``cluster`` extra.
+
+
+def import_distributed():
+    """``(dask, distributed)``, or a ``ClusterError`` naming the extra to install."""
+    try:
+        import dask
+        import distributed
+    except ImportError as err:
+        raise ClusterError(f"--scheduler needs Dask distributed ({err.name or err} is missing): "
+                           f"{CLUSTER_EXTRA}") from None
+    return dask, distributed
 
 BLAS_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", "MINIFA_BLAS_THREADS")
 
@@ -51,6 +63,7 @@ def run_on_worker(function: Callable, config: dict, unit, blas_threads: int, ver
 def start_local_cluster(workers: int, blas_threads: int):
     """``workers`` single-threaded worker processes on 127.0.0.1, no dashboard; only errors
     are logged (a worker restarted after a crash, or stopped on Ctrl-C, is routine here)."""
+    dask, distributed = import_distributed()
     environ = {**dask.config.get("distributed.nanny.pre-spawn-environ", {}),
                **{name: str(blas_threads) for name in BLAS_VARIABLES}}
     with dask.config.set({"distributed.nanny.pre-spawn-environ": environ}):
@@ -71,8 +84,9 @@ def scheduler_address(scheduler: str) -> str:
         raise ClusterError(f"cannot read the Dask scheduler file {scheduler}: {reason}") from None
 
 
-def connect(scheduler: str, timeout: float) -> distributed.Client:
-    """A client of the scheduler at ``scheduler`` (an address or a scheduler file)."""
+def connect(scheduler: str, timeout: float):
+    """A ``distributed.Client`` of the scheduler at ``scheduler`` (an address or a scheduler file)."""
+    _, distributed = import_distributed()
     address = scheduler_address(scheduler)
     try:
         return distributed.Client(address, timeout=timeout)
@@ -92,6 +106,7 @@ class DaskExecutor:
 
     def __init__(self, scheduler: str, blas_threads: int = 1, connect_timeout: float = 5.0):
         self.scheduler, self.blas_threads, self.cluster = scheduler, blas_threads, None
+        _, distributed = import_distributed()
         if scheduler.startswith("local:"):
             count = scheduler.partition(":")[2]
             if not count.isdigit() or int(count) < 1:
@@ -116,6 +131,7 @@ class DaskExecutor:
                 f"{self.blas_threads} BLAS thread(s) per task{waiting}")
 
     def map(self, function: Callable, config: dict, units: Iterable) -> Iterator:
+        _, distributed = import_distributed()
         units = list(units)
         if not units:
             return

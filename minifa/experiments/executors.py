@@ -40,6 +40,7 @@ class LocalExecutor:
     ``blas_threads`` (the same count as a cluster's gives the same bits on the same CPU)."""
 
     name = "local"
+    blas_threads: int | None = None  # also for subclasses that skip __init__
 
     def __init__(self, blas_threads: int | None = None):
         self.blas_threads = blas_threads
@@ -77,10 +78,6 @@ def make_executor(scheduler: str | None = None, blas_threads: int | None = None,
     scheduler = scheduler.strip()
     if not (scheduler.startswith("local:") or "://" in scheduler or scheduler.endswith(".json")):
         raise ClusterError(f"--scheduler {scheduler!r}: use {SCHEDULER_FORMS}")
-    blas_threads = blas_threads or 1
-    try:
-        from .dask_executor import DaskExecutor
-    except ImportError as err:
-        raise ClusterError(f"--scheduler {scheduler} needs Dask distributed ({err.name or err} is missing): "
-                           f"{CLUSTER_EXTRA}") from None
-    return DaskExecutor(scheduler, blas_threads=blas_threads, connect_timeout=connect_timeout)
+    from .dask_executor import DaskExecutor  # imports Dask itself, or names the extra to install
+
+    return DaskExecutor(scheduler, blas_threads=blas_threads or 1, connect_timeout=connect_timeout)
