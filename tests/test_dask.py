@@ -151,6 +151,17 @@ def test_scheduler_files_and_foreign_workers_are_one_line_errors(tmp_path):
 
 
 @needs_dask
+def test_workers_with_another_minifa_are_refused_before_any_unit():
+    from minifa.experiments.dask_executor import check_workers
+
+    with make_executor("local:2") as executor:
+        check_workers(executor.client)  # the same minifa: fine
+        with pytest.raises(ClusterError, match=r"Dask worker tcp://127\.0\.0\.1:\d+ has minifa .*, the driver "
+                                               r"minifa 0\.0\.0-other"):
+            check_workers(executor.client, "0.0.0-other")
+
+
+@needs_dask
 def test_kill_9_of_a_dask_driver_resumes_and_leaves_no_workers(tmp_path, reference):
     import psutil
 

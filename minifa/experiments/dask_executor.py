@@ -9,6 +9,9 @@ returns the unit's arrays and the driver, the single writer, stores them as they
   times, then ``ClusterError``). Each unit key is yielded at most once, so a duplicate
   completion can never become a duplicate member. A killed driver loses nothing written:
   the scheduler drops the tasks of a client that went away and a rerun skips finished units.
+- Environments: on connecting, every worker must import the driver's minifa version
+  (``check_workers``; each task checks again, for workers that join later), and a
+  scheduler that cannot unpickle our tasks is named; all are one-line ``ClusterError``s.
 - Threads: every task runs with ``blas_threads`` BLAS threads (threadpoolctl, default 1);
   ``local:N`` also starts its workers with OMP/OPENBLAS/MKL/MINIFA_BLAS_THREADS set to it,
   one single-threaded worker process per requested core.
@@ -99,6 +102,21 @@ def connect(scheduler: str, timeout: float):
                            f"running there? (--scheduler takes {SCHEDULER_FORMS})") from None
 
 
+# Evaluated on every worker by ``check_workers``: builtins only, so that a worker without
+# minifa can still unpickle the call and answer (a task of ours would hang it instead).
+WORKER_VERSION = "__import__('minifa').__version__"
+
+
+def check_workers(client, version: str = __version__) -> None:
+    """A ``ClusterError`` unless every worker now connected imports minifa ``version``."""
+    answers = client.run(eval, WORKER_VERSION, on_error="return")
+    for worker, answer in sorted(answers.items()):
+        if answer != version:
+            found = f"minifa {answer}" if isinstance(answer, str) else f"no minifa ({type(answer).__name__}: {answer})"
+            raise ClusterError(f"Dask worker {worker} has {found}, the driver minifa {version}: "
+                               f"install the same minifa on every worker")
+
+
 class DaskExecutor:
     """Runs units on ``local:N`` (a new ``LocalCluster``) or an existing scheduler."""
 
@@ -120,6 +138,11 @@ class DaskExecutor:
                                    f"{' '.join(str(err).split())}") from None
         else:
             self.client = connect(scheduler, connect_timeout)
+            try:
+                check_workers(self.client)  # workers that join later are checked by each task
+            except ClusterError:
+                self.close()
+                raise
 
     def describe(self) -> str:
         """One line: where units run and how many workers are there now."""
