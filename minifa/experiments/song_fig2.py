@@ -18,8 +18,8 @@ Paper (saved numbers): λ = 0 alignment falls with p (≈ .21/.22/.26 at p = 200
 12800); λ > 0 stays high and grows with λ; the λ = 0 loss falls by ≥ 7 decades in 5000
 steps, λ > 0 plateaus at a floor growing with λ.
 
-Command: ``python cli.py reproduce song-fig2``. Quick (p ≤ 1600, 2 repetitions, ≤ 15,000
-steps, loss panel at p = 1600) ≈ 25 min on 2 cores; paper (p ≤ 12800, 50 repetitions,
+Command: ``python cli.py reproduce song-fig2``. Quick (p ≤ 3200, 2 repetitions, ≤ 15,000
+steps, loss panel at p = 3200) ≈ 40 min on 2 cores; paper (p ≤ 12800, 50 repetitions,
 loss panel at 3200) needs a GPU or a cluster.
 """
 
@@ -48,8 +48,8 @@ COMMON = {"n": 50, "d": 150, "dtype": "float32", "loss_width": 3200, "loss_every
 PROFILES = {
     "paper": {**COMMON, "networks": NETWORKS, "widths": [200 * 2**k for k in range(7)], "reps": 50,
               "max_steps": 400_000},
-    "quick": {**COMMON, "networks": NETWORKS, "widths": [200, 400, 800, 1600], "reps": 2,
-              "max_steps": 15_000, "loss_width": 1600},
+    "quick": {**COMMON, "networks": NETWORKS, "widths": [200, 400, 800, 1600, 3200], "reps": 2,
+              "max_steps": 15_000},
     "tiny": {**COMMON, "networks": NETWORKS, "widths": [20, 40], "reps": 2, "max_steps": 60, "loss_width": 40,
              "n": 10, "d": 15},
 }
