@@ -27,7 +27,8 @@ import numpy as np  # noqa: E402
 import cases  # noqa: E402
 import minifa as mf  # noqa: E402
 from harness import timed  # noqa: E402
-from minifa import backend as be  # noqa: E402
+from minifa import blas  # noqa: E402
+from minifa import fastpaths as fp  # noqa: E402
 from minifa import metrics  # noqa: E402
 from minifa.rules import Rule  # noqa: E402
 from minifa.training import DeviceData, train_epoch  # noqa: E402
@@ -41,9 +42,9 @@ def masked_flush(self, a):
 SWITCHES = {  # name -> list of (object, attribute, replacement)
     "all on": [],
     "column gather": [],  # handled on the data
-    "ΔW formed": [(Rule, "factored", lambda self: False), (be.NumpyOps, "gemm_update", be.ArrayOps.gemm_update)],
-    "masked flush": [(be.NumpyOps, "flush_subnormals", masked_flush)],
-    "no flush": [(be.NumpyOps, "flush_subnormals", lambda self, a: a)],
+    "ΔW formed": [(Rule, "factored", lambda self: False), (fp.NumpyOps, "gemm_update", fp.ArrayOps.gemm_update)],
+    "masked flush": [(fp.NumpyOps, "flush_subnormals", masked_flush)],
+    "no flush": [(fp.NumpyOps, "flush_subnormals", lambda self, a: a)],
     "direct align": [(metrics, "_gram_pays", lambda *a: False)],
 }
 
@@ -81,7 +82,7 @@ def main() -> None:
     p.add_argument("--reps", type=int, default=5)
     p.add_argument("--threads", type=int, default=None)
     args = p.parse_args()
-    be.set_blas_threads(args.threads)
+    blas.set_blas_threads(args.threads)
     backend = mf.get_backend("cpu")
     ds, name = cases.dataset("auto")
     data = DeviceData.from_dataset(backend, cases.subset(ds, args.steps * cases.BATCH), "float32")
@@ -94,7 +95,7 @@ def main() -> None:
         factories[f"fa align every step: {switch}"] = (case(data, backend, switch, metrics_every=1), 1)
     times = timed(factories, args.reps)
     base = {k: v for k, v in times.items()}
-    print(f"\nablation: {args.steps} steps x {args.reps} reps, {be.blas_threads()} BLAS threads, data {name}")
+    print(f"\nablation: {args.steps} steps x {args.reps} reps, {blas.blas_threads()} BLAS threads, data {name}")
     print(f"{'variant':44} {'s/epoch':>8} {'x floor':>8} {'x all on':>9}")
     for key, ts in times.items():
         ref = [base[k] for k in base if k.split(":")[0] == key.split(":")[0] and k.endswith("all on")]

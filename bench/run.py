@@ -31,7 +31,7 @@ import gpu  # noqa: E402
 from harness import EPOCH_STEPS, ratios, summarise, timed  # noqa: E402
 import torch_peers  # noqa: E402
 import minifa as mf  # noqa: E402
-from minifa.backend import blas_threads, set_blas_threads  # noqa: E402
+from minifa.blas import blas_threads, set_blas_threads  # noqa: E402
 from minifa.training import DeviceData  # noqa: E402
 
 

@@ -12,6 +12,7 @@ The public API, in data-flow order::
     mf.train(run, data, epochs=10)                        # epochs, history in run.history
 """
 
+from . import blas  # noqa: F401  (sets NumPy's BLAS threads at import)
 from .backend import Backend, get_backend
 from .config import Config, Run, build
 from .errors import MinifaError

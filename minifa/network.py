@@ -19,7 +19,7 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .activations import get_activation
-from .backend import ops
+from .fastpaths import ops
 from .errors import ConfigError
 from .init import weight_sampler
 from .losses import get_loss

@@ -14,7 +14,8 @@ from typing import Any, Callable
 
 import numpy as np
 
-from .backend import ops, rebalance_blas_threads
+from .blas import rebalance_blas_threads
+from .fastpaths import ops
 from .config import Run
 from .errors import ConfigError, DivergenceError
 from .losses import accuracy

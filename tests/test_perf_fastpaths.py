@@ -8,8 +8,8 @@ import numpy as np
 import pytest
 
 import minifa as mf
-from minifa import backend as backend_module
-from minifa.backend import ArrayOps, NumpyOps, ops
+from minifa import blas, fastpaths
+from minifa.fastpaths import ArrayOps, NumpyOps, ops
 from minifa.metrics import cosine, factored_alignment, update_products
 from minifa.training import gather, gather_rows
 
@@ -27,7 +27,7 @@ def _rand(shape, dtype, seed=0, order="C"):
 @pytest.mark.parametrize("x_order", ["C", "F", "samples-major"])
 def test_blas_update_equals_the_standard_one(cpu, dtype, shared, decay, x_order):
     """``W − η (δ xᵀ + λW)`` through one BLAS gemm with beta equals the plain expression."""
-    if backend_module._numpy_gemm() is None:
+    if fastpaths._numpy_gemm() is None:
         pytest.skip("NumPy's BLAS exposes no ILP64 cblas gemm here: the fallback is what runs")
     R, out, inp, B = 3, 7, 5, 4
     w = _rand((R, out, inp), dtype, 1)
@@ -140,19 +140,19 @@ def test_flush_zeroes_exactly_the_subnormals(backend, dtype):
 
 def test_blas_threads_setting(monkeypatch):
     try:
-        assert backend_module.set_blas_threads(1) == 1 and backend_module.blas_threads() == 1
-        assert backend_module.set_blas_threads(None) == backend_module.usable_cores() == backend_module.blas_threads()
+        assert blas.set_blas_threads(1) == 1 and blas.blas_threads() == 1
+        assert blas.set_blas_threads(None) == blas.usable_cores() == blas.blas_threads()
         with pytest.raises(mf.MinifaError, match="at least 1"):
-            backend_module.set_blas_threads(0)
+            blas.set_blas_threads(0)
         monkeypatch.setenv("MINIFA_BLAS_THREADS", "lots")  # at import: a warning, not a traceback
         with pytest.warns(UserWarning, match="MINIFA_BLAS_THREADS='lots' ignored"):
-            backend_module._configure_blas_threads()
-        assert backend_module.blas_threads() == backend_module.usable_cores()
+            blas._configure_blas_threads()
+        assert blas.blas_threads() == blas.usable_cores()
         monkeypatch.setenv("MINIFA_BLAS_THREADS", "1")
-        backend_module._configure_blas_threads()
-        assert backend_module.blas_threads() == 1
+        blas._configure_blas_threads()
+        assert blas.blas_threads() == 1
     finally:
-        backend_module.set_blas_threads(None)
+        blas.set_blas_threads(None)
 
 
 def test_auto_threads_share_the_cores_among_live_processes(monkeypatch, tmp_path):
@@ -162,25 +162,25 @@ def test_auto_threads_share_the_cores_among_live_processes(monkeypatch, tmp_path
 
     from threadpoolctl import threadpool_limits
 
-    monkeypatch.setattr(backend_module, "_REGISTRY", str(tmp_path))
-    monkeypatch.setattr(backend_module.threading, "active_count", lambda: 1)  # other tests leave threads
-    cores = backend_module.usable_cores()
+    monkeypatch.setattr(blas, "_REGISTRY", str(tmp_path))
+    monkeypatch.setattr(blas.threading, "active_count", lambda: 1)  # other tests leave threads
+    cores = blas.usable_cores()
     assert 1 <= cores <= len(os.sched_getaffinity(0))
     (tmp_path / str(os.getpid())).touch()
-    assert backend_module.fair_share() == cores
+    assert blas.fair_share() == cores
     (tmp_path / str(os.getppid())).touch()  # a second live process
     (tmp_path / "999999999").touch()  # a dead one
-    assert backend_module.fair_share() == max(1, cores // 2)
+    assert blas.fair_share() == max(1, cores // 2)
     assert not (tmp_path / "999999999").exists()
     try:
-        backend_module.set_blas_threads("auto")
-        assert backend_module.blas_threads() == max(1, cores // 2)
+        blas.set_blas_threads("auto")
+        assert blas.blas_threads() == max(1, cores // 2)
         (tmp_path / str(os.getppid())).unlink()
         with threadpool_limits(limits=cores + 1, user_api="blas"):
-            backend_module.rebalance_blas_threads()  # an explicit limit wins
-            assert backend_module.blas_threads() == cores + 1
-        backend_module.rebalance_blas_threads()  # the other process ended: take the share back
-        assert backend_module.blas_threads() == cores
+            blas.rebalance_blas_threads()  # an explicit limit wins
+            assert blas.blas_threads() == cores + 1
+        blas.rebalance_blas_threads()  # the other process ended: take the share back
+        assert blas.blas_threads() == cores
     finally:
         monkeypatch.undo()
-        backend_module.set_blas_threads(None)
+        blas.set_blas_threads(None)

@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import minifa as mf
-from minifa import backend as backend_module
+from minifa import fastpaths
 from minifa.rules import Rule
 
 from .conftest import host, tiny_dataset
@@ -24,7 +24,7 @@ def _train(backend, plain: bool, monkeypatch, dtype="float64", epochs=2, **kw):
         if plain:
             m.setattr(Rule, "factored", lambda self: False)
             for name in ("gemm_update", "flush_subnormals"):
-                m.setattr(backend_module.NumpyOps, name, getattr(backend_module.ArrayOps, name))
+                m.setattr(fastpaths.NumpyOps, name, getattr(fastpaths.ArrayOps, name))
         cfg = mf.Config(layers=SIZES, dtype=dtype, batch_size=32, lr=0.1, metrics_every=1, seeds=[3, 5], **kw)
         run = mf.build(cfg, backend)
         data = mf.DeviceData.from_dataset(backend, tiny_dataset(), dtype)
@@ -65,7 +65,7 @@ def test_flush_changes_nothing_above_float32_rounding(cpu, monkeypatch):
     x, y, labels = next(iter(mf.training.epoch_batches(run, data)))
     cache = mf.forward(cpu.xp, run.net, run.params, x)
     with monkeypatch.context() as m:
-        m.setattr(backend_module.NumpyOps, "flush_subnormals", lambda self, a: a)
+        m.setattr(fastpaths.NumpyOps, "flush_subnormals", lambda self, a: a)
         raw = run.rule.deltas(run.params, cache, mf.output_error(cpu.xp, run.net, cache, y))
     tiny = np.finfo(np.float32).smallest_normal
     assert any(np.any((d != 0) & (np.abs(d) < tiny)) for d in raw), "the set-up should produce subnormal errors"
@@ -73,7 +73,7 @@ def test_flush_changes_nothing_above_float32_rounding(cpu, monkeypatch):
     def trained(flush: bool):
         with monkeypatch.context() as m:
             if not flush:
-                m.setattr(backend_module.NumpyOps, "flush_subnormals", lambda self, a: a)
+                m.setattr(fastpaths.NumpyOps, "flush_subnormals", lambda self, a: a)
             r = mf.build(mf.Config(layers=(12, 40, 40, 4), init_scale=3.0, seeds=[1], batch_size=16), cpu)
             return mf.train(r, data, 2)
 

@@ -1,0 +1,126 @@
+"""NumPy's BLAS thread count: set once at import, changeable, fair among processes.
+
+At import ``MINIFA_BLAS_THREADS`` (a count, or ``auto``) wins; else the user's
+``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` are left alone; else
+the cores this process may use (``usable_cores``).
+"""
+
+from __future__ import annotations
+
+import atexit
+import contextlib
+import math
+import os
+import tempfile
+import threading
+import warnings
+
+import numpy as np
+
+from .errors import BackendError
+
+# The default is deterministic: OpenBLAS's sgemm rounds differently with 1 and 2 threads,
+# so a run's bits (and a bit-exact --resume) depend on the count, which must not depend
+# on what else the machine is doing. OpenBLAS threads busy-wait, and two processes that
+# each run one per core on the same cores run several times slower than either alone: for
+# several processes, give each ``MINIFA_BLAS_THREADS = cores // processes``, or ``auto``:
+# this process's share of the cores among the live minifa processes (each leaves its pid
+# in a per-user registry directory), re-taken at every epoch start; bits then vary with load.
+
+_REGISTRY = os.path.join(tempfile.gettempdir(), f"minifa-blas-{os.getuid() if hasattr(os, 'getuid') else 0}")
+_STATE = {"auto": False, "threads": None}
+
+
+def usable_cores() -> int:
+    """CPU affinity capped by a cgroup CPU quota (OpenBLAS itself counts every online core,
+    so under ``taskset`` or in a container it oversubscribes): the default thread count."""
+    cores = len(os.sched_getaffinity(0)) if hasattr(os, "sched_getaffinity") else (os.cpu_count() or 1)
+    with contextlib.suppress(OSError, ValueError):
+        quota, period = open("/sys/fs/cgroup/cpu.max").read().split()[:2]
+        if quota != "max":
+            cores = min(cores, math.ceil(int(quota) / int(period)))
+    return max(1, cores)
+
+
+def _live_processes() -> int:
+    """Registered minifa processes still running (stale entries are removed), at least 1."""
+    live = 0
+    for name in os.listdir(_REGISTRY) if os.path.isdir(_REGISTRY) else []:
+        try:
+            os.kill(int(name), 0)
+            live += 1
+        except ProcessLookupError:
+            with contextlib.suppress(OSError):
+                os.remove(os.path.join(_REGISTRY, name))
+        except (ValueError, OSError):  # not a pid, or a process we may not signal
+            continue
+    return max(1, live)
+
+
+def _register() -> None:
+    path = os.path.join(_REGISTRY, str(os.getpid()))
+    with contextlib.suppress(OSError):
+        os.makedirs(_REGISTRY, exist_ok=True)
+        open(path, "w").close()
+        atexit.register(lambda: os.path.exists(path) and os.remove(path))
+
+
+def fair_share() -> int:
+    """This process's share of the usable cores among the live minifa processes."""
+    return max(1, usable_cores() // _live_processes())
+
+
+def blas_threads() -> int | None:
+    """NumPy's BLAS thread count now (None if no BLAS is detected)."""
+    libs = blas_libraries()
+    return libs[0]["num_threads"] if libs else None
+
+
+def blas_libraries() -> list[dict]:
+    """threadpoolctl's BLAS entries, NumPy's own (inside NumPy's directory) first."""
+    from threadpoolctl import threadpool_info
+
+    home = os.path.dirname(os.path.dirname(np.__file__))
+    libs = [lib for lib in threadpool_info() if lib.get("user_api") == "blas"]
+    return sorted(libs, key=lambda lib: not os.path.dirname(lib["filepath"]).startswith(home))
+
+
+def set_blas_threads(n: int | str | None = None) -> int:
+    """Set every loaded BLAS to ``n`` threads: a count, ``None`` for ``usable_cores()`` or
+    ``"auto"`` for the fair share (re-taken at epoch starts). Returns the count set."""
+    from threadpoolctl import threadpool_limits
+
+    count = usable_cores() if n is None else fair_share() if n == "auto" else int(n)
+    if count < 1:
+        raise BackendError(f"BLAS threads must be at least 1, not {count}")
+    threadpool_limits(limits=count, user_api="blas")
+    _STATE.update(auto=n == "auto", threads=count)
+    return count
+
+
+def rebalance_blas_threads() -> None:
+    """In ``auto`` mode, re-take this process's share (processes start and end); not in a
+    multi-threaded process (the count must not change under another thread's BLAS call),
+    nor once someone else set the count (e.g. a ``threadpool_limits`` block)."""
+    if not _STATE["auto"] or threading.active_count() > 1 or fair_share() == _STATE["threads"]:
+        return
+    if blas_threads() == _STATE["threads"]:
+        set_blas_threads("auto")
+
+
+def _configure_blas_threads() -> None:
+    """At import: ``MINIFA_BLAS_THREADS`` (a count, or ``auto``) wins; else the user's
+    ``OPENBLAS_NUM_THREADS`` / ``OMP_NUM_THREADS`` / ``MKL_NUM_THREADS`` are left alone; else
+    ``usable_cores()``."""
+    wanted = os.environ.get("MINIFA_BLAS_THREADS", "").strip().lower()
+    if wanted and wanted != "auto" and not (wanted.isdigit() and int(wanted) > 0):
+        warnings.warn(f"MINIFA_BLAS_THREADS={wanted!r} ignored: give a positive whole number of threads or auto")
+        wanted = ""
+    if wanted:
+        set_blas_threads(wanted if wanted == "auto" else int(wanted))
+    elif not any(os.environ.get(v) for v in ("OPENBLAS_NUM_THREADS", "OMP_NUM_THREADS", "MKL_NUM_THREADS")):
+        set_blas_threads(None)
+
+
+_register()
+_configure_blas_threads()

@@ -1,0 +1,134 @@
+"""NumPy fast paths behind ``ops(xp)``: the maths asks for an operation and gets NumPy's
+version or the standard-API one, which every other namespace (CuPy, array-api-strict) uses.
+
+- ``gemm_update``: the fused weight update ``W ← W − η (δ xᵀ + λ W)``; on NumPy one BLAS
+  ``gemm`` with ``alpha = −η``, ``beta = 1 − ηλ`` straight into ``W``.
+- ``take_last``: the samples of a features × samples array (rows of a transposed one).
+- ``flush_subnormals``: values below the smallest normal set to 0 (in place on NumPy).
+
+``tests/test_perf_fastpaths.py`` proves each equal to the standard version.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import os
+from functools import lru_cache
+from typing import Any
+
+import numpy as np
+
+from .blas import blas_libraries
+
+class ArrayOps:
+    """The standard-API versions: correct on every namespace (CuPy, array-api-strict)."""
+
+    def __init__(self, xp) -> None:
+        self.xp = xp
+
+    def gemm_update(self, w, delta, x, lr: float, decay=0.0):
+        """``w − lr (δ xᵀ + decay w)`` for ``w`` (R, out, in), ``δ`` (R, out, B) and ``x``
+        (in, B) or (R, in, B), in place where the namespace allows; returns the result.
+        ``decay`` is a float or an (R, 1, 1) array of per-member decays (``sgd_step``)."""
+        product = delta @ self.xp.matrix_transpose(x)
+        if not isinstance(decay, float) or decay:
+            w -= lr * (product + decay * w)
+        else:
+            w -= lr * product
+        return w
+
+    def take_last(self, a, index):  # samples of a features × samples array
+        return self.xp.take(a, index, axis=-1)
+
+    def flush_subnormals(self, a):
+        """``a`` with its subnormal values set to 0 (``network.layer_error`` says why)."""
+        xp = self.xp
+        return xp.where(xp.abs(a) < xp.finfo(a.dtype).smallest_normal, xp.zeros_like(a), a)
+
+
+class NumpyOps(ArrayOps):
+    """NumPy: the update is one BLAS ``gemm`` with ``alpha = −lr``, ``beta = 1 − lr·decay``
+    straight into ``w`` (no ΔW, no ``lr·ΔW`` temporary, no second pass over ``w``); flushing
+    is in place. What BLAS cannot take as it is (a strided ``w``, other dtypes) falls back."""
+
+    def gemm_update(self, w, delta, x, lr: float, decay=0.0):
+        routine = (_numpy_gemm() or {}).get(w.dtype.char)
+        arrays = (w, delta, x)
+        if routine is None or not (w.flags.c_contiguous and w.flags.writeable and w.size and delta.shape[-1]
+                                   and all(type(a) is np.ndarray and a.dtype == w.dtype for a in arrays)):
+            return super().gemm_update(w, delta, x, lr, decay)
+        betas = 1.0 - lr * np.broadcast_to(np.asarray(decay, dtype=float).reshape(-1), w.shape[:1])
+        if x.ndim == 2 and delta.flags.c_contiguous and np.all(betas == betas[0]):
+            rows = w.shape[0] * w.shape[1]  # shared input, one decay: all members in one call
+            _gemm(routine, delta.reshape(rows, -1), x.T, w.reshape(rows, -1), -float(lr), float(betas[0]))
+        else:
+            for r in range(w.shape[0]):
+                _gemm(routine, delta[r], (x if x.ndim == 2 else x[r]).T, w[r], -float(lr), float(betas[r]))
+        return w
+
+    def take_last(self, a, index):
+        # np.take first copies a non-C-contiguous array whole (0.3 s for the 784 × 60000
+        # transposed view DeviceData keeps), so a transposed array gives up its rows instead.
+        if a.ndim == 2 and a.flags.f_contiguous and not a.flags.c_contiguous:
+            return np.take(a.T, index, axis=0).T
+        return np.take(a, index, axis=-1)
+
+    def flush_subnormals(self, a):
+        # Mask only true subnormals: zeros are common (saturated tanh' = 0) and a mostly-true
+        # mask makes copyto ~10x slower (a branch per element).
+        mask = np.abs(a) < np.finfo(a.dtype).smallest_normal
+        mask &= a != 0
+        if mask.any():
+            np.copyto(a, 0, where=mask)
+        return a
+
+
+def _operand(a: np.ndarray) -> tuple[int, int, np.ndarray]:
+    """(CblasNoTrans 111 | CblasTrans 112, leading dimension, array) of a 2-D array."""
+    size, (m, n), (s0, s1) = a.itemsize, a.shape, a.strides
+    if (s1 == size or n == 1) and s0 % size == 0 and s0 >= max(1, n) * size:
+        return 111, s0 // size, a
+    if (s0 == size or m == 1) and s1 % size == 0 and s1 >= max(1, m) * size:
+        return 112, s1 // size, a
+    return 111, max(1, n), np.ascontiguousarray(a)
+
+
+def _gemm(routine, a, b, c, alpha: float, beta: float) -> None:
+    """``c ← alpha a b + beta c``, row-major (CblasRowMajor = 101), ``c`` C-contiguous."""
+    (ta, lda, a), (tb, ldb, b) = _operand(a), _operand(b)
+    m, n, k = c.shape[0], c.shape[1], a.shape[1]
+    routine(101, ta, tb, m, n, k, alpha, a.ctypes.data, lda, b.ctypes.data, ldb, beta, c.ctypes.data, n)
+
+
+@lru_cache(maxsize=None)
+def _numpy_gemm() -> dict[str, Any] | None:
+    """ctypes ``cblas_{s,d}gemm`` of NumPy's own OpenBLAS (the library threadpoolctl finds
+    inside NumPy's directory); ILP64 symbols only (``…64_``: the integer width is certain),
+    checked once against ``np.matmul``. None (so the fallback) otherwise, or with
+    ``MINIFA_NO_BLAS_FASTPATH`` set."""
+    home = os.path.dirname(os.path.dirname(np.__file__))
+    paths = [lib["filepath"] for lib in blas_libraries() if os.path.dirname(lib["filepath"]).startswith(home)]
+    if os.environ.get("MINIFA_NO_BLAS_FASTPATH") or not paths:
+        return None
+    lib, routines, i, p = ctypes.CDLL(paths[0]), {}, ctypes.c_int64, ctypes.c_void_p
+    for char, letter, real in (("f", "s", ctypes.c_float), ("d", "d", ctypes.c_double)):
+        f = getattr(lib, f"scipy_cblas_{letter}gemm64_", None) or getattr(lib, f"cblas_{letter}gemm64_", None)
+        if f is not None:
+            f.argtypes, f.restype = [ctypes.c_int] * 3 + [i] * 3 + [real, p, i, p, i, real, p, i], None
+            routines[char] = f
+    rng = np.random.default_rng(0)
+    for char, f in routines.items():
+        a, b, c = (rng.standard_normal(shape).astype(char) for shape in ((5, 3), (4, 3), (5, 4)))
+        want = 0.5 * c - 0.25 * (a @ b.T)
+        _gemm(f, a, b.T, c, -0.25, 0.5)
+        if not np.allclose(c, want, rtol=1e-5, atol=1e-5):
+            return None
+    return routines or None
+
+
+@lru_cache(maxsize=None)
+def ops(xp) -> ArrayOps:
+    """The fast paths for namespace ``xp``: NumPy's, or the standard fallback."""
+    import array_api_compat
+
+    return NumpyOps(xp) if array_api_compat.is_numpy_namespace(xp) else ArrayOps(xp)
