@@ -30,7 +30,8 @@ PROFILE ?= auto
 reproduce: data
 	$(BIN)/python cli.py reproduce --profile $(PROFILE)
 
-# The quick profile, failing if any claim's direction does not hold (not in CI: ~30 min).
+# The quick profile, failing if a claim's direction does not hold and is not a known
+# disagreement explained in README Results (not in CI: about an hour on 2 cores).
 claims: data
 	$(BIN)/python cli.py reproduce --profile quick --check
 

@@ -3,6 +3,7 @@ error as one line on stderr, a non-zero exit and no traceback."""
 
 from __future__ import annotations
 
+import importlib
 import json
 
 import numpy as np
@@ -12,6 +13,7 @@ from click.testing import CliRunner
 import minifa as mf
 from minifa import checkpoint
 from minifa.cli import cli
+from minifa.experiments.framework import Claim
 
 SMALL = ["--dataset", "synthetic", "--layers", "784,16,10", "--lr", "0.1", "--metrics-every", "5"]
 
@@ -100,3 +102,21 @@ def test_info_reports_backend_and_blas():
     info = json.loads(invoke("info", "--json").stdout)
     assert info["minifa"] == mf.__version__ and info["backend"] in ("cpu", "gpu")
     assert all(b["threads"] >= 1 for b in info["blas"])
+
+
+reproduce_command = importlib.import_module("minifa.cli.reproduce")  # the module, not the command
+HOLDS = Claim("x", "holds", "p", "m", True)
+KNOWN = Claim("x", "a known disagreement", "p", "m", False, known="explained in the README")
+UNEXPLAINED = Claim("x", "an unexplained failure", "p", "m", False)
+
+
+@pytest.mark.parametrize("claims, code", [([HOLDS, KNOWN], 0), ([HOLDS, KNOWN, UNEXPLAINED], 1)])
+def test_reproduce_check_fails_only_on_an_unexplained_claim(tmp_path, monkeypatch, claims, code):
+    """``--check`` (``make claims``) reports a known disagreement as such and fails on the rest."""
+    monkeypatch.setattr(reproduce_command, "experiment_claims", lambda module, path: claims)
+    result = invoke("reproduce", "chu-deadlock", "--profile", "tiny", "--check",
+                    "--results-dir", tmp_path / "results", "--figures-dir", tmp_path / "figures")
+    assert result.exit_code == code, result.output
+    assert "| no, known: explained in the README |" in result.stdout
+    assert ("| **no** |" in result.stdout) == (code == 1)
+    assert f"1 known disagreement(s), explained in README Results; {code} unexpected" in result.stderr

@@ -36,13 +36,23 @@ class Unit:
 @dataclass(frozen=True)
 class Claim:
     """A statement of the paper, what the paper reports, what we measured, and whether the
-    measurement points the same way."""
+    measurement points the same way. ``known``: why this one is expected not to hold (a
+    disagreement the README's Results explain); ``reproduce --check`` reports it without
+    failing, like pytest's ``xfail``."""
 
     figure: str
     statement: str
     paper: str
     measured: str
     holds: bool
+    known: str = ""
+
+    @property
+    def verdict(self) -> str:
+        """``yes``, ``**no**`` or ``no, known: …`` (the claims table's last column)."""
+        if self.holds:
+            return "yes"
+        return f"no, known: {self.known}" if self.known else "**no**"
 
 
 def config_hash(config: dict) -> str:
