@@ -77,6 +77,10 @@ def test_existing_checkpoint_is_never_overwritten(tmp_path):
     (["--rule", "perturbed", "--alignment", "2"], 1, ["outside [-1, 1]"]),
     (["--layers", "100,10,10"], 1, ["784 features"]),
     (["--device", "gpu"], 1, ["GPU"]),
+    (["--dataset-option", "foo=1"], 1, ["data set 'synthetic' has no option 'foo'", "n_train"]),
+    (["--dataset-option", "n_train=abc"], 1, ["n_train='abc' must be of type int"]),
+    (["--dataset-option", "seed=3"], 1, ["use --seed"]),
+    (["--dataset", "gaussian", "--dataset-option", "width=1.5"], 1, ["width=1.5 must be of type int"]),
 ])
 def test_user_errors_are_one_line(args, code, needles):
     if args == ["--device", "gpu"] and mf.backend.gpu_available():

@@ -73,6 +73,9 @@ def config_from(params: dict, explicit: set[str]) -> Config:
     if params["ensemble"] < 1:
         raise ConfigError(f"--ensemble {params['ensemble']} must be at least 1")
     dataset_options = dict(params["dataset_option"])
+    for key, flag in (("seed", "--seed"), ("data_dir", "--data-dir")):
+        if key in dataset_options:
+            raise ConfigError(f"--dataset-option {key}=... is what {flag} sets; use {flag}")
     if params["standardise"]:
         dataset_options["standardise"] = True
     return Config(

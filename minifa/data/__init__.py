@@ -6,6 +6,7 @@ Every loader returns a `Dataset` in Flux's layout, samples as columns
 
 from __future__ import annotations
 
+import inspect
 import os
 
 import numpy as np
@@ -53,6 +54,18 @@ def load_dataset(name: str, *, data_dir: str | os.PathLike = "data/mnist",
     # Refuse rather than ignore: a silently unstandardised run would be a wrong experiment.
     if standardise:
         raise ConfigError(f"standardise applies to mnist only, not {name}; drop it")
-    if name == "gaussian":
-        return gaussian_teacher(rng=seed, **options)
-    return synthetic_classes(rng=seed, **options)
+    loader = gaussian_teacher if name == "gaussian" else synthetic_classes
+    return loader(rng=seed, **checked_options(loader, name, options))
+
+
+def checked_options(loader, name: str, options: dict) -> dict:
+    """``options`` if ``loader`` takes each of them with a value of its default's type (an
+    int where the default is an int, ...), else a one-line ``ConfigError`` naming the fix."""
+    params = {p.name: p.default for p in inspect.signature(loader).parameters.values() if p.name != "rng"}
+    for key, value in options.items():
+        if key not in params:
+            raise ConfigError(f"data set {name!r} has no option {key!r}; its options: {', '.join(params)}")
+        kind = int if key == "width" else type(params[key])  # width's default None means "d"
+        if type(value) is not kind:
+            raise ConfigError(f"data set option {key}={value!r} must be of type {kind.__name__}, e.g. {key}={params[key] or 100}")
+    return options
