@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 import os
 import sys
 
@@ -12,20 +13,22 @@ from ..experiments.executors import make_executor
 from ..experiments.runner import PROFILES, experiment_claims, plot_experiment, resolve_profile, run_experiment
 
 
+@contextlib.contextmanager
 def unit_progress(name: str):
-    state = {}
+    """A progress bar over one experiment's units, fed by ``run_experiment``'s ``on_unit``
+    (first call: the units done before and the total); finished however the run ends."""
+    with contextlib.ExitStack() as stack:
+        bars = []
 
-    def report(done, total, unit, seconds):
-        if unit is None:
-            state["bar"] = click.progressbar(length=total, label=name, file=sys.stderr, show_pos=True)
-            state["bar"].__enter__()
-            state["bar"].update(done)
-            return
-        state["bar"].update(1)
-        if done == total:
-            state["bar"].__exit__(None, None, None)
+        def report(done, total, unit, seconds):
+            if unit is None:
+                bars.append(stack.enter_context(
+                    click.progressbar(length=total, label=name, file=sys.stderr, show_pos=True)))
+                bars[0].update(done)
+            else:
+                bars[0].update(1)
 
-    return report
+        yield report
 
 
 def claims_table(claims) -> list[str]:
@@ -67,8 +70,9 @@ def reproduce(figures, profile, results_dir, figures_dir, device, data_dir, chec
         if scheduler or blas_threads:
             click.echo(executor.describe(), err=True)
         for module in modules:
-            path = run_experiment(module, profile, results_dir, {"device": device, "data_dir": data_dir},
-                                  executor=executor, on_unit=unit_progress(module.NAME))
+            with unit_progress(module.NAME) as report:
+                path = run_experiment(module, profile, results_dir, {"device": device, "data_dir": data_dir},
+                                      executor=executor, on_unit=report)
             png = plot_experiment(module, path, figures_dir)
             click.echo(f"{module.NAME}: {path} -> {png}", err=True)
             claims += experiment_claims(module, path)
