@@ -1,7 +1,8 @@
 """Initialisers, drawn on the host per ensemble member (then moved to the device).
 
 Weights: ``normal`` is Chu & Bacho's "standard normal × weight scale factor" (scale 0 gives
-zeros); ``glorot`` is Flux's ``glorot_uniform``: U[-a, a), a = sqrt(6/(fan_in + fan_out));
+zeros); ``glorot`` is Flux's ``glorot_uniform(; gain = scale)``: U[-a, a),
+a = gain · sqrt(6/(fan_in + fan_out)) (the CLI's default gain is 1);
 ``zeros``. Biases start at zero (Flux ``Dense``). Feedback: ``pm1`` (entries ±1, the paper's
 default), ``normal`` N(0, 1), ``uniform`` U[-1, 1), each times a scale. Draws are float64 and
 cast afterwards, so a float32 and a float64 network from one seed are the same network.

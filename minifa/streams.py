@@ -23,7 +23,7 @@ def _generator(seed: int, purpose: str) -> np.random.Generator:
 
 @dataclass
 class Streams:
-    """The four generators of one member. ``seeds`` may override the seed of one purpose,
+    """The four generators of one member. ``overrides`` may set the seed of one purpose,
     e.g. to share initial weights between members that differ in feedback."""
 
     seed: int

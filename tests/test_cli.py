@@ -124,3 +124,15 @@ def test_reproduce_check_fails_only_on_an_unexplained_claim(tmp_path, monkeypatc
     assert "| no, known: explained in the README |" in result.stdout
     assert ("| **no** |" in result.stdout) == (code == 1)
     assert f"1 known disagreement(s), explained in README Results; {code} unexpected" in result.stderr
+
+
+@pytest.mark.parametrize("extra, gain", [([], 1.0), (["--init-scale", "0.5"], 0.5)])
+def test_glorot_gain_defaults_to_one_and_an_explicit_scale_is_kept(tmp_path, extra, gain):
+    """``--init-scale`` defaults to the paper's 0.05 for normal weights, not for glorot's gain."""
+    ckpt = tmp_path / "run.h5"
+    assert invoke("train", *SMALL, "--init", "glorot", *extra, "--epochs", 1, "--checkpoint", ckpt).exit_code == 0
+    config = checkpoint.load(ckpt).config
+    w = mf.build(config, mf.get_backend("cpu")).params.weights[0]  # the initial weights
+    bound = gain * np.sqrt(6 / (784 + 16))  # Flux glorot_uniform: U[-a, a)
+    assert config.init_scale == gain
+    assert np.abs(w).max() <= bound and np.abs(w).max() > 0.99 * bound

@@ -76,12 +76,15 @@ def config_from(params: dict, explicit: set[str]) -> Config:
     for key, flag in (("seed", "--seed"), ("data_dir", "--data-dir")):
         if key in dataset_options:
             raise ConfigError(f"--dataset-option {key}=... is what {flag} sets; use {flag}")
+    # --init-scale's default is the paper's 0.05 for normal weights; glorot's gain defaults to 1.
+    glorot_default = params["init"] == "glorot" and "init_scale" not in explicit
+    init_scale = [1.0] if glorot_default else params["init_scale"]
     if params["standardise"]:
         dataset_options["standardise"] = True
     return Config(
         layers=tuple(params["layers"]), activation=params["activation"], loss=params["loss"],
         bias=not params["no_bias"], output_scale=params["output_scale"], dtype=params["dtype"],
-        init=params["init"], init_scale=one_or_list(params["init_scale"]), rule=params["rule"],
+        init=params["init"], init_scale=one_or_list(init_scale), rule=params["rule"],
         rule_options=rule_options(params["rule"], params, explicit),
         weights_from_feedback=params["weights_from_feedback"], lr=params["lr"],
         batch_size=params["batch_size"] if not params["full_batch"] else 10**12,
@@ -170,7 +173,7 @@ def open_run(params: dict, explicit: set[str]):
 @click.option("--output-scale", type=float, default=1.0, show_default=True, help="Multiply the output, e.g. 1/sqrt(p).")
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True)
 @click.option("--init", type=click.Choice(list(WEIGHT_INITS)), default="normal", show_default=True)
-@click.option("--init-scale", default="0.05", show_default=True, callback=numbers(float), help="Weight scale factor; one, or one per member.")
+@click.option("--init-scale", default="0.05", show_default=True, callback=numbers(float), help="Weight scale factor (glorot: its gain, default 1); one, or one per member.")
 @click.option("--feedback", type=click.Choice(list(FEEDBACK_INITS)), default="pm1", show_default=True, help="Feedback matrix entries.")
 @click.option("--feedback-scale", type=float, default=1.0, show_default=True)
 @click.option("--weights-from-feedback", type=click.Choice(list(COUPLINGS)), default="none", show_default=True, help="Figure 4: build W from B.")
