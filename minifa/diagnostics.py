@@ -14,21 +14,17 @@ from __future__ import annotations
 from typing import Any
 
 from .config import Run
-from .metrics import batch_loss, cosine
+from .metrics import batch_loss, cosine, inner
 from .network import Params, Update, forward, gradient, output_error, sgd_step
-
-
-def _inner(xp, a, b):
-    return xp.sum(a * b, axis=(-2, -1))
 
 
 def _predicted(xp, update: Update | None, true: Update, lr: float):
     """``−η ⟨∇_l, Δ_l⟩`` over weights and bias; shape (R,)."""
     if update is None:
         return xp.zeros(true.weight.shape[:1], dtype=true.weight.dtype)
-    total = _inner(xp, update.weight, true.weight)
+    total = inner(xp, update.weight, true.weight)
     if update.bias is not None:
-        total = total + _inner(xp, update.bias, true.bias)
+        total = total + inner(xp, update.bias, true.bias)
     return -lr * total
 
 

@@ -20,6 +20,16 @@ import numpy as np
 
 from .blas import blas_libraries
 
+def descend(w, update, lr: float, decay=0.0):
+    """``w ← w − lr (update + decay w)`` in place where the namespace allows; returns ``w``.
+    ``decay`` is a float or an (R, 1, 1) array of per-member decays; 0 adds no term."""
+    if not isinstance(decay, float) or decay:
+        w -= lr * (update + decay * w)
+    else:
+        w -= lr * update
+    return w
+
+
 class ArrayOps:
     """The standard-API versions: correct on every namespace (CuPy, array-api-strict)."""
 
@@ -30,12 +40,7 @@ class ArrayOps:
         """``w − lr (δ xᵀ + decay w)`` for ``w`` (R, out, in), ``δ`` (R, out, B) and ``x``
         (in, B) or (R, in, B), in place where the namespace allows; returns the result.
         ``decay`` is a float or an (R, 1, 1) array of per-member decays (``sgd_step``)."""
-        product = delta @ self.xp.matrix_transpose(x)
-        if not isinstance(decay, float) or decay:
-            w -= lr * (product + decay * w)
-        else:
-            w -= lr * product
-        return w
+        return descend(w, delta @ self.xp.matrix_transpose(x), lr, decay)
 
     def take_last(self, a, index):  # samples of a features × samples array
         return self.xp.take(a, index, axis=-1)

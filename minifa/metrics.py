@@ -15,20 +15,17 @@ from .losses import accuracy, get_loss
 from .network import Cache, Network, Params, Update, forward
 
 
-def _sum_all(xp, a):
-    return xp.sum(a, axis=(-2, -1))
-
-
 def inner(xp, a, b):
     """``⟨a, b⟩`` over all but the ensemble axis, shape (R,): one ``vecdot`` pass over the
     flattened arrays, no ``a * b`` temporary (a weight-sized one, for weight alignment)."""
     return xp.vecdot(xp.reshape(a, (a.shape[0], -1)), xp.reshape(b, (b.shape[0], -1)))
 
 
-def _cos(xp, ab, aa, bb):
+def _cos(xp, ab, aa, bb, undefined=math.nan):
+    """``ab / √(aa bb)``, and ``undefined`` where a norm is 0."""
     den = xp.sqrt(aa * bb)
     ok = den > 0.0
-    return xp.where(ok, ab / xp.where(ok, den, 1.0), math.nan)
+    return xp.where(ok, ab / xp.where(ok, den, 1.0), undefined)
 
 
 def cosine(xp, a, b):
@@ -61,9 +58,7 @@ def signal_alignment(xp, e, feedback, weight):
     (before the activation's derivative); shape (R,)."""
     fa, bp = xp.matrix_transpose(feedback) @ e, xp.matrix_transpose(weight) @ e
     dot, fa2, bp2 = (xp.sum(a * b, axis=-2) for a, b in ((fa, bp), (fa, fa), (bp, bp)))
-    den = xp.sqrt(fa2 * bp2)
-    ok = den > 0.0
-    return xp.mean(xp.where(ok, dot / xp.where(ok, den, 1.0), 0.0), axis=-1)
+    return xp.mean(_cos(xp, dot, fa2, bp2, 0.0), axis=-1)
 
 
 def _gram_pays(x, delta, products: int) -> bool:
@@ -113,7 +108,7 @@ def factored_alignment(xp, inputs: list[Any], deltas: list[Any | None], true: li
 
 def update_norms(xp, updates: list[Update | None], members: int, dtype):
     """Frobenius norm of each layer's weight update ``‖ΔW_l‖``, shape (R, L); 0 if frozen."""
-    cols = [xp.zeros((members,), dtype=dtype) if u is None else xp.sqrt(_sum_all(xp, u.weight * u.weight)) for u in updates]
+    cols = [xp.zeros((members,), dtype=dtype) if u is None else xp.sqrt(inner(xp, u.weight, u.weight)) for u in updates]
     return xp.stack(cols, axis=1)
 
 

@@ -19,11 +19,11 @@ from typing import Any, NamedTuple
 import numpy as np
 
 from .activations import get_activation
-from .fastpaths import ops
+from .fastpaths import descend, ops
 from .errors import ConfigError
 from .init import weight_sampler
 from .losses import get_loss
-from .streams import Streams, draw
+from .streams import Streams
 
 
 @dataclass(frozen=True)
@@ -168,11 +168,7 @@ def sgd_step(params: Params, updates: list[Update | None], lr: float, l2=None) -
     for l, update in enumerate(updates):
         if update is None:
             continue
-        decay = 0.0 if l2 is None else l2[l]
-        if not isinstance(decay, float) or decay:
-            params.weights[l] -= lr * (update.weight + decay * params.weights[l])
-        else:
-            params.weights[l] -= lr * update.weight
+        params.weights[l] = descend(params.weights[l], update.weight, lr, 0.0 if l2 is None else l2[l])
         if update.bias is not None:
             params.biases[l] -= lr * update.bias
 

@@ -107,7 +107,7 @@ def gather_rows(xp, rows, index):
     return xp.permute_dims(picked, (0, 2, 1))
 
 
-def step_metrics(run: Run, cache, e, updates, targets, labels, deltas=None) -> dict[str, Any]:
+def step_metrics(run: Run, cache, e, updates, labels, deltas=None) -> dict[str, Any]:
     """Everything recorded for one step, at the weights *before* the update. With the
     rule's layer errors ``deltas``, the alignments come from Gram matrices (no ΔW formed)."""
     xp, dtype = run.xp, run.params.weights[0].dtype
@@ -175,7 +175,7 @@ def train_step(run: Run, x, targets, labels, measure: bool) -> dict[str, Any]:
     metrics = {"loss": loss}
     deltas, updates = rule_outputs(run, cache, e)
     if measure:
-        metrics.update(step_metrics(run, cache, e, updates, targets, labels, deltas))
+        metrics.update(step_metrics(run, cache, e, updates, labels, deltas))
     if updates is None:  # W ← W − η (δ xᵀ + λW), one fused GEMM per layer
         sgd_step_deltas(xp, run.params, cache, deltas, cfg.lr, run.decay())
     else:

@@ -221,3 +221,15 @@ def test_feedback_initialisers_have_the_stated_distributions(cpu):
     assert abs(normal.std() - 2.0) < 0.02 and abs(normal.mean()) < 0.02  # 60,000 draws: sd of the estimates ≈ 0.006
     uniform = cpu.to_host(make(cpu, "fa", sizes=shapes, seeds=[0], rule_options={"feedback": "uniform"}).rule.feedback[1])
     assert uniform.min() >= -1.0 and uniform.max() < 1.0 and abs(uniform.std() - 1 / math.sqrt(3)) < 0.01
+
+
+@pytest.mark.parametrize("rule", ["bp", "dfa", "sign-symmetry", "perturbed"])
+def test_weights_from_feedback_needs_drawn_feedback_of_the_weights_shape(cpu, rule):
+    """Figure 4's coupling needs a B_l drawn once with W_l's shape: FA and Kolen-Pollack."""
+    cfg = mf.Config(layers=(6, 5, 3), rule=rule, weights_from_feedback="equal", seeds=[0])
+    with pytest.raises(ConfigError, match=f"not '{rule}'"):
+        mf.build(cfg, cpu)
+    for ok in ("fa", "kolen-pollack"):
+        run = mf.build(mf.Config(layers=(6, 5, 3), rule=ok, weights_from_feedback="equal", seeds=[0]), cpu)
+        weights, feedback = host(cpu, run.params.weights), host(cpu, run.rule.feedback)
+        assert all(np.array_equal(w, np.float32(0.05) * b) for w, b in zip(weights, feedback))

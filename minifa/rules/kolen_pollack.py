@@ -1,5 +1,6 @@
 """Kolen-Pollack learning (Kolen & Pollack 1994; Akrout et al. 2019)."""
 
+from ..fastpaths import descend
 from .base import FEEDBACK_OPTIONS
 from .fa import FeedbackAlignment
 
@@ -15,7 +16,6 @@ class KolenPollack(FeedbackAlignment):
 
     def after_step(self, params, updates, lr):
         decay = float(self.settings["decay"])
-        for b, update in zip(self.feedback, updates):
-            if update is None:
-                continue
-            b -= lr * (update.weight + decay * b) if decay else lr * update.weight
+        for l, update in enumerate(updates):
+            if update is not None:
+                self.feedback[l] = descend(self.feedback[l], update.weight, lr, decay)

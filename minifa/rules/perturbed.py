@@ -5,14 +5,15 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
+from ..metrics import inner
 from ..network import Update, gradient
 from ..streams import draw
 from .base import Rule
 
 
-def _sum_all(xp, a):
-    """Sum over everything but the ensemble axis: shape (R, 1, 1)."""
-    return xp.sum(a, axis=(-2, -1), keepdims=True)
+def _inner(xp, a, b):
+    """``metrics.inner`` shaped (R, 1, 1), to scale (R, out, in) arrays member by member."""
+    return xp.reshape(inner(xp, a, b), (-1, 1, 1))
 
 
 class PerturbedBackprop(Rule):
@@ -50,11 +51,11 @@ class PerturbedBackprop(Rule):
         """Rotate the flattened concatenation of the arrays ``g`` to cosine ``a`` with itself."""
         xp = self.xp
         u = [self._direction(a.shape[1:]) for a in g]
-        norm = xp.sqrt(sum(_sum_all(xp, a * a) for a in g))
+        norm = xp.sqrt(sum(_inner(xp, a, a) for a in g))
         unit = [a / xp.where(norm > 0.0, norm, 1.0) for a in g]  # ĝ, or 0 where g = 0
-        along = sum(_sum_all(xp, ui * gi) for ui, gi in zip(u, unit))
+        along = sum(_inner(xp, ui, gi) for ui, gi in zip(u, unit))
         u = [ui - along * gi for ui, gi in zip(u, unit)]
-        u_norm = xp.sqrt(sum(_sum_all(xp, ui * ui) for ui in u))
+        u_norm = xp.sqrt(sum(_inner(xp, ui, ui) for ui in u))
         return [self.parallel * gi + (self.orthogonal * norm / u_norm) * ui for gi, ui in zip(g, u)]
 
     def _direction(self, shape):
