@@ -3,6 +3,7 @@ resumption after an interruption and after ``kill -9``; config changes never ove
 
 from __future__ import annotations
 
+import os
 import random
 import signal
 import subprocess
@@ -16,9 +17,9 @@ import pytest
 
 from minifa.experiments import EXPERIMENTS, experiment
 from minifa.experiments.executors import LocalExecutor
-from minifa.experiments.framework import Claim
+from minifa.experiments.framework import Claim, Unit
 from minifa.experiments.runner import experiment_claims, plot_experiment, run_experiment
-from minifa.experiments.store import Results
+from minifa.experiments.store import Results, ResultStore
 
 ROOT = Path(__file__).resolve().parents[1]
 
@@ -102,3 +103,48 @@ def test_a_changed_config_starts_afresh_and_keeps_the_old_file(tmp_path):
     assert Results.load(second).config["epochs"] == 1
     aside = [p for p in tmp_path.glob("chu-deadlock.*.h5")]
     assert len(aside) == 1 and Results.load(aside[0]).config == old.config
+
+
+def test_config_changes_back_and_forth_never_overwrite_a_moved_file(tmp_path):
+    """A -> B -> A -> B: each of the three earlier files is kept, the second A one as ``.1.h5``."""
+    path = tmp_path / "fig.h5"
+    configs = [{"epochs": 1}, {"epochs": 2}, {"epochs": 1}, {"epochs": 2}]
+    stores = []
+    for n, config in enumerate(configs):
+        store = ResultStore(path, "fig", "tiny", config)
+        store.write_unit(Unit(f"u{n}"), {"x": np.full(3, n)}, 0.5, "cpu")
+        stores.append(store)
+    a, b = stores[0].hash, stores[1].hash
+    assert stores[0].moved_aside is None
+    assert [s.moved_aside.name for s in stores[1:]] == [f"fig.{a}.h5", f"fig.{b}.h5", f"fig.{a}.1.h5"]
+    assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"fig.{a}.h5", f"fig.{a}.1.h5", f"fig.{b}.h5",
+                                                                 "fig.h5"])
+    for n, name in enumerate([f"fig.{a}.h5", f"fig.{b}.h5", f"fig.{a}.1.h5", "fig.h5"]):
+        results = Results.load(tmp_path / name)
+        assert results.config == configs[n] and list(results.units) == [f"u{n}"]
+        np.testing.assert_array_equal(results.units[f"u{n}"]["x"], np.full(3, n))
+
+
+def test_a_killed_writers_temp_is_never_reused_and_is_cleaned_up(tmp_path):
+    """Half-written temps of a ``kill -9`` (today's random names and older pid names) never reach
+    the results file and are removed when the store reopens."""
+    path = tmp_path / "fig.h5"
+    ResultStore(path, "fig", "tiny", {}).write_unit(Unit("a"), {"x": np.zeros(2)}, 1.0, "cpu")
+    stale = [tmp_path / ".fig.h5.0123456789abcdef.tmp", tmp_path / f"fig.h5.{os.getpid()}.tmp"]
+    for temp in stale:
+        temp.write_bytes(b"\x89HDF\r\n\x1a\n half-written")
+    store = ResultStore(path, "fig", "tiny", {})
+    assert not any(temp.exists() for temp in stale)
+    store.write_unit(Unit("b"), {"x": np.ones(2)}, 1.0, "cpu")
+    assert sorted(Results.load(path).units) == ["a", "b"]
+    assert [p.name for p in tmp_path.iterdir()] == ["fig.h5"]
+
+
+def test_a_failed_unit_write_leaves_the_file_and_no_temp(tmp_path):
+    path = tmp_path / "fig.h5"
+    store = ResultStore(path, "fig", "tiny", {})
+    store.write_unit(Unit("a"), {"x": np.zeros(2)}, 1.0, "cpu")
+    before = path.read_bytes()
+    with pytest.raises(TypeError):
+        store.write_unit(Unit("b"), {"x": object()}, 1.0, "cpu")  # h5py cannot store it
+    assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["fig.h5"]

@@ -7,12 +7,14 @@
 
 Each write copies the file to a temporary name, adds the unit, fsyncs and renames, so a
 ``kill -9`` at any moment leaves the previous complete file and a rerun continues from the
-units it holds. A file written for a different config (another hash) is moved aside, never
-overwritten, and the experiment starts afresh.
+units it holds (`minifa.atomic`). A file written for a different config (another hash) is moved
+aside to ``<figure>.<old hash>.h5`` (``.1.h5``, ``.2.h5``, ... if taken), never overwritten, and the
+experiment starts afresh.
 """
 
 from __future__ import annotations
 
+import itertools
 import json
 import os
 import shutil
@@ -24,6 +26,7 @@ import h5py
 import numpy as np
 
 from .. import __version__
+from ..atomic import atomic_path, stale_temps
 from ..errors import ResultsError
 from .framework import Unit, config_hash
 
@@ -46,13 +49,19 @@ class ResultStore:
     def __post_init__(self) -> None:
         self.path = Path(self.path)
         self.hash = config_hash(self.config)
-        if self.path.exists() and _read_header(self.path)["config_hash"] != self.hash:
-            old = _read_header(self.path)["config_hash"]
+        self.moved_aside: Path | None = None  # where a file for another config went, for the caller to report
+        # temps of killed writers (this store is the file's single writer); pid-named ones are from older minifa
+        for stale in stale_temps(self.path) + list(self.path.parent.glob(f"{self.path.name}.*.tmp")):
+            stale.unlink(missing_ok=True)
+        old = _read_header(self.path)["config_hash"] if self.path.exists() else self.hash
+        if old != self.hash:
             aside = self.path.with_name(f"{self.path.stem}.{old}{self.path.suffix}")
+            for n in itertools.count(1):  # config A -> B -> A -> B: keep both of A's files
+                if not aside.exists():
+                    break
+                aside = self.path.with_name(f"{self.path.stem}.{old}.{n}{self.path.suffix}")
             os.replace(self.path, aside)
             self.moved_aside = aside
-        else:
-            self.moved_aside = None
 
     def done(self) -> set[str]:
         """Keys of the units already in the file."""
@@ -63,22 +72,17 @@ class ResultStore:
 
     def write_unit(self, unit: Unit, arrays: dict[str, np.ndarray], seconds: float, device: str) -> None:
         """Add one finished unit: copy, append, fsync, rename (the single writer)."""
-        temp = self.path.with_name(f"{self.path.name}.{os.getpid()}.tmp")
-        try:
-            if self.path.exists():
+        with atomic_path(self.path) as temp:
+            exists = self.path.exists()
+            if exists:
                 shutil.copyfile(self.path, temp)
-            with h5py.File(temp, "a") as f:
-                if "experiment" not in f.attrs:
+            with h5py.File(temp, "a" if exists else "w") as f:
+                if not exists:
                     self._write_header(f)
                 group = f.require_group("units").create_group(unit.key)
                 for name, value in arrays.items():
                     group.create_dataset(name, data=np.asarray(value))
                 group.attrs.update(params=json.dumps(unit.params), seconds=seconds, device=device)
-            with open(temp, "rb") as handle:
-                os.fsync(handle.fileno())
-            os.replace(temp, self.path)
-        finally:
-            temp.unlink(missing_ok=True)
 
     def _write_header(self, f: h5py.File) -> None:
         f.attrs.update(experiment=self.experiment, profile=self.profile, config=json.dumps(self.config, sort_keys=True),

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import matplotlib
@@ -10,6 +9,8 @@ import matplotlib
 matplotlib.use("Agg")
 import matplotlib.pyplot as plt  # noqa: E402  (the backend must be chosen first)
 import numpy as np  # noqa: E402
+
+from ..atomic import atomic_path  # noqa: E402
 
 LAYER_NAMES = ["hidden 1", "hidden 2", "output"]
 
@@ -39,13 +40,14 @@ def band(ax, x, values, colour, label_text=None, axis=0):
 
 
 def save(fig, path) -> Path:
-    """Write the PNG to a temporary name, then rename: never a half-written figure."""
+    """Write the PNG atomically (`minifa.atomic`): never a half-written figure. Closes ``fig``."""
     path = Path(path)
-    temp = path.with_name(f".{path.stem}.{os.getpid()}.png")
-    fig.tight_layout()
-    fig.savefig(temp, dpi=110)
-    plt.close(fig)
-    os.replace(temp, path)
+    try:
+        fig.tight_layout()
+        with atomic_path(path) as temp:
+            fig.savefig(temp, dpi=110, format="png")  # the temp's name has no .png to go by
+    finally:
+        plt.close(fig)
     return path
 
 
