@@ -19,9 +19,7 @@ In Julia: ``W = h5read(f, "model/W1")[:, :, r]``, ``b = h5read(f, "model/b1")[:,
 from __future__ import annotations
 
 import json
-import os
 import platform
-import secrets
 from contextlib import contextmanager, suppress
 from datetime import datetime, timezone
 from pathlib import Path
@@ -30,6 +28,7 @@ import array_api_compat
 import h5py
 import numpy as np
 
+from .atomic import atomic_path
 from .backend import get_backend
 from .config import Config, Run, build
 from .errors import CheckpointError, MinifaError
@@ -46,34 +45,17 @@ def _transpose(array: np.ndarray) -> np.ndarray:
 
 
 def save(run: Run, path) -> Path:
-    """Write ``run`` to ``path`` atomically: a temp file in the same directory, fsynced, then
-    ``os.replace``d over ``path``, so a crash leaves either the old file or the new one."""
+    """Write ``run`` to ``path`` atomically (`minifa.atomic`): a crash leaves either the old file or
+    the new one."""
     path = Path(path)
-    temp = path.with_name(f"{path.name}.{os.getpid()}.{secrets.token_hex(4)}.tmp")
     try:
-        with h5py.File(temp, "w", track_order=True) as f:
+        with atomic_path(path) as temp, h5py.File(temp, "w", track_order=True) as f:
             for write in (_write_header, _write_arrays, _write_rng, _write_history):
                 write(f, run)
-        _fsync(temp)  # the bytes must be on disk before the rename makes them the checkpoint
-        os.replace(temp, path)
     except OSError as err:
-        temp.unlink(missing_ok=True)
         raise CheckpointError(f"cannot write checkpoint {path} ({_reason(err)}); "
                               "check that its directory exists and is writable") from err
-    except BaseException:  # KeyboardInterrupt included: never leave a half-written file
-        temp.unlink(missing_ok=True)
-        raise
-    with suppress(OSError):  # make the rename itself durable; best effort, not every OS opens directories
-        _fsync(path.parent)
     return path
-
-
-def _fsync(path: Path) -> None:
-    fd = os.open(path, os.O_RDONLY)
-    try:
-        os.fsync(fd)
-    finally:
-        os.close(fd)
 
 
 def package_versions() -> dict[str, str]:
@@ -152,6 +134,8 @@ def _open(path: Path):
         with f:
             _check_format(f, path)
             yield f
+    except MinifaError:  # ours, or the caller's (a ConfigError from build()): already one clear line
+        raise
     except (OSError, KeyError, ValueError, TypeError) as err:  # unreadable parts of a damaged file
         raise CheckpointError(f"checkpoint {path} is damaged ({_reason(err)}); {INTACT}") from err
 
@@ -175,11 +159,12 @@ def _need(container, name: str, path: Path):
     return container[name]
 
 
-def _array(f: h5py.File, name: str, like: np.ndarray, path: Path, decode=_transpose) -> np.ndarray:
-    """The stored array in engine orientation, checked against the shape the config builds."""
-    host = decode(_need(f, name, path)[()])
-    if host.shape != like.shape:
-        raise CheckpointError(f"checkpoint {path}: {name!r} is {host.shape}, its config needs {like.shape}; {INTACT}")
+def _array(f: h5py.File, name: str, like, path: Path, decode=_transpose) -> np.ndarray:
+    """The stored array in engine orientation, checked against the shape of ``like``, the array
+    the config builds (on any device: only its shape is read)."""
+    host, shape = decode(_need(f, name, path)[()]), tuple(like.shape)
+    if host.shape != shape:
+        raise CheckpointError(f"checkpoint {path}: {name!r} is {host.shape}, its config needs {shape}; {INTACT}")
     return host
 
 
@@ -214,7 +199,7 @@ def load(path, backend=None) -> Run:
         _read_params(f, run, path)
         # the freshly built rule names the state it needs; the file must supply each array
         state = run.rule.state().items()
-        run.rule.load_state({name: _array(f, f"rule/{name}", run.backend.to_host(a), path) for name, a in state})
+        run.rule.load_state({name: _array(f, f"rule/{name}", a, path) for name, a in state})
         for r, streams in enumerate(run.streams):
             member = _need(f, f"rng/{r}", path)
             streams.set_state({p: json.loads(_need(member.attrs, p, path)) for p in streams.state()})
@@ -226,7 +211,7 @@ def load(path, backend=None) -> Run:
 
 def _read_params(f: h5py.File, run: Run, path: Path) -> None:
     def read(name: str, like, decode=_transpose):
-        return run.backend.asarray(_array(f, name, run.backend.to_host(like), path, decode), run.config.dtype)
+        return run.backend.asarray(_array(f, name, like, path, decode), run.config.dtype)
 
     run.params.weights = [read(f"model/W{l}", w) for l, w in enumerate(run.params.weights, 1)]
     if run.params.biases is not None:

@@ -14,7 +14,7 @@ import pytest
 
 import minifa as mf
 from minifa import checkpoint
-from minifa.errors import CheckpointError
+from minifa.errors import CheckpointError, ConfigError
 
 from .conftest import tiny_dataset
 
@@ -122,8 +122,8 @@ def test_explicit_backend_wins(tmp_path):
 
 
 @pytest.mark.parametrize("target, error, expected", [
-    ("_write_history", RuntimeError("disk on fire"), RuntimeError),  # mid-write, a bug or a signal
-    ("_fsync", OSError(28, "No space left on device"), CheckpointError),  # file complete, not durable
+    ("minifa.checkpoint._write_history", RuntimeError("disk on fire"), RuntimeError),  # mid-write, a bug or a signal
+    ("minifa.atomic.fsync", OSError(28, "No space left on device"), CheckpointError),  # file complete, not durable
 ])
 def test_failed_write_leaves_old_checkpoint(tmp_path, monkeypatch, target, error, expected):
     run, data = make_run()
@@ -136,7 +136,7 @@ def test_failed_write_leaves_old_checkpoint(tmp_path, monkeypatch, target, error
         seen.extend(os.listdir(tmp_path))  # the temp file exists at this point
         raise error
 
-    monkeypatch.setattr(checkpoint, target, fail)
+    monkeypatch.setattr(target, fail)
     with pytest.raises(expected) as err:
         checkpoint.save(run, path)
     assert "\n" not in str(err.value) and (expected is RuntimeError or "run.h5" in str(err.value))
@@ -152,6 +152,19 @@ def test_unwritable_destination_is_a_checkpoint_error(tmp_path):
     with pytest.raises(CheckpointError, match="missing") as err:
         checkpoint.save(run, tmp_path / "missing" / "run.h5")
     assert "\n" not in str(err.value)
+
+
+def test_a_rule_option_this_version_rejects_is_a_config_error_not_damage(tmp_path):
+    """build()'s ConfigError inside load() names the option; the file itself is intact."""
+    run, _ = make_run("kolen-pollack", {"decay": 0.1})
+    path = checkpoint.save(run, tmp_path / "run.h5")
+    with h5py.File(path, "r+") as f:
+        config = json.loads(f.attrs["config"])
+        config["rule_options"]["momentum"] = 0.9  # an option some other version might have had
+        f.attrs["config"] = json.dumps(config)
+    with pytest.raises(ConfigError, match="momentum") as err:
+        checkpoint.load(path)
+    assert "damaged" not in str(err.value) and "\n" not in str(err.value)
 
 
 def _truncated(path):
