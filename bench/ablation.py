@@ -94,12 +94,11 @@ def main() -> None:
     for switch in ("all on", "direct align"):
         factories[f"fa align every step: {switch}"] = (case(data, backend, switch, metrics_every=1), 1)
     times = timed(factories, args.reps)
-    base = {k: v for k, v in times.items()}
     print(f"\nablation: {args.steps} steps x {args.reps} reps, {blas.blas_threads()} BLAS threads, data {name}")
     print(f"{'variant':44} {'s/epoch':>8} {'x floor':>8} {'x all on':>9}")
     for key, ts in times.items():
-        ref = [base[k] for k in base if k.split(":")[0] == key.split(":")[0] and k.endswith("all on")]
-        own = statistics.median([t / f for t, f in zip(ts, base["floor"])])
+        ref = [times[k] for k in times if k.split(":")[0] == key.split(":")[0] and k.endswith("all on")]
+        own = statistics.median([t / f for t, f in zip(ts, times["floor"])])
         vs = statistics.median([t / r for t, r in zip(ts, ref[0])]) if ref else float("nan")
         print(f"{key:44} {statistics.median(ts) * 600 / args.steps:8.2f} {own:8.3f} {vs:9.3f}")
 

@@ -38,20 +38,30 @@ def _loss_after(run: Run, updates: list[Update | None], x, targets, lr: float):
     return batch_loss(xp, run.net, forward(xp, run.net, copy, x), targets)
 
 
-def stability(run: Run, x, targets, lr: float | None = None) -> dict[str, Any]:
+def stability(run: Run, x, targets, lr: float | None = None, *more_lrs: float) -> dict[str, Any]:
     """Per-layer ``alignment``, ``predicted`` and ``measured`` loss change (shape R × L), and
     the whole step's ``predicted_total`` and ``measured_total`` (shape R). The step size
-    defaults to the run's learning rate; a small one makes the first-order terms exact."""
-    xp, lr = run.xp, run.config.lr if lr is None else lr
+    defaults to the run's learning rate; a small one makes the first-order terms exact.
+    With ``more_lrs``, a list of such results, one per step size, from one forward pass,
+    gradient and rule update (a random rule draws its direction once)."""
+    xp = run.xp
     cache = forward(xp, run.net, run.params, x)
     e = output_error(xp, run.net, cache, targets)
     before = batch_loss(xp, run.net, cache, targets)
     true = gradient(xp, run.net, run.params, cache, e)
     updates = run.rule.updates(run.params, cache, e)
-    depth = len(updates)
-    alone = [[u if k == l else None for k, u in enumerate(updates)] for l in range(depth)]
+    alignment = [cosine(xp, u.weight, t.weight) if u is not None else None for u, t in zip(updates, true)]
+    results = [_probe(run, x, targets, updates, true, alignment, before, run.config.lr if step is None else step)
+               for step in (lr, *more_lrs)]
+    return results if more_lrs else results[0]
+
+
+def _probe(run: Run, x, targets, updates, true, alignment, before, lr: float) -> dict[str, Any]:
+    """``stability`` at one step size."""
+    xp = run.xp
+    alone = [[u if k == l else None for k, u in enumerate(updates)] for l in range(len(updates))]
     out = {
-        "alignment": [cosine(xp, u.weight, t.weight) if u is not None else None for u, t in zip(updates, true)],
+        "alignment": alignment,
         "predicted": [_predicted(xp, u, t, lr) for u, t in zip(updates, true)],
         "measured": [_loss_after(run, only, x, targets, lr) - before for only in alone],
     }

@@ -95,14 +95,16 @@ def test_kill_9_at_a_random_moment_loses_nothing(tmp_path):
     assert not list((tmp_path / "results").glob("*.tmp"))
 
 
-def test_a_changed_config_starts_afresh_and_keeps_the_old_file(tmp_path):
+def test_a_changed_config_starts_afresh_and_keeps_the_old_file(tmp_path, capsys):
     module = experiment("chu-deadlock")
     first = run_experiment(module, "tiny", tmp_path)
     old = Results.load(first)
+    capsys.readouterr()
     second = run_experiment(module, "tiny", tmp_path, overrides={"epochs": 1})
     assert Results.load(second).config["epochs"] == 1
     aside = [p for p in tmp_path.glob("chu-deadlock.*.h5")]
     assert len(aside) == 1 and Results.load(aside[0]).config == old.config
+    assert f"held another config's results; kept as {aside[0]}, starting afresh" in capsys.readouterr().err
 
 
 def test_config_changes_back_and_forth_never_overwrite_a_moved_file(tmp_path):

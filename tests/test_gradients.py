@@ -22,7 +22,6 @@ def loss_of(backend, net, params, x, y):
 
 def finite_difference(backend, net, params, x, y, array):
     """Central differences of every member's loss w.r.t. every entry of ``array`` (in place)."""
-    xp = backend.xp
     flat_host = backend.to_host(array).copy()
     numeric = np.zeros_like(flat_host)
     for index in np.ndindex(flat_host.shape[1:]):

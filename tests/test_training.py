@@ -116,3 +116,8 @@ def test_stability_diagnostic_matches_first_order_theory(backend):
     np.testing.assert_allclose(out["measured_total"], out["predicted_total"], rtol=1e-3)
     before = host(backend, run.params.weights)
     assert all(np.array_equal(a, b) for a, b in zip(before, host(backend, run.params.weights)))
+    small, step = stability(run, backend.asarray(x), backend.asarray(y), 1e-5, None)  # one pass, two sizes
+    alone = stability(run, backend.asarray(x), backend.asarray(y))
+    for key in ("predicted", "measured"):
+        assert all(np.array_equal(p, q) for p, q in zip(small[key], out[key]))
+        assert all(np.array_equal(p, q) for p, q in zip(step[key], alone[key]))

@@ -16,7 +16,7 @@ import numpy as np
 import minifa as mf
 
 from .chu_common import profiles
-from .framework import Claim, Unit, build, epochs_table, fmt, steps_table
+from .framework import Claim, Unit, build, fmt, table
 
 NAME = "chu-deadlock"
 TITLE = "Appendix A.1: zero initial weights"
@@ -42,8 +42,8 @@ def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
             norms.append(np.stack([np.linalg.norm(run.backend.to_host(w), axis=(1, 2)) for w in run.params.weights], -1))
 
     mf.train(run, data, on_step=weight_norms)
-    return {"step": steps_table(run, "step"), "update_norm": steps_table(run, "update_norm"),
-            "weight_norm": np.asarray(norms), "test_accuracy": epochs_table(run, "test_accuracy")}
+    return {"step": table(run, "steps", "step"), "update_norm": table(run, "steps", "update_norm"),
+            "weight_norm": np.asarray(norms), "test_accuracy": table(run, "epochs", "test_accuracy")}
 
 
 def claims(results) -> list[Claim]:

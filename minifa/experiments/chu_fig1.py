@@ -21,7 +21,7 @@ import numpy as np
 import minifa as mf
 
 from .chu_common import LOSSES, profiles
-from .framework import Claim, Unit, build, epochs_table, fmt, per_epoch_mean
+from .framework import Claim, Unit, build, fmt, per_epoch_mean, table
 
 NAME = "chu-fig1"
 TITLE = "Figure 1: initial weight scale vs FA"
@@ -45,8 +45,8 @@ def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
                       epochs=config["epochs"])
     mf.train(run, data)
     return {
-        "test_accuracy": epochs_table(run, "test_accuracy"),  # (epochs + 1, scales)
-        "train_loss": epochs_table(run, "train_loss"),
+        "test_accuracy": table(run, "epochs", "test_accuracy"),  # (epochs + 1, scales)
+        "train_loss": table(run, "epochs", "train_loss"),
         "weight_alignment": per_epoch_mean(run, "weight_alignment"),  # (epochs, scales, layers)
         "gradient_alignment": per_epoch_mean(run, "gradient_alignment"),
     }

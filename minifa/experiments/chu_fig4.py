@@ -20,7 +20,7 @@ import numpy as np
 import minifa as mf
 
 from .chu_common import profiles
-from .framework import Claim, Unit, build, epochs_table, fmt, per_epoch_mean
+from .framework import Claim, Unit, build, fmt, per_epoch_mean, table
 
 NAME = "chu-fig4"
 TITLE = "Figure 4: weights built from the feedback"
@@ -48,7 +48,7 @@ def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
                       metrics_every=config["metrics_every"])
     mf.train(run, data)
     return {
-        "test_accuracy": epochs_table(run, "test_accuracy"),  # (epochs + 1, seeds)
+        "test_accuracy": table(run, "epochs", "test_accuracy"),  # (epochs + 1, seeds)
         "gradient_alignment": per_epoch_mean(run, "gradient_alignment"),  # (epochs, seeds, layers)
         "weight_alignment": per_epoch_mean(run, "weight_alignment"),
     }

@@ -44,7 +44,7 @@ def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
     for _ in range(config["epochs"]):
         for x, targets, labels in epoch_batches(run, data):
             if run.step % config["probe_every"] == 0:
-                small, step = stability(run, x, targets, config["probe_lr"]), stability(run, x, targets)
+                small, step = stability(run, x, targets, config["probe_lr"], run.config.lr)
                 rows["step"].append(run.step)
                 rows["alignment"].append(np.stack([np.full(run.params.members, np.nan) if a is None else a
                                                    for a in small["alignment"]], axis=-1))

@@ -116,12 +116,9 @@ def per_epoch_mean(run, key: str) -> np.ndarray:
     return np.stack([np.nanmean(values[epochs == e], axis=0) for e in np.unique(epochs)])
 
 
-def epochs_table(run, key: str) -> np.ndarray:
-    return np.stack(run.history["epochs"][key])
-
-
-def steps_table(run, key: str) -> np.ndarray:
-    return np.stack(run.history["steps"][key])
+def table(run, name: str, key: str) -> np.ndarray:
+    """Column ``key`` of history table ``name`` ("epochs" or "steps"), rows stacked."""
+    return np.stack(run.history[name][key])
 
 
 def to_host(run, arrays: dict[str, Any]) -> dict[str, np.ndarray]:

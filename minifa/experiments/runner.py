@@ -4,6 +4,7 @@ executor, store each result as it arrives, plot, and collect the claims."""
 from __future__ import annotations
 
 import importlib
+import sys
 from pathlib import Path
 from typing import Callable
 
@@ -36,6 +37,9 @@ def run_experiment(module, profile: str, results_dir, overrides: dict | None = N
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
     store = ResultStore(results_dir / f"{module.NAME}.h5", module.NAME, profile, config)
+    if store.moved_aside is not None:  # never silent: the user may have meant to resume
+        print(f"{module.NAME}: {store.path} held another config's results; kept as {store.moved_aside}, "
+              "starting afresh", file=sys.stderr)
     all_units = module.units(config)
     done = store.done()
     todo = [u for u in all_units if u.key not in done]

@@ -22,7 +22,7 @@ import numpy as np
 
 import minifa as mf
 
-from .framework import Claim, Unit, build, epochs_table, fmt, steps_table
+from .framework import Claim, Unit, build, fmt, table
 
 NAME = "song-fig3"
 TITLE = "Song et al. Figure 3: MNIST, alignment with weight decay"
@@ -51,10 +51,10 @@ def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
                       seeds=[unit.params["seed"]] * len(lams), epochs=config["epochs"],
                       metrics_every=config["metrics_every"])
     mf.train(run, data)
-    out = {"test_accuracy": epochs_table(run, "test_accuracy"), "test_loss": epochs_table(run, "test_loss"),
-           "train_loss": epochs_table(run, "train_loss"), "step": steps_table(run, "step")}
+    out = {"test_accuracy": table(run, "epochs", "test_accuracy"), "test_loss": table(run, "epochs", "test_loss"),
+           "train_loss": table(run, "epochs", "train_loss"), "step": table(run, "steps", "step")}
     if rule == "fa":
-        out["alignment"] = steps_table(run, "signal_alignment")  # (steps, lambdas)
+        out["alignment"] = table(run, "steps", "signal_alignment")  # (steps, lambdas)
     return out
 
 
