@@ -31,7 +31,7 @@ import gpu  # noqa: E402
 from harness import EPOCH_STEPS, ratios, summarise, timed  # noqa: E402
 import torch_peers  # noqa: E402
 import minifa as mf  # noqa: E402
-from minifa.blas import blas_threads, set_blas_threads  # noqa: E402
+from minifa.blas import blas_libraries, blas_threads, set_blas_threads  # noqa: E402
 from minifa.training import DeviceData  # noqa: E402
 
 
@@ -83,13 +83,11 @@ def cpu_cases(args, ds, backend):
 
 
 def machine() -> dict:
-    from threadpoolctl import threadpool_info
-
     model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.processor())
     return {"cpu": model, "cores_usable": len(os.sched_getaffinity(0)), "python": platform.python_version(),
             "numpy": np.__version__, "minifa": mf.__version__, "blas_threads": blas_threads(),
             "blas": [{k: lib.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
-                     for lib in threadpool_info() if lib.get("user_api") == "blas"],
+                     for lib in blas_libraries()],
             **torch_peers.describe(), "load_average_start": os.getloadavg()}
 
 

@@ -76,13 +76,15 @@ def blas_threads() -> int | None:
     return libs[0]["num_threads"] if libs else None
 
 
-def blas_libraries() -> list[dict]:
-    """threadpoolctl's BLAS entries, NumPy's own (inside NumPy's directory) first."""
+def blas_libraries(numpy_only: bool = False) -> list[dict]:
+    """threadpoolctl's BLAS entries, NumPy's own (the ones inside NumPy's directory) first,
+    or only those."""
     from threadpoolctl import threadpool_info
 
     home = os.path.dirname(os.path.dirname(np.__file__))
     libs = [lib for lib in threadpool_info() if lib.get("user_api") == "blas"]
-    return sorted(libs, key=lambda lib: not os.path.dirname(lib["filepath"]).startswith(home))
+    own = [lib for lib in libs if os.path.dirname(lib["filepath"]).startswith(home)]
+    return own if numpy_only else own + [lib for lib in libs if lib not in own]
 
 
 def set_blas_threads(n: int | str | None = None) -> int:

@@ -111,8 +111,7 @@ def _numpy_gemm() -> dict[str, Any] | None:
     inside NumPy's directory); ILP64 symbols only (``…64_``: the integer width is certain),
     checked once against ``np.matmul``. None (so the fallback) otherwise, or with
     ``MINIFA_NO_BLAS_FASTPATH`` set."""
-    home = os.path.dirname(os.path.dirname(np.__file__))
-    paths = [lib["filepath"] for lib in blas_libraries() if os.path.dirname(lib["filepath"]).startswith(home)]
+    paths = [lib["filepath"] for lib in blas_libraries(numpy_only=True)]
     if os.environ.get("MINIFA_NO_BLAS_FASTPATH") or not paths:
         return None
     lib, routines, i, p = ctypes.CDLL(paths[0]), {}, ctypes.c_int64, ctypes.c_void_p

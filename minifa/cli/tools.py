@@ -10,6 +10,7 @@ import numpy as np
 
 from .. import __version__, checkpoint
 from ..backend import NAMES, get_backend, gpu_available, gpu_description
+from ..blas import blas_libraries
 from ..data import fetch_mnist
 from ..metrics import evaluate as evaluate_metrics
 from ..metrics import weight_alignment
@@ -99,10 +100,8 @@ def inspect(ckpt: str, as_json: bool) -> None:
 @json_option
 def info(as_json: bool) -> None:
     """Version, backend, GPU, BLAS library and its thread count."""
-    from threadpoolctl import threadpool_info
-
     blas = [{"library": p.get("internal_api"), "version": p.get("version"), "threads": p.get("num_threads")}
-            for p in threadpool_info() if p.get("user_api") == "blas"]
+            for p in blas_libraries()]
     payload = {"minifa": __version__, "python": platform.python_version(), "numpy": np.__version__,
                "backend": get_backend("auto").name, "gpu": gpu_description() if gpu_available() else None, "blas": blas}
     lines = [f"minifa {__version__} (Python {payload['python']}, NumPy {payload['numpy']})",

@@ -20,7 +20,7 @@ import minifa as mf
 from minifa.training import epoch_batches
 
 from .chu_common import LOSSES, profiles
-from .framework import Claim, Unit, build, fmt
+from .framework import layer_name, Claim, Unit, build, fmt
 
 NAME = "chu-fig2"
 TITLE = "Figure 2: first-update norm vs initial weight scale"
@@ -56,7 +56,8 @@ def claims(results) -> list[Claim]:
     for loss in results.config["losses"]:
         norms = np.concatenate(list(results.stack("update_norm", lambda p: p["loss"] == loss)))  # (reps, S, L)
         median = np.median(norms, axis=0)
-        for l, name in enumerate(["hidden 1", "hidden 2", "output"]):
+        for l in range(median.shape[-1]):
+            name = layer_name(l, median.shape[-1])
             peak = int(np.argmax(median[:, l]))
             ratio = median[-1, l] / median[peak, l]
             out.append(Claim("2", f"[{loss}] {name}: the first FA step shrinks as the scale grows",

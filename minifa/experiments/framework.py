@@ -116,6 +116,11 @@ def per_epoch_mean(run, key: str) -> np.ndarray:
     return np.stack([np.nanmean(values[epochs == e], axis=0) for e in np.unique(epochs)])
 
 
+def layer_name(l: int, depth: int) -> str:
+    """The papers' name of layer ``l`` (0-based) of ``depth``: "hidden 1", …, "output"."""
+    return "output" if l == depth - 1 else f"hidden {l + 1}"
+
+
 def table(run, name: str, key: str) -> np.ndarray:
     """Column ``key`` of history table ``name`` ("epochs" or "steps"), rows stacked."""
     return np.stack(run.history[name][key])

@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from .common import colours, label, layer_name, panels, save
+from ..experiments.framework import layer_name
+from .common import colours, label, panels, save
 
 
 def plot(results, path) -> None:

@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..experiments.framework import layer_name
 from .common import colours, label, panels, save
 
 
@@ -12,7 +13,9 @@ def plot(results, path) -> None:
     fig, axes = panels(1, len(losses), f"Chu & Bacho Fig. 2 — norm of the first FA update ({results.profile} profile)")
     for ax, loss, letter in zip(axes[0], losses, "ab"):
         norms = np.concatenate(list(results.stack("update_norm", lambda p: p["loss"] == loss)))
-        for l, (name, colour) in enumerate(zip(["hidden 1", "hidden 2", "output"], colours(3))):
+        depth = norms.shape[-1]
+        for l, colour in enumerate(colours(depth)):
+            name = layer_name(l, depth)
             low, median, high = np.percentile(norms[:, :, l], [25, 50, 75], axis=0)
             ax.plot(scales, median, color=colour, label=name)
             ax.fill_between(scales, low, high, color=colour, alpha=0.2, linewidth=0)

@@ -12,7 +12,6 @@ import numpy as np  # noqa: E402
 
 from ..atomic import atomic_path  # noqa: E402
 
-LAYER_NAMES = ["hidden 1", "hidden 2", "output"]
 
 
 def panels(rows: int, cols: int, title: str, size=(4.2, 3.3)):
@@ -50,6 +49,3 @@ def save(fig, path) -> Path:
         plt.close(fig)
     return path
 
-
-def layer_name(l: int, depth: int) -> str:
-    return "output" if l == depth - 1 else f"hidden {l + 1}"
