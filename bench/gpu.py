@@ -10,7 +10,7 @@ import statistics
 
 import cases
 import torch_peers
-from harness import summarise, timed
+from harness import best_of, summarise, timed
 import minifa as mf
 from minifa.backend import gpu_available
 from minifa.training import DeviceData
@@ -61,9 +61,8 @@ def run(args, ds) -> dict:
     times = timed(factories, args.reps)
     rows = summarise(times, factories, args.steps)
     spread = {}
-    torch_single = [rows[n]["all_s"] for n in ("torch_cuda_fused_fa", "torch_cuda_autograd_fa") if n in rows]
-    if torch_single and have_cupy:
-        best = [min(v) for v in zip(*torch_single)]
+    best = best_of(rows, ("torch_cuda_fused_fa", "torch_cuda_autograd_fa"))
+    if best and have_cupy:
         for members in ENSEMBLES:
             mine = rows[f"cupy_fa_R{members}"]["all_s"]  # already per network-epoch
             values = [t / m for t, m in zip(best, mine)]

@@ -68,12 +68,17 @@ def summarise(times, factories, steps: int) -> dict:
     return rows
 
 
+def best_of(rows: dict, names) -> list | None:
+    """Per repetition, the fastest of the cases ``names`` that ran (None if none did)."""
+    runs = [rows[n]["all_s"] for n in names if n in rows]
+    return [min(v) for v in zip(*runs)] if runs else None
+
+
 def ratios(rows: dict) -> dict:
     """Median of the within-repetition ratios, with their min and max."""
     def series(name):
         if name == "torch_best":
-            pairs = [rows[n]["all_s"] for n in ("torch_fused_fa", "torch_autograd_fa") if n in rows]
-            return [min(v) for v in zip(*pairs)] if pairs else None
+            return best_of(rows, ("torch_fused_fa", "torch_autograd_fa"))
         return rows[name]["all_s"] if name in rows else None
 
     out = {}

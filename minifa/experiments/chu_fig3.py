@@ -87,11 +87,19 @@ def early_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
     return {"gradient_alignment": measured, "accuracy": test_accuracy(run, data), "target": alignment}
 
 
+def accuracy_ratios(results) -> tuple[np.ndarray, np.ndarray]:
+    """Panel (a): accuracy / BP's from the same initialisation, per repetition and target
+    alignment (reps, A), and the last layer's (reps,)."""
+    units = [results.units[k] for k in results.select(panel="a")]
+    ratio = np.stack([u["accuracy"] / u["bp_accuracy"] for u in units])
+    return ratio, np.array([u["last_layer_accuracy"][0] / u["bp_accuracy"][0] for u in units])
+
+
 def claims(results) -> list[Claim]:
     a = np.asarray(results.config["alignments"])
     keys = results.select(panel="a")
-    ratio = np.stack([results.units[k]["accuracy"] / results.units[k]["bp_accuracy"] for k in keys]).mean(axis=0)
-    last = np.mean([results.units[k]["last_layer_accuracy"][0] / results.units[k]["bp_accuracy"][0] for k in keys])
+    ratios, lasts = accuracy_ratios(results)
+    ratio, last = ratios.mean(axis=0), lasts.mean()
     chance = np.stack([results.units[k]["accuracy"] for k in keys]).mean(axis=0)
     crossing = a[np.argmin(np.abs(ratio - last))]
     out = [

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..experiments.chu_fig3 import accuracy_ratios
 from .common import label, panels, save
 
 
@@ -13,14 +14,12 @@ def plot(results, path) -> None:
     scales = cfg["scales_bc"]
     fig, axes = panels(len(scales), 3, f"Chu & Bacho Fig. 3 ({results.profile} profile)")
     a = np.asarray(cfg["alignments"])
-    keys = results.select(panel="a")
-    ratio = np.stack([results.units[k]["accuracy"] / results.units[k]["bp_accuracy"] for k in keys])
-    last = np.array([results.units[k]["last_layer_accuracy"][0] / results.units[k]["bp_accuracy"][0] for k in keys])
+    ratio, last = accuracy_ratios(results)
     ax = axes[0][0]
     ax.errorbar(a, ratio.mean(axis=0), yerr=ratio.std(axis=0), marker="o", label="perturbed BP")
     ax.axhline(last.mean(), color="red", label="last layer only")
     ax.legend(fontsize=8)
-    label(ax, "a", f"one epoch, {len(keys)} repetitions, scale {cfg['init_scale']:g}", "target alignment a", "accuracy / BP's")
+    label(ax, "a", f"one epoch, {len(last)} repetitions, scale {cfg['init_scale']:g}", "target alignment a", "accuracy / BP's")
     for row, scale in enumerate(scales):
         if row > 0:
             axes[row][0].axis("off")
