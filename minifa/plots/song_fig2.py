@@ -22,6 +22,8 @@ def plot(results, path) -> None:
             if unit is not None:
                 band(axes[1][col], unit["loss_step"], np.log10(unit["loss"]), colour, f"λ = {lam:g}", axis=1)
         axes[0][col].set_xscale("log")
+        axes[0][col].set_xticks(widths, [str(p) for p in widths], minor=False)
+        axes[0][col].set_xticks([], minor=True)  # the log axis' minor labels would overlap these
         label(axes[0][col], "abc"[col], f"{net}: alignment, η = {eta:g}", "width p", "cos(β, b)")
         label(axes[1][col], "def"[col], f"{net}: training loss, p = {cfg['loss_width']}", "step", "log10 MSE")
         axes[0][col].legend(fontsize=7)
