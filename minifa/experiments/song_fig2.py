@@ -19,7 +19,7 @@ Paper (saved numbers): λ = 0 alignment falls with p (≈ .21/.22/.26 at p = 200
 steps, λ > 0 plateaus at a floor growing with λ.
 
 Command: ``python cli.py reproduce song-fig2``. Quick (p ≤ 3200, 2 repetitions, ≤ 15,000
-steps, loss panel at p = 3200) ≈ 40 min on 2 cores; paper (p ≤ 12800, 50 repetitions,
+steps, loss panel at p = 3200) ≈ 16 min on 2 cores; paper (p ≤ 12800, 50 repetitions,
 loss panel at 3200) needs a GPU or a cluster.
 """
 
