@@ -55,9 +55,14 @@ def gradient_alignment(xp, updates: list[Update | None], true: list[Update], dty
 def signal_alignment(xp, e, feedback, weight):
     """Song et al.'s MNIST "alignment": the batch mean over samples i of
     ``cos(B_Lᵀ e_i, W_Lᵀ e_i)``, the FA and BP error signals the output layer sends down
-    (before the activation's derivative); shape (R,)."""
-    fa, bp = xp.matrix_transpose(feedback) @ e, xp.matrix_transpose(weight) @ e
-    dot, fa2, bp2 = (xp.sum(a * b, axis=-2) for a, b in ((fa, bp), (fa, fa), (bp, bp)))
+    (before the activation's derivative); shape (R,).
+
+    The hidden-sized signals are never formed: ``⟨Bᵀe_i, Wᵀe_i⟩ = e_iᵀ (B Wᵀ) e_i``, and so
+    for the norms, with out × out Gram matrices (10 × 10 for MNIST)."""
+    def quadratic(a, b):  # e_iᵀ (a bᵀ) e_i for every sample i
+        return xp.sum(e * ((a @ xp.matrix_transpose(b)) @ e), axis=-2)
+
+    dot, fa2, bp2 = quadratic(feedback, weight), quadratic(feedback, feedback), quadratic(weight, weight)
     return xp.mean(_cos(xp, dot, fa2, bp2, 0.0), axis=-1)
 
 
