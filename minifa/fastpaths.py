@@ -1,5 +1,6 @@
 """NumPy fast paths behind ``ops(xp)``: the maths asks for an operation and gets NumPy's
-version or the standard-API one, which every other namespace (CuPy, array-api-strict) uses.
+version or the standard-API one, which every other namespace (CuPy, array-api-strict) uses;
+and ``descend``, the plain SGD step with weight decay, which both versions share.
 
 - ``gemm_update``: the fused weight update ``W ← W − η (δ xᵀ + λ W)``; on NumPy one BLAS
   ``gemm`` with ``alpha = −η``, ``beta = 1 − ηλ`` straight into ``W``.
@@ -19,6 +20,7 @@ from typing import Any
 import numpy as np
 
 from .blas import blas_libraries
+
 
 def descend(w, update, lr: float, decay=0.0):
     """``w ← w − lr (update + decay w)`` in place where the namespace allows; returns ``w``.
