@@ -144,8 +144,8 @@ def build(config: Config, backend) -> Run:
     params = init_params(backend, net, streams, config.init, config.init_scale, config.dtype)
     rule = make_rule(config.rule, backend, net, streams, config.dtype, config.rule_options)
     if config.weights_from_feedback != "none":
-        feedback = getattr(rule, "feedback", None)  # drawn once, not derived from W
-        if feedback is None or [b.shape for b in feedback] != [w.shape for w in params.weights]:
+        feedback = rule.feedback  # drawn once, not derived from W ([] for rules without one)
+        if [b.shape for b in feedback] != [w.shape for w in params.weights]:
             raise ConfigError(f"weights-from-feedback needs a rule with fixed B_l of W_l's shape (fa, kolen-pollack), not {rule.name!r}")
         scale = np.broadcast_to(np.asarray(config.init_scale, dtype=float), (config.members,))
         params.weights = [

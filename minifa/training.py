@@ -23,7 +23,6 @@ from .metrics import (batch_loss, evaluate, factored_alignment, gradient_alignme
                       weight_alignment)
 from .network import backpropagate, forward, gradient, output_error, sgd_step, sgd_step_deltas, updates_from_deltas
 from .rules import Rule
-from .rules.bp import Backprop
 
 
 @dataclass
@@ -112,8 +111,7 @@ def step_metrics(run: Run, cache, e, updates, labels, deltas=None) -> dict[str, 
     rule's layer errors ``deltas``, the alignments come from Gram matrices (no ΔW formed)."""
     xp, dtype = run.xp, run.params.weights[0].dtype
     if deltas is not None:
-        exact = type(run.rule).deltas is Backprop.deltas  # BP's errors are the true ones
-        true = deltas if exact else backpropagate(xp, run.net, cache, e, run.params.weights)
+        true = deltas if run.rule.exact else backpropagate(xp, run.net, cache, e, run.params.weights)
         aligned, norms = factored_alignment(xp, cache.inputs, deltas, true, dtype)
         out = {"gradient_alignment": aligned, "update_norm": norms}
     else:

@@ -23,6 +23,7 @@ class Rule:
     name: ClassVar[str]
     options: ClassVar[dict[str, Any]] = {}  # option name -> default
     summary: ClassVar[str] = ""
+    exact: ClassVar[bool] = False  # its deltas are BP's (the metrics then skip recomputing them)
 
     def __init__(self, backend, net: Network, streams: list[Streams], dtype: str, **options: Any) -> None:
         self.backend, self.xp, self.net, self.streams, self.dtype = backend, backend.xp, net, streams, dtype

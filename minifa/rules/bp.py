@@ -9,6 +9,7 @@ class Backprop(Rule):
 
     name = "bp"
     summary = "backpropagation (exact gradient)"
+    exact = True
 
     def deltas(self, params, cache, e):
         return backpropagate(self.xp, self.net, cache, e, params.weights)
