@@ -87,6 +87,17 @@ def blas_libraries(numpy_only: bool = False) -> list[dict]:
     return own if numpy_only else own + [lib for lib in libs if lib not in own]
 
 
+def blas_kernel() -> str:
+    """NumPy's BLAS and the kernel it picked for this CPU, e.g. ``OpenBLAS 0.3.31 SkylakeX``
+    (``OPENBLAS_CORETYPE`` overrides the pick); its bits differ between kernels."""
+    libs = blas_libraries(numpy_only=True) or blas_libraries()
+    if not libs:
+        return "no BLAS found"
+    lib = libs[0]
+    name = {"openblas": "OpenBLAS", "mkl": "MKL", "blis": "BLIS"}.get(lib.get("internal_api"), lib.get("internal_api"))
+    return " ".join(str(part) for part in (name, lib.get("version"), lib.get("architecture")) if part)
+
+
 def set_blas_threads(n: int | str | None = None) -> int:
     """Set every loaded BLAS to ``n`` threads: a count, ``None`` for ``usable_cores()`` or
     ``"auto"`` for the fair share (re-taken at epoch starts). Returns the count set."""

@@ -30,3 +30,8 @@ class DivergenceError(MinifaError):
 
 class ResultsError(MinifaError):
     """An experiment results file that cannot be read or continued."""
+
+
+class ClusterError(MinifaError):
+    """A cluster that cannot be used: Dask missing, a bad or unreachable scheduler address,
+    a unit that keeps killing its workers."""

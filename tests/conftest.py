@@ -10,6 +10,18 @@ import pytest
 import minifa as mf
 
 
+@pytest.fixture(autouse=True)
+def _blas_threads_restored():
+    """No test leaks its BLAS thread count into the next: OpenBLAS's bits depend on it, so a
+    comparison must never hang on test order (bit-equality tests pin the count on both sides)."""
+    from minifa.blas import blas_threads, set_blas_threads
+
+    before = blas_threads()
+    yield
+    if before is not None and blas_threads() != before:
+        set_blas_threads(before)
+
+
 @pytest.fixture(params=["cpu", "strict"])
 def backend(request):
     """Every engine test runs on NumPy and under array-api-strict (no hidden NumPy call)."""

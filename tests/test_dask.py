@@ -32,8 +32,10 @@ needs_dask = pytest.mark.skipif(not HAVE_DASK, reason="needs Dask distributed: p
 
 @pytest.fixture(scope="module")
 def reference(tmp_path_factory):
-    """The tiny Figure 3 sweep in this process: what every executor must reproduce."""
-    return unit_arrays(run_experiment(experiment("chu-fig3"), "tiny", tmp_path_factory.mktemp("local")))
+    """The tiny Figure 3 sweep in this process at one BLAS thread, as every Dask task runs:
+    what every executor must reproduce (bits depend on the thread count, so both sides pin it)."""
+    return unit_arrays(run_experiment(experiment("chu-fig3"), "tiny", tmp_path_factory.mktemp("local"),
+                                      executor=LocalExecutor(blas_threads=1)))
 
 
 def free_port() -> int:
@@ -182,7 +184,8 @@ def test_kill_9_of_a_dask_driver_resumes_and_leaves_no_workers(tmp_path, referen
     gone, alive = psutil.wait_procs(children, timeout=15)
     assert len(children) >= 2 and not alive, f"worker processes outlived their driver: {alive}"
     reported = []  # resume in this process: finished units are skipped whichever executor ran them
-    run_experiment(experiment("chu-fig3"), "tiny", results, on_unit=lambda done, n, unit, s: reported.append(done))
+    run_experiment(experiment("chu-fig3"), "tiny", results, executor=LocalExecutor(blas_threads=1),
+                   on_unit=lambda done, n, unit, s: reported.append(done))
     assert reported[0] == written
     assert_same_results(unit_arrays(path), reference)
     assert not list(results.glob("*.tmp"))
@@ -199,7 +202,7 @@ class Duplicating(LocalExecutor):
 
 def test_the_driver_writes_a_unit_reported_twice_once(tmp_path, reference):
     reported = []
-    path = run_experiment(experiment("chu-fig3"), "tiny", tmp_path, executor=Duplicating(),
+    path = run_experiment(experiment("chu-fig3"), "tiny", tmp_path, executor=Duplicating(blas_threads=1),
                           on_unit=lambda done, total, unit, s: reported.append(unit and unit.key))
     assert sorted(reported[1:]) == sorted(reference)
     assert_same_results(unit_arrays(path), reference)

@@ -40,7 +40,7 @@ class Interrupting(LocalExecutor):
     """Runs ``limit`` units, then raises as Ctrl-C would."""
 
     def __init__(self, limit: int):
-        super().__init__()
+        super().__init__(blas_threads=1)
         self.limit = limit
 
     def map(self, function, config, units):
@@ -64,7 +64,7 @@ def assert_same_results(a, b):
 
 def test_interrupted_run_resumes_without_loss_or_duplicates(tmp_path):
     module = experiment("chu-fig3")
-    reference = run_experiment(module, "tiny", tmp_path / "reference")
+    reference = run_experiment(module, "tiny", tmp_path / "reference", executor=LocalExecutor(1))
     total = len(module.units(module.PROFILES["tiny"]))
     limit = random.Random(7).randrange(1, total - 1)
     with pytest.raises(KeyboardInterrupt):
@@ -72,13 +72,15 @@ def test_interrupted_run_resumes_without_loss_or_duplicates(tmp_path):
     partial = tmp_path / "resumed" / "chu-fig3.h5"
     assert len(Results.load(partial).units) == limit
     reported = []
-    run_experiment(module, "tiny", tmp_path / "resumed", on_unit=lambda done, n, unit, s: reported.append(done))
+    run_experiment(module, "tiny", tmp_path / "resumed", executor=LocalExecutor(1),
+                   on_unit=lambda done, n, unit, s: reported.append(done))
     assert reported[0] == limit  # finished units are skipped, not recomputed
     assert_same_results(unit_arrays(partial), unit_arrays(reference))
 
 
 def test_kill_9_at_a_random_moment_loses_nothing(tmp_path):
-    command = [sys.executable, str(ROOT / "cli.py"), "reproduce", "chu-fig3", "--profile", "tiny",
+    """Both sides pin one BLAS thread: OpenBLAS's bits depend on the count (and the CPU's kernel)."""
+    command = [sys.executable, str(ROOT / "cli.py"), "reproduce", "chu-fig3", "--profile", "tiny", "--blas-threads", "1",
                "--results-dir", str(tmp_path / "results"), "--figures-dir", str(tmp_path / "figures")]
     process = subprocess.Popen(command, cwd=ROOT, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL)
     time.sleep(random.Random().uniform(1.0, 3.0))
@@ -90,7 +92,7 @@ def test_kill_9_at_a_random_moment_loses_nothing(tmp_path):
             assert f.attrs["experiment"] == "chu-fig3"
     finished = subprocess.run(command, cwd=ROOT, capture_output=True, text=True)
     assert finished.returncode == 0, finished.stderr
-    reference = run_experiment(experiment("chu-fig3"), "tiny", tmp_path / "reference")
+    reference = run_experiment(experiment("chu-fig3"), "tiny", tmp_path / "reference", executor=LocalExecutor(1))
     assert_same_results(unit_arrays(path), unit_arrays(reference))
     assert not list((tmp_path / "results").glob("*.tmp"))
 
@@ -150,3 +152,15 @@ def test_a_failed_unit_write_leaves_the_file_and_no_temp(tmp_path):
     with pytest.raises(TypeError):
         store.write_unit(Unit("b"), {"x": object()}, 1.0, "cpu")  # h5py cannot store it
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["fig.h5"]
+
+
+def test_each_unit_records_its_device_blas_kernel_and_thread_count(tmp_path):
+    """The determinism contract (same config, seeds, BLAS threads and kernel, same bits) can
+    only be checked if every unit says what it ran on."""
+    from minifa.blas import blas_kernel
+
+    path = run_experiment(experiment("chu-deadlock"), "tiny", tmp_path, executor=LocalExecutor(1))
+    with h5py.File(path, "r") as f:
+        places = {f["units"][k].attrs["device"] for k in f["units"]}
+    assert places == {f"cpu; {blas_kernel()}; 1 BLAS thread"}
+    assert "OpenBLAS" in blas_kernel() or "MKL" in blas_kernel() or "BLIS" in blas_kernel()

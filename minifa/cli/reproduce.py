@@ -51,8 +51,9 @@ def claims_table(claims) -> list[str]:
                    "scheduler file *.json) joins a running scheduler. Default: in this process. "
                    "Needs pip install 'minifa[cluster]'.")
 @click.option("--blas-threads", type=click.IntRange(min=1), default=None,
-              help="BLAS threads per work unit. Default: 1 with --scheduler (one per worker), else the "
-                   "BLAS's own (all cores). Equal counts give equal bits on the same CPU.")
+              help="BLAS threads per work unit. Default: 1 with --scheduler (one per worker), else this "
+                   "process's count (all usable cores, or MINIFA_BLAS_THREADS), pinned for the sweep. Each unit "
+                   "records its count and BLAS kernel: equal counts on the same kernel give equal bits.")
 @click.option("--connect-timeout", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True,
               help="Seconds to wait for the Dask scheduler (with --scheduler).")
 def reproduce(figures, profile, results_dir, figures_dir, device, data_dir, check, scheduler, blas_threads,

@@ -29,11 +29,12 @@ import uuid
 from concurrent.futures import CancelledError
 from typing import Callable, Iterable, Iterator
 
-from threadpoolctl import threadpool_limits
-
 from .. import __version__
-from ..backend import get_backend
-from .executors import CLUSTER_EXTRA, SCHEDULER_FORMS, ClusterError, timed
+from ..errors import ClusterError
+from .local import timed
+
+CLUSTER_EXTRA = "pip install 'minifa[cluster]'"
+SCHEDULER_FORMS = "local, local:N, tcp://HOST:PORT or a scheduler file (*.json)"
 
 # Dask is imported inside functions only: ``minifa.experiments`` imports every module of its
 # package to find the experiments, and must work without the optional ``cluster`` extra.
@@ -53,14 +54,12 @@ BLAS_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", 
 
 
 def run_on_worker(function: Callable, config: dict, unit, blas_threads: int, version: str):
-    """The Dask task: one unit under a BLAS thread limit; ``(unit, arrays, seconds, device)``.
+    """The Dask task: one unit under a BLAS thread limit; ``(unit, arrays, seconds, placement)``.
     Refuses to run under another minifa version than the driver's (other code, other numbers)."""
     if __version__ != version:
         raise ClusterError(f"a Dask worker runs minifa {__version__} but the driver {version}: "
                            "install the same minifa on every worker")
-    with threadpool_limits(limits=blas_threads, user_api="blas"):
-        unit, arrays, seconds = timed(function, config, unit)
-    return unit, arrays, seconds, get_backend(config.get("device", "auto")).name
+    return timed(function, config, unit, blas_threads)
 
 
 def start_local_cluster(workers: int, blas_threads: int):

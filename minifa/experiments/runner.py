@@ -8,7 +8,7 @@ import sys
 from pathlib import Path
 from typing import Callable
 
-from ..backend import get_backend, gpu_available
+from ..backend import gpu_available
 from ..errors import ConfigError
 from .executors import LocalExecutor
 from .store import Results, ResultStore
@@ -44,16 +44,13 @@ def run_experiment(module, profile: str, results_dir, overrides: dict | None = N
     done = store.done()
     todo = [u for u in all_units if u.key not in done]
     executor = executor or LocalExecutor()
-    device = None  # the driver's, unless the executor reports where the unit ran
     count = len(all_units) - len(todo)
     if on_unit is not None:
         on_unit(count, len(all_units), None, 0.0)
-    for unit, arrays, seconds, *where in executor.map(module.run_unit, config, todo):
+    for unit, arrays, seconds, placement in executor.map(module.run_unit, config, todo):
         if unit.key in done:  # the single writer stores each unit once
             continue
-        if not where and device is None:
-            device = get_backend(config.get("device", "auto")).name
-        store.write_unit(unit, arrays, seconds, where[0] if where else device)
+        store.write_unit(unit, arrays, seconds, placement)
         done.add(unit.key)
         count += 1
         if on_unit is not None:
