@@ -92,9 +92,10 @@ def floor_case(rule: str, steps: int):
 # ---------------------------------------------------------------- minifa
 
 
-def config(rule: str = "fa", members: int = 1, init_scale: float = 0.05, metrics_every: int = 0) -> mf.Config:
+def config(rule: str = "fa", members: int = 1, init_scale: float = 0.05, metrics_every: int = 0,
+           rule_options: dict | None = None) -> mf.Config:
     return mf.Config(layers=SIZES, rule=rule, init_scale=init_scale, lr=LR, batch_size=BATCH,
-                     seeds=list(range(members)), metrics_every=metrics_every)
+                     seeds=list(range(members)), metrics_every=metrics_every, rule_options=rule_options or {})
 
 
 def minifa_case(data: DeviceData, backend, **kw):

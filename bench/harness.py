@@ -74,15 +74,26 @@ def best_of(rows: dict, names) -> list | None:
     return [min(v) for v in zip(*runs)] if runs else None
 
 
-def ratios(rows: dict) -> dict:
-    """Median of the within-repetition ratios, with their min and max."""
+def per_network(times, factories) -> dict:
+    """Per case: seconds per run and network (median, min, max, all): for workloads whose
+    runs are not MNIST epochs (their ratios compare runs of equal steps)."""
+    rows = {}
+    for name, ts in times.items():
+        per = [t / factories[name][1] for t in ts]
+        rows[name] = {"median_s": statistics.median(per), "min_s": min(per), "max_s": max(per), "all_s": per,
+                      "networks": factories[name][1]}
+    return rows
+
+
+def ratios(rows: dict, table: dict = RATIOS) -> dict:
+    """Median of the within-repetition ratios of ``table``'s pairs, with their min and max."""
     def series(name):
         if name == "torch_best":
             return best_of(rows, ("torch_fused_fa", "torch_autograd_fa"))
         return rows[name]["all_s"] if name in rows else None
 
     out = {}
-    for key, (num, den) in RATIOS.items():
+    for key, (num, den) in table.items():
         a, b = series(num), series(den)
         if a and b:
             values = [x / y for x, y in zip(a, b)]

@@ -28,10 +28,11 @@ import numpy as np  # noqa: E402
 
 import cases  # noqa: E402
 import gpu  # noqa: E402
-from harness import EPOCH_STEPS, ratios, summarise, timed  # noqa: E402
+from harness import EPOCH_STEPS, per_network, ratios, summarise, timed  # noqa: E402
 import torch_peers  # noqa: E402
+import workloads  # noqa: E402
 import minifa as mf  # noqa: E402
-from minifa.blas import blas_libraries, blas_threads, set_blas_threads  # noqa: E402
+from minifa.blas import blas_kernel, blas_libraries, blas_threads, set_blas_threads  # noqa: E402
 from minifa.training import DeviceData  # noqa: E402
 
 
@@ -84,7 +85,8 @@ def cpu_cases(args, ds, backend):
 
 def machine() -> dict:
     model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.processor())
-    return {"cpu": model, "cores_usable": len(os.sched_getaffinity(0)), "python": platform.python_version(),
+    return {"cpu": model, "blas_kernel": blas_kernel(), "cores_usable": len(os.sched_getaffinity(0)),
+            "python": platform.python_version(),
             "numpy": np.__version__, "minifa": mf.__version__, "blas_threads": blas_threads(),
             "blas": [{k: lib.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
                      for lib in blas_libraries()],
@@ -107,14 +109,17 @@ def main() -> None:
     backend = mf.get_backend("cpu")
     ds, data_name = cases.dataset(args.data)
     factories = cpu_cases(args, ds, backend)  # (sets torch's threads: before machine())
+    work = workloads.cases_for(ds, backend, args.steps)
     info = machine()
-    print(f"bench: {info['cpu']}, {info['cores_usable']} cores, BLAS threads {info['blas_threads']}, data {data_name}, "
+    print(f"bench: {info['cpu']} ({info['blas_kernel']}), {info['cores_usable']} cores, "
+          f"BLAS threads {info['blas_threads']}, data {data_name}, "
           f"{args.steps} steps x {args.reps} repetitions (+1 warm-up), scaled to {EPOCH_STEPS}-step epochs", flush=True)
     if not torch_peers.available() and not args.no_torch:
         print("bench: PyTorch not installed: peers skipped (pip install -e '.[bench]' adds torch)", flush=True)
-    times = timed(factories, args.reps, args.budget)
-    rows = summarise(times, factories, args.steps)
-    ratio = ratios(rows)
+    times = timed({**factories, **work}, args.reps, args.budget)
+    rows = summarise({k: times[k] for k in factories}, factories, args.steps)
+    work_rows = per_network({k: times[k] for k in work}, work)
+    ratio = {**ratios(rows), **ratios({**rows, **work_rows}, workloads.ratio_table())}
     data = DeviceData.from_dataset(backend, cases.subset(ds, 2 * cases.BATCH), "float32")
     memory = [cases.peak_memory(backend, data, r, measure=m) for r in (1, args.members) for m in (False, True)]
     gpu_result = gpu.run(args, ds) if not args.no_gpu else {"skipped": "--no-gpu"}
@@ -123,7 +128,7 @@ def main() -> None:
                          "steps_per_case": args.steps, "epoch_steps": EPOCH_STEPS, "repetitions": args.reps,
                          "data": data_name, "members": args.members},
               "machine": info, "gemm_gflop_per_epoch": {r: cases.step_flops(r) * EPOCH_STEPS / 1e9 for r in ("fa", "dfa")},
-              "cpu": rows, "memory": memory, "gpu": gpu_result, "ratios": {k: v["median"] for k, v in ratio.items()},
+              "cpu": rows, "workloads": work_rows, "memory": memory, "gpu": gpu_result, "ratios": {k: v["median"] for k, v in ratio.items()},
               "ratio_spread": ratio, "wall_s": time.perf_counter() - started}
     Path(args.out).write_text(json.dumps(result, indent=2))
     for m in memory:
@@ -133,6 +138,9 @@ def main() -> None:
         print_table(gpu_result["rows"], gpu_result["ratio_spread"], "GPU")
     else:
         print(f"GPU: {gpu_result.get('skipped')}")
+    print(f"\nworkloads (seconds per run and network)\n{'case':32} {'median':>10} {'min-max':>17}")
+    for name, r in work_rows.items():
+        print(f"{name:32} {r['median_s']:10.4f} {r['min_s']:8.4f}-{r['max_s']:<8.4f}")
     print_table(rows, ratio, "CPU (seconds per network-epoch; ratios last)")
     print(f"\nwrote {args.out} in {result['wall_s']:.0f} s")
 
