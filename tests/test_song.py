@@ -4,11 +4,14 @@ code's MNIST alignment measure, and FA with b = β (refreshed) being BP."""
 from __future__ import annotations
 
 import numpy as np
+import pytest
 
 import minifa as mf
+from minifa.ensemble import keep_members
+from minifa.experiments import song_fig2
 from minifa.metrics import signal_alignment
 
-from .conftest import host, tiny_batch
+from .conftest import host, tiny_batch, tiny_dataset
 
 P = 30
 
@@ -64,3 +67,57 @@ def test_signal_alignment_is_recorded_with_the_step_metrics(cpu):
     x, y, labels = tiny_batch((8, P, 10), batch=20)
     metrics = mf.train_step(run, cpu.asarray(x), cpu.asarray(y), cpu.asarray(labels), True)
     assert metrics["signal_alignment"].shape == (1,) and -1 <= float(metrics["signal_alignment"][0]) <= 1
+
+
+def members_run(backend, rule="fa", seeds=(3, 5, 8), scales=(0.05, 0.3, 1.0), l2=(0.0, 0.1, 0.4), options=None):
+    cfg = mf.Config(layers=(12, 10, 8, 4), dtype="float64", batch_size=32, lr=0.1, rule=rule, seeds=list(seeds),
+                    init_scale=list(scales), l2=[0.0, 0.0, list(l2)], rule_options=options or {})
+    return mf.build(cfg, backend)
+
+
+@pytest.mark.parametrize("rule,options", [("fa", {}), ("perturbed", {"alignment": [0.2, -0.5, 0.9]})])
+def test_kept_members_carry_on_exactly_as_in_the_whole_ensemble(backend, rule, options):
+    """``keep_members`` mid-training: weights, biases, feedback B, data order and perturbation
+    streams, per-member scale, decay and alignment all continue as in the full run (1e-12)."""
+    data = mf.DeviceData.from_dataset(backend, tiny_dataset(), "float64")
+    whole, part = members_run(backend, rule, options=options), members_run(backend, rule, options=options)
+    mf.train(part, data, epochs=1)
+    part = keep_members(part, [2, 0])
+    assert part.config.seeds == [8, 3] and part.config.init_scale == [1.0, 0.05] and part.step == whole.step + 10
+    mf.train(whole, data, epochs=3)
+    mf.train(part, data, epochs=3)
+    for a, b in zip(host(backend, whole.params.weights + whole.params.biases),
+                    host(backend, part.params.weights + part.params.biases)):
+        np.testing.assert_allclose(b, a[[2, 0]], rtol=0, atol=1e-12)
+
+
+def test_song_members_stop_on_their_own_and_a_stopped_one_is_not_updated(cpu):
+    """Two members of one ensemble (λ = 0 and a large λ, whose loss settles at once) stop at
+    different steps by the code's rule; the one stopped first ends exactly as a run of its own
+    stopped at that step, and its loss is no longer recorded after it."""
+    settings = {"max_steps": 600, "loss_every": 5, "check_every": 20, "tolerance": 1e-4}
+
+    def ensemble(seeds, lams):
+        cfg = mf.Config(layers=(15, P, 1), activation="relu", loss="mse", bias=False, output_scale=P ** -0.5,
+                        dtype="float64", init_scale=1.0, rule="fa", rule_options={"feedback": "normal"}, lr=0.05,
+                        l2=[0.0, lams], batch_size=10, shuffle=False, seeds=seeds)
+        return mf.build(cfg, cpu)
+
+    seeds = song_fig2.member_seeds({"networks": {"relu": [0.05, [0.0, 3.0]]}, "reps": 1}, "relu", 0.0, P)
+    x, y = song_fig2.member_data(cpu, {"n": 10, "d": 15}, "relu", P, seeds * 2, "float64")
+    out = song_fig2.train_until_settled(ensemble(seeds * 2, [0.0, 3.0]), x, y, settings, limit=40)
+    first, last = np.argmin(out["steps"]), np.argmax(out["steps"])
+    assert out["steps"][first] < out["steps"][last] and out["stopped_by_rule"][first]
+    alone = ensemble(seeds, [0.0, 3.0][first])
+    for _ in range(out["steps"][first]):
+        mf.train_step(alone, x[first:first + 1], y[first:first + 1], None, False)
+    np.testing.assert_allclose(out["alignment"][first], song_fig2.final_alignment(alone)[0], rtol=0, atol=1e-12)
+    after = out["loss_step"] >= out["steps"][first]
+    assert after.any() and np.all(np.isnan(out["loss"][after, first])) and np.all(np.isfinite(out["loss"][:, last]))
+
+
+def test_song_fig2_seeds_differ_across_networks_lambdas_widths_and_repetitions():
+    config = song_fig2.PROFILES["paper"]
+    seeds = [s for net, (_, lams) in config["networks"].items() for lam in lams for p in config["widths"]
+             for s in song_fig2.member_seeds(config, net, lam, p)]
+    assert len(seeds) == len(set(seeds)) == 3 * 4 * 7 * 50

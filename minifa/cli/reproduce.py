@@ -40,7 +40,9 @@ def claims_table(claims) -> list[str]:
 @click.command()
 @click.argument("figures", nargs=-1)
 @click.option("--profile", type=click.Choice(list(PROFILES)), default="auto", show_default=True,
-              help="paper: the paper's scale; quick: ~35 min on a 2-core CPU (all figures); auto: paper on a GPU, else quick.")
+              help="paper: the papers' full scale (a GPU or a cluster); long: the papers' lengths, fewer repetitions "
+                   "(~8-10 h on a 2-core CPU, all figures); quick: ~35 min on a 2-core CPU; tiny: seconds, CI "
+                   "plumbing; auto: paper on a GPU, else quick.")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--figures-dir", default="figures", show_default=True, type=click.Path(file_okay=False))
 @click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True)

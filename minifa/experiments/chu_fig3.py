@@ -13,7 +13,11 @@ Paper: (a) crosses the last-layer line at a ≈ 0, negative a falls to ≈ 0.1 (
 a improves only a little; (b), (c) at equal alignment FA does much better than perturbed BP.
 
 Command: ``python cli.py reproduce chu-fig3``. Quick (11 alignments × 2 repetitions, 20 FA
-points per scale) ≈ 8 min on 2 cores; paper (21 × 500) ≈ 1 day on 2 cores, hours on a GPU.
+points per scale) ≈ 7 min on 2 cores; paper (21 × 500) ≈ 1 day on 2 cores, hours on a GPU.
+Long: the paper's 21 alignments and one epoch, repetitions cut to 10 (paper 500); (b, c):
+50 FA points (100), perturbed BP 21 × 3 (× 5), 20 last-layer points, 5 updates, at the three
+scales. ≈ 30 min on 2 cores, on the assumption that a perturbed-BP epoch costs at most 2× a
+BP epoch (the perturbed-BP speed-up; before it, ≈ 3×: ≈ 45 min).
 """
 
 from __future__ import annotations
@@ -34,6 +38,9 @@ PROFILES = profiles(
     paper={"alignments": [round(a, 2) for a in np.linspace(-1, 1, 21)], "reps": 500, "init_scale": 0.05,
            "scales_bc": [0.05, 0.0, 0.01], "updates_bc": 5, "fa_reps": 100,
            "alignments_bc": [round(a, 2) for a in np.linspace(-1, 1, 21)], "perturbed_reps": 5, "ll_reps": 20},
+    long={"alignments": [round(a, 2) for a in np.linspace(-1, 1, 21)], "reps": 10, "init_scale": 0.05,
+          "scales_bc": [0.05, 0.0, 0.01], "updates_bc": 5, "fa_reps": 50,
+          "alignments_bc": [round(a, 2) for a in np.linspace(-1, 1, 21)], "perturbed_reps": 3, "ll_reps": 20},
     quick={"alignments": [round(a, 2) for a in np.linspace(-1, 1, 11)], "reps": 2, "init_scale": 0.05,
            "scales_bc": [0.05, 0.0, 0.01], "updates_bc": 5, "fa_reps": 20,
            "alignments_bc": [round(a, 2) for a in np.linspace(-1, 1, 11)], "perturbed_reps": 2, "ll_reps": 5},

@@ -19,6 +19,7 @@ import numpy as np
 
 import minifa as mf
 from minifa.data import load_dataset
+from minifa.metrics import weight_alignment
 from minifa.training import epoch_batches, evaluate_run
 
 # Settings that say where or how to compute, not what: they stay out of the config hash.
@@ -109,8 +110,21 @@ def test_accuracy(run, data) -> np.ndarray:
     return run.backend.to_host(evaluate_run(run, data)["accuracy"])
 
 
+def train_with_weight_alignment(run, data) -> np.ndarray:
+    """Train ``run`` (``mf.train``) and return cos(W_l, B_l) before training and at the end of
+    every epoch: (epochs + 1, members, layers). Weight alignment is a state, so the paper's
+    per-epoch value is the one at the epoch's end, not a mean over the epoch."""
+    def now(run):
+        return run.backend.to_host(weight_alignment(run.xp, run.params, run.rule.weight_feedback(run.params)))
+
+    rows = [now(run)]
+    mf.train(run, data, on_epoch=lambda run: rows.append(now(run)))
+    return np.stack(rows)
+
+
 def per_epoch_mean(run, key: str) -> np.ndarray:
-    """Average a step metric over each epoch's recorded steps: shape (epochs, ...)."""
+    """Average a per-update metric over each epoch's measured updates (every
+    ``metrics_every``-th step): shape (epochs, ...)."""
     steps = run.history["steps"]
     epochs, values = np.asarray(steps["epoch"]), np.stack(steps[key])
     return np.stack([np.nanmean(values[epochs == e], axis=0) for e in np.unique(epochs)])

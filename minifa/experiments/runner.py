@@ -13,7 +13,7 @@ from ..errors import ConfigError
 from .executors import LocalExecutor
 from .store import Results, ResultStore
 
-PROFILES = ("auto", "paper", "quick", "tiny")
+PROFILES = ("auto", "paper", "long", "quick", "tiny")
 
 
 def resolve_profile(profile: str) -> tuple[str, str]:

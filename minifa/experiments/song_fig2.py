@@ -5,22 +5,29 @@ Gaussian points in d = 150 dimensions, targets from a linear map or a teacher of
 and width. Full-batch gradient descent on the code's loss ``(1/n) Σ e²`` with FA in the
 hidden layer and weight decay λ on β only, at the step sizes and λ of the authors' code
 (`song-xu-lafferty-methods.md`, §3; the paper's η are the code literals misread). Every
-repetition draws fresh data, weights and b; the repetitions of one (ψ, λ, p) are one
-ensemble with their own data (features × samples per member).
+repetition draws fresh data, weights and b from its own seed, distinct across every
+(ψ, λ, p, repetition); the repetitions of one (ψ, λ, p) are one ensemble with their own data
+(features × samples per member).
 
-Recorded: the final alignment ``cos(β, b)`` and the training loss (penalty excluded) every
-``loss_every`` steps. Length: at least ⌊5000·√p/14⌋ steps, then on until the loss moves
-less than 1e-3 between checks 1000 steps apart, at most ``max_steps`` (quick: 15,000, which
-stops the small widths before the code's rule would: alignment under λ > 0 is still rising
-there, so quick underestimates it).
+Length, per member as the authors' code stops each run on its own: at least ⌊5000·√p/14⌋
+steps, then on until its training MSE moves less than 1e-3 between checks 1000 steps apart
+(``max_steps`` = 400,000 is only a guard; no profile but ``tiny`` stops a run before the rule
+does). A stopped member leaves the ensemble (`minifa.ensemble.keep_members`) and costs
+nothing more. Recorded per member: the final ``cos(β, b)``, its step count, whether the rule
+(not the guard) stopped it, its seed, and its training loss (penalty excluded) every
+``loss_every`` steps (NaN after it stopped).
 
 Paper (saved numbers): λ = 0 alignment falls with p (≈ .21/.22/.26 at p = 200, ≤ .02 at
 12800); λ > 0 stays high and grows with λ; the λ = 0 loss falls by ≥ 7 decades in 5000
 steps, λ > 0 plateaus at a floor growing with λ.
 
-Command: ``python cli.py reproduce song-fig2``. Quick (p ≤ 3200, 2 repetitions, ≤ 15,000
-steps, loss panel at p = 3200) ≈ 16 min on 2 cores; paper (p ≤ 12800, 50 repetitions,
-loss panel at 3200) needs a GPU or a cluster.
+Command: ``python cli.py reproduce song-fig2``. On 2 cores a member's step costs 1.6 ms at
+p = 3200 and 4.9 ms at 12800 (measured, 3 members an ensemble); a run lasts about the rule's
+minimum, except linear λ > 0 (58k–82k steps at p = 3200, README). Quick (widths cut to
+p ≤ 1600, loss panel at p = 1600, 2 repetitions) ≈ 10 min; long (the paper's p = 200 … 12800
+and rule, loss panel at 3200, repetitions cut 50 → 3) ≈ 4.5 h, most of it p ≥ 6400, and
+uncertain by how long linear λ > 0 runs there (assumed 75k steps); paper (50 repetitions)
+needs a GPU or a cluster.
 """
 
 from __future__ import annotations
@@ -31,6 +38,7 @@ import numpy as np
 
 import minifa as mf
 from minifa.data import gaussian_teacher
+from minifa.ensemble import keep_members
 from minifa.metrics import cosine
 
 from .framework import Claim, Unit, device_backend, fmt
@@ -43,15 +51,24 @@ TITLE = "Song et al. Figure 2: alignment vs width, Gaussian data"
 NETWORKS = {"linear": [1e-3, [0.0, 0.2, 0.3, 0.5]], "relu": [1e-2, [0.0, 0.02, 0.05, 0.2]],
             "tanh": [1e-1, [0.0, 0.001, 0.002, 0.005]]}
 ENGINE_ACTIVATION = {"linear": "identity", "relu": "relu", "tanh": "tanh"}
-COMMON = {"n": 50, "d": 150, "dtype": "float32", "loss_width": 3200, "loss_every": 10, "tolerance": 1e-3}
+COMMON = {"n": 50, "d": 150, "dtype": "float32", "loss_width": 3200, "loss_every": 10, "tolerance": 1e-3,
+          "check_every": 1000, "min_steps_per_sqrt_p": 5000 / 14}
+# A fixed code per network for the seeds (the config's dict order is not part of its meaning).
+NETWORK_CODE = {"linear": 1, "relu": 2, "tanh": 3}
 
 PROFILES = {
     "paper": {**COMMON, "networks": NETWORKS, "widths": [200 * 2**k for k in range(7)], "reps": 50,
               "max_steps": 400_000},
-    "quick": {**COMMON, "networks": NETWORKS, "widths": [200, 400, 800, 1600, 3200], "reps": 2,
-              "max_steps": 15_000},
-    "tiny": {**COMMON, "networks": NETWORKS, "widths": [20, 40], "reps": 2, "max_steps": 60, "loss_width": 40,
-             "n": 10, "d": 15},
+    # The papers' widths and stopping rule; only the repetitions cut (50 -> 3).
+    "long": {**COMMON, "networks": NETWORKS, "widths": [200 * 2**k for k in range(7)], "reps": 3,
+             "max_steps": 400_000},
+    # Widths cut to p <= 1600 (and the loss panel to p = 1600) and 2 repetitions, so that the
+    # uncapped rule fits the quick budget; no run stops before the rule says so.
+    "quick": {**COMMON, "networks": NETWORKS, "widths": [200, 400, 800, 1600], "reps": 2, "loss_width": 1600,
+              "max_steps": 400_000},
+    # Plumbing only: a shortened rule (min 5·√p steps, checks every 10) so that members stop.
+    "tiny": {**COMMON, "networks": NETWORKS, "widths": [20, 40], "reps": 2, "max_steps": 300, "loss_width": 40,
+             "n": 10, "d": 15, "check_every": 10, "min_steps_per_sqrt_p": 5.0},
 }
 
 
@@ -60,46 +77,88 @@ def units(config: dict) -> list[Unit]:
             for net, (_, lams) in config["networks"].items() for lam in lams for p in config["widths"]]
 
 
-def min_steps(width: int) -> int:
+def min_steps(width: int, per_sqrt_p: float = 5000 / 14) -> int:
     """The code's minimum length, ⌊5000·√p/14⌋ (5050 steps at p = 200, 40406 at 12800)."""
-    return math.floor(5000 * math.sqrt(width) / 14)
+    return math.floor(per_sqrt_p * math.sqrt(width) + 1e-9)
 
 
-def member_data(backend, config: dict, network: str, width: int, dtype: str):
-    """Each repetition's own data set, stacked on the ensemble axis: x (R, d, n), y (R, 1, n)."""
+def member_seeds(config: dict, network: str, lam: float, width: int) -> list[int]:
+    """One seed per repetition, distinct across every (network, λ, width, repetition)."""
+    code = NETWORK_CODE[network] * 100 + config["networks"][network][1].index(lam)
+    return [(code * 100_000 + width) * 1000 + rep for rep in range(config["reps"])]
+
+
+def member_data(backend, config: dict, network: str, width: int, seeds: list[int], dtype: str):
+    """Each repetition's own data set, stacked on the ensemble axis: x (R, d, n), y (R, 1, n).
+    Drawn from the member's seed with spawn key 9 (the engine's streams use 0–3)."""
     sets = [gaussian_teacher(config["n"], config["d"], activation=network, width=width,
-                             rng=np.random.default_rng([rep, width])) for rep in range(config["reps"])]
+                             rng=np.random.default_rng(np.random.SeedSequence(seed, spawn_key=(9,)))) for seed in seeds]
     x = backend.asarray(np.stack([s.x_train for s in sets]), dtype)
     y = backend.asarray(np.stack([s.y_train for s in sets]), dtype)
     return x, y
 
 
+def final_alignment(run) -> np.ndarray:
+    """cos(β, b) of every member of ``run``."""
+    return run.backend.to_host(cosine(run.xp, run.params.weights[-1], run.rule.feedback[-1]))
+
+
+def train_until_settled(run, x, y, config: dict, limit: int) -> dict[str, np.ndarray]:
+    """Full-batch GD, each member stopped on its own by the code's rule: at least ``limit``
+    steps, then until its training MSE moved < ``tolerance`` since the check
+    ``check_every`` steps before (at most ``max_steps``). A stopped member leaves the
+    ensemble (``keep_members``), so it costs nothing more. Returns per member its final
+    cos(β, b), its number of steps and whether the rule (not the cap) stopped it, and the
+    loss of every member every ``loss_every`` steps (NaN once it has stopped)."""
+    backend, members = run.backend, run.params.members
+    active = np.arange(members)
+    out = {"alignment": np.full(members, np.nan), "steps": np.zeros(members, np.int64),
+           "stopped_by_rule": np.zeros(members, bool)}
+    previous, losses, steps = np.full(members, np.nan), [], []
+    every = config["check_every"]
+
+    def finish(done: np.ndarray, by_rule: bool) -> None:
+        out["alignment"][active[done]] = final_alignment(run)[done]
+        out["steps"][active[done]], out["stopped_by_rule"][active[done]] = run.step, by_rule
+
+    while run.step < config["max_steps"]:
+        loss = mf.train_step(run, x, y, None, False)["loss"]
+        recording, checking = (run.step - 1) % config["loss_every"] == 0, run.step >= limit and run.step % every == 0
+        if recording or checking:
+            loss = backend.to_host(loss)  # only when read: a device sync
+        if recording:
+            row = np.full(members, np.nan)
+            row[active] = loss
+            steps.append(run.step - 1)
+            losses.append(row)
+        if checking:
+            done = np.abs(loss - previous[active]) < config["tolerance"]  # NaN (first check): not done
+            previous[active] = loss
+            if done.any():
+                finish(done, True)
+                if done.all():
+                    active = active[:0]
+                    break
+                keep = np.flatnonzero(~done)
+                index = backend.asarray(keep)
+                run, x, y = keep_members(run, keep), backend.xp.take(x, index, axis=0), backend.xp.take(y, index, axis=0)
+                active = active[keep]
+    if active.size:
+        finish(np.ones(active.size, bool), False)
+    return {**out, "loss_step": np.asarray(steps), "loss": np.asarray(losses)}
+
+
 def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
     network, lam, width = unit.params["network"], unit.params["lambda"], unit.params["width"]
     backend = device_backend(config)
+    seeds = member_seeds(config, network, lam, width)
     cfg = mf.Config(layers=(config["d"], width, 1), activation=ENGINE_ACTIVATION[network], loss="mse", bias=False,
                     output_scale=width ** -0.5, dtype=config["dtype"], init="normal", init_scale=1.0, rule="fa",
                     rule_options={"feedback": "normal"}, lr=config["networks"][network][0], l2=[0.0, lam],
-                    batch_size=config["n"], shuffle=False, seeds=[1000 * rep + width for rep in range(config["reps"])])
-    run = mf.build(cfg, backend)
-    x, y = member_data(backend, config, network, width, config["dtype"])
-    losses, steps, previous = [], [], None
-    limit = min_steps(width)
-    while run.step < config["max_steps"]:
-        loss = mf.train_step(run, x, y, None, False)["loss"]
-        checking = run.step >= limit and run.step % 1000 == 0
-        if (run.step - 1) % config["loss_every"] == 0 or checking:
-            loss = backend.to_host(loss)  # only when read: a device sync
-        if (run.step - 1) % config["loss_every"] == 0:
-            steps.append(run.step - 1)
-            losses.append(loss)
-        if checking:
-            # The code's stopping rule: the training MSE moved < tolerance since 1000 steps ago.
-            if previous is not None and np.all(np.abs(loss - previous) < config["tolerance"]):
-                break
-            previous = loss
-    alignment = backend.to_host(cosine(backend.xp, run.params.weights[-1], run.rule.feedback[-1]))
-    return {"alignment": alignment, "loss_step": np.asarray(steps), "loss": np.asarray(losses), "steps": np.asarray(run.step)}
+                    batch_size=config["n"], shuffle=False, seeds=seeds)
+    x, y = member_data(backend, config, network, width, seeds, config["dtype"])
+    out = train_until_settled(mf.build(cfg, backend), x, y, config, min_steps(width, config["min_steps_per_sqrt_p"]))
+    return {**out, "seed": np.asarray(seeds)}
 
 
 def _alignment(results, network, lam, width):
@@ -125,7 +184,7 @@ def claims(results) -> list[Claim]:
 
 def loss_at(unit: dict, step: int) -> np.ndarray:
     """Mean training loss over repetitions at the last recorded step ≤ ``step``."""
-    return unit["loss"][np.searchsorted(unit["loss_step"], step, side="right") - 1].mean()
+    return np.nanmean(unit["loss"][np.searchsorted(unit["loss_step"], step, side="right") - 1])
 
 
 def loss_claims(results, network: str, lams: list[float]) -> list[Claim]:

@@ -16,14 +16,14 @@ def plot(results, path) -> None:
     for row, loss in zip(axes, losses):
         match = lambda p: p["loss"] == loss
         acc = results.stack("test_accuracy", match)  # (seeds, epochs + 1, scales)
-        walign = results.stack("weight_alignment", match).mean(axis=0)  # (epochs, scales, layers)
+        walign = results.stack("weight_alignment", match).mean(axis=0)  # (epochs + 1, scales, layers)
         galign = results.stack("gradient_alignment", match).mean(axis=0)
         shown = min(10, acc.shape[1] - 1)
         epochs = np.arange(shown + 1)
         for s, (scale, colour) in enumerate(zip(scales, shades)):
             row[0].plot(epochs, acc.mean(axis=0)[: shown + 1, s], color=colour, label=f"{scale:g}")
             for l, style in ((0, "-"), (1, "--")):
-                row[2].plot(epochs[1:], walign[:shown, s, l], style, color=colour)
+                row[2].plot(epochs, walign[: shown + 1, s, l], style, color=colour)
                 row[3].plot(epochs[1:], galign[:shown, s, l], style, color=colour)
         label(row[0], "a", f"test accuracy [{loss}]", "epoch", "accuracy")
         row[0].legend(title="scale", fontsize=7, ncol=2)
@@ -31,6 +31,8 @@ def plot(results, path) -> None:
         row[1].errorbar(np.maximum(scales, 1e-4), final.mean(axis=0), yerr=final.std(axis=0), marker="o")
         row[1].set_xscale("log")
         label(row[1], "b", f"accuracy after epoch {acc.shape[1] - 1} (scale 0 at 1e-4)", "weight scale", "accuracy")
-        label(row[2], "c", f"weight alignment: {layer_name(0, 3)} (—), {layer_name(1, 3)} (--)", "epoch", "cos(W, B)")
-        label(row[3], "d", "gradient alignment per epoch", "epoch", "cos(ΔFA, ΔBP)")
+        label(row[2], "c", f"weight alignment at each epoch's end: {layer_name(0, 3)} (—), {layer_name(1, 3)} (--)",
+              "epoch", "cos(W, B)")
+        label(row[3], "d", f"gradient alignment: epoch mean, every {cfg['metrics_every']}th update", "epoch",
+              "cos(ΔFA, ΔBP)")
     save(fig, path)

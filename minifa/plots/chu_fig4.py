@@ -16,10 +16,12 @@ def plot(results, path) -> None:
         colour, style = COLOURS[name], "--" if name == "pm1-equal" else "-"
         epochs = np.arange(1, unit["gradient_alignment"].shape[0] + 1)
         axes[0][0].plot(epochs, np.nanmean(unit["gradient_alignment"][:, :, 1], axis=1), style, color=colour, label=name)
-        axes[0][1].plot(epochs, np.nanmean(unit["weight_alignment"][:, :, 1], axis=1), style, color=colour, label=name)
+        axes[0][1].plot(np.arange(len(unit["weight_alignment"])), np.nanmean(unit["weight_alignment"][:, :, 1], axis=1),
+                        style, color=colour, label=name)
         axes[0][2].plot(np.arange(len(unit["test_accuracy"])), unit["test_accuracy"].mean(axis=1), style, color=colour, label=name)
-    label(axes[0][0], "a", "gradient alignment, hidden 2", "epoch", "cos(ΔFA, ΔBP)")
-    label(axes[0][1], "b", "weight alignment, hidden 2", "epoch", "cos(W_2, B_2)")
+    every = results.config["metrics_every"]
+    label(axes[0][0], "a", f"gradient alignment, hidden 2: epoch mean, every {every}th update", "epoch", "cos(ΔFA, ΔBP)")
+    label(axes[0][1], "b", "weight alignment, hidden 2, at each epoch's end", "epoch", "cos(W_2, B_2)")
     label(axes[0][2], "c", "test accuracy", "epoch", "accuracy")
     axes[0][2].legend(fontsize=8)
     save(fig, path)
