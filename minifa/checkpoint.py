@@ -11,6 +11,12 @@ Layout (h5py shapes; HDF5.jl reverses every dimension, so Julia sees them revers
     /rule/<name>       rule.state() arrays, matrices transposed like W (Julia (rows, cols, R))
     /rng/<member>      attrs: one JSON bit-generator state per stream (init, feedback, ...)
     /history/<table>/<key>  run.history[table][key] stacked: (T,), (T, R) or (T, R, L)
+    /                  attrs: sha256 (JSON {object: SHA-256}), written last: `minifa.integrity`
+
+Integrity: ``sha256`` covers every dataset (dtype, shape, bytes) and every attribute of every
+object (config, rng states, step, epoch, history, rule state...); `load` and `peek` recompute
+it and refuse a file whose content differs in any object, naming it. A new file is loaded
+back before it replaces the old one, so an unloadable checkpoint never replaces a loadable one.
 
 l is 1-based like Flux's layers; every model and rule dataset has a ``julia_shape`` attribute.
 In Julia: ``W = h5read(f, "model/W1")[:, :, r]``, ``b = h5read(f, "model/b1")[:, r]``.
@@ -29,12 +35,13 @@ import h5py
 import numpy as np
 
 from .atomic import atomic_path
+from . import integrity
 from .backend import get_backend
 from .config import Config, Run, build
 from .errors import CheckpointError, MinifaError
 
 FORMAT = "minifa-checkpoint"
-FORMAT_VERSION = 1
+FORMAT_VERSION = 2  # 2: the sha256 manifest (format 1 files have none)
 INTACT = "use an intact copy or re-save the run"
 
 
@@ -49,13 +56,25 @@ def save(run: Run, path) -> Path:
     the new one."""
     path = Path(path)
     try:
-        with atomic_path(path) as temp, h5py.File(temp, "w", track_order=True) as f:
-            for write in (_write_header, _write_arrays, _write_rng, _write_history):
-                write(f, run)
+        with atomic_path(path) as temp:
+            with h5py.File(temp, "w", track_order=True) as f:
+                for write in (_write_header, _write_arrays, _write_rng, _write_history):
+                    write(f, run)
+                integrity.stamp(f)
+            _check_loads(temp, path)
     except OSError as err:
         raise CheckpointError(f"cannot write checkpoint {path} ({_reason(err)}); "
                               "check that its directory exists and is writable") from err
     return path
+
+
+def _check_loads(temp: Path, path: Path) -> None:
+    """Load the new file back (on the CPU) before it may replace ``path``."""
+    try:
+        load(temp, get_backend("cpu"))
+    except MinifaError as err:
+        raise CheckpointError(f"the new checkpoint for {path} does not load back, so {path} was left as it was: "
+                              f"{str(err).replace(str(temp), 'it')}") from err
 
 
 def package_versions() -> dict[str, str]:
@@ -136,7 +155,7 @@ def _open(path: Path):
             yield f
     except MinifaError:  # ours, or the caller's (a ConfigError from build()): already one clear line
         raise
-    except (OSError, KeyError, ValueError, TypeError) as err:  # unreadable parts of a damaged file
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as err:  # unreadable parts of a damaged file
         raise CheckpointError(f"checkpoint {path} is damaged ({_reason(err)}); {INTACT}") from err
 
 
@@ -147,9 +166,12 @@ def _check_format(f: h5py.File, path: Path) -> None:
     version = int(_need(f.attrs, "format_version", path))
     if version != FORMAT_VERSION:
         age, fix = ("newer", "upgrade minifa") if version > FORMAT_VERSION else (
-            "older", f"load it with minifa {f.attrs.get('minifa_version', '?')}, which wrote it")
+            "older", f"rerun the training, or load it with minifa {f.attrs.get('minifa_version', '?')}, which wrote it")
         raise CheckpointError(f"checkpoint {path} has format version {version}, {age} than this minifa reads "
-                              f"({FORMAT_VERSION}); {fix}")
+                              f"({FORMAT_VERSION}){' and no integrity digests' if version < 2 else ''}; {fix}")
+    problem = integrity.first_mismatch(f)
+    if problem is not None:
+        raise CheckpointError(f"checkpoint {path} is damaged: {problem}; {INTACT}")
 
 
 def _need(container, name: str, path: Path):

@@ -2,8 +2,16 @@
 
 ``results/<figure>.h5``::
 
-    /            attrs: experiment, profile, config (JSON), config_hash, minifa_version, created
-    /units/<key> one group per finished unit: its arrays; attrs params (JSON), seconds, device
+    /            attrs: experiment, profile, config (JSON), config_hash, minifa_version, created,
+                        sha256 (the header's digests: these attributes and that /units exists)
+    /units/<key> one group per finished unit: its arrays; attrs params (JSON), seconds, device,
+                        sha256 (the unit's digests: each array and each attribute)
+
+Integrity (`minifa.integrity`): reading a file checks the header's digests and every unit's;
+a damaged or missing array or attribute, or a file from an older minifa (no digests), is a
+one-line ``ResultsError`` naming the file, the unit and the object, never a silent change of a
+claim. The store holds the file's writer lock (`minifa.lock`) from opening to `close`, so a
+second ``reproduce`` on the same file stops at once instead of racing the first.
 
 Each write copies the file to a temporary name, adds the unit, fsyncs and renames, so a
 ``kill -9`` at any moment leaves the previous complete file and a rerun continues from the
@@ -18,6 +26,8 @@ import itertools
 import json
 import os
 import shutil
+import weakref
+from contextlib import ExitStack, contextmanager
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -25,18 +35,50 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .. import __version__
-from ..atomic import atomic_path, stale_temps
-from ..errors import ResultsError
+from .. import __version__, integrity
+from ..atomic import atomic_path
+from ..errors import MinifaError, ResultsError
+from ..lock import exclusive
 from .framework import Unit, config_hash
+
+UNITS = "units"
+MOVE_AWAY = "move it away (or restore an intact copy) and rerun"
+
+
+def _reason(err: BaseException) -> str:
+    return " ".join(str(err).split()) or type(err).__name__  # HDF5 messages span lines
+
+
+@contextmanager
+def _reading(path: Path):
+    """The open results file, digests checked; any failure is a one-line ResultsError."""
+    if path.is_dir():
+        raise ResultsError(f"{path} is a directory, not a results file; move it away and rerun")
+    try:
+        with h5py.File(path, "r") as f:
+            _check(f, path)
+            yield f
+    except MinifaError:
+        raise
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as err:
+        raise ResultsError(f"{path}: not a readable minifa results file ({_reason(err)}); {MOVE_AWAY}") from None
+
+
+def _check(f: h5py.File, path: Path) -> None:
+    if integrity.MANIFEST not in f.attrs:
+        raise ResultsError(f"{path} was written by an older minifa (no integrity digests) or is damaged; {MOVE_AWAY}")
+    problem = integrity.first_mismatch(f, skip=UNITS)
+    if problem is not None:
+        raise ResultsError(f"{path} is damaged: its header's {problem}; {MOVE_AWAY}")
+    for key in f[UNITS]:
+        problem = integrity.first_mismatch(f[UNITS][key])
+        if problem is not None:
+            raise ResultsError(f"{path} is damaged: in unit {key!r}, {problem}; {MOVE_AWAY}")
 
 
 def _read_header(path: Path) -> dict:
-    try:
-        with h5py.File(path, "r") as f:
-            return {k: f.attrs[k] for k in ("experiment", "profile", "config", "config_hash")}
-    except (OSError, KeyError) as err:
-        raise ResultsError(f"{path}: not a readable minifa results file ({err}); move it away and rerun") from None
+    with _reading(path) as f:
+        return {k: f.attrs[k] for k in ("experiment", "profile", "config", "config_hash")}
 
 
 @dataclass
@@ -50,9 +92,29 @@ class ResultStore:
         self.path = Path(self.path)
         self.hash = config_hash(self.config)
         self.moved_aside: Path | None = None  # where a file for another config went, for the caller to report
-        # temps of killed writers (this store is the file's single writer); pid-named ones are from older minifa
-        for stale in stale_temps(self.path) + list(self.path.parent.glob(f"{self.path.name}.*.tmp")):
-            stale.unlink(missing_ok=True)
+        self._lock = ExitStack()
+        # the single writer: the lock's holder, which also removes the temps of killed writers
+        self._lock.enter_context(exclusive(self.path))
+        weakref.finalize(self, self._lock.close)  # a store dropped without close() lets go too
+        try:
+            self._open()
+        except BaseException:
+            self.close()
+            raise
+
+    def close(self) -> None:
+        """Release the file's writer lock (also on ``with``'s exit)."""
+        self._lock.close()
+
+    def __enter__(self) -> "ResultStore":
+        return self
+
+    def __exit__(self, *exc) -> None:
+        self.close()
+
+    def _open(self) -> None:
+        for old_temp in self.path.parent.glob(f"{self.path.name}.*.tmp"):  # pid-named temps of older minifa
+            old_temp.unlink(missing_ok=True)
         old = _read_header(self.path)["config_hash"] if self.path.exists() else self.hash
         if old != self.hash:
             aside = self.path.with_name(f"{self.path.stem}.{old}{self.path.suffix}")
@@ -67,8 +129,8 @@ class ResultStore:
         """Keys of the units already in the file."""
         if not self.path.exists():
             return set()
-        with h5py.File(self.path, "r") as f:
-            return set(f["units"].keys()) if "units" in f else set()
+        with _reading(self.path) as f:
+            return set(f[UNITS].keys())
 
     def write_unit(self, unit: Unit, arrays: dict[str, np.ndarray], seconds: float, device: str) -> None:
         """Add one finished unit: copy, append, fsync, rename (the single writer)."""
@@ -79,15 +141,19 @@ class ResultStore:
             with h5py.File(temp, "a" if exists else "w") as f:
                 if not exists:
                     self._write_header(f)
-                group = f.require_group("units").create_group(unit.key)
+                group = f[UNITS].create_group(unit.key)
                 for name, value in arrays.items():
                     group.create_dataset(name, data=np.asarray(value))
                 group.attrs.update(params=json.dumps(unit.params), seconds=seconds, device=device)
+                integrity.stamp(group)
+            _read_header(temp)  # the new file reads back, digests and all, before it replaces the old
 
     def _write_header(self, f: h5py.File) -> None:
         f.attrs.update(experiment=self.experiment, profile=self.profile, config=json.dumps(self.config, sort_keys=True),
                        config_hash=self.hash, minifa_version=__version__,
                        created=datetime.now(timezone.utc).isoformat(timespec="seconds"))
+        f.create_group(UNITS)
+        integrity.stamp(f, skip=UNITS)
 
 
 @dataclass
@@ -105,10 +171,11 @@ class Results:
     @classmethod
     def load(cls, path) -> "Results":
         path = Path(path)
-        header = _read_header(path)
         units, params, seconds = {}, {}, 0.0
-        with h5py.File(path, "r") as f:
-            for key, group in f.get("units", {}).items():
+        with _reading(path) as f:
+            header = {k: f.attrs[k] for k in ("experiment", "profile", "config")}
+            for key in f[UNITS]:
+                group = f[UNITS][key]
                 units[key] = {name: group[name][()] for name in group}
                 params[key] = json.loads(group.attrs["params"])
                 seconds += float(group.attrs["seconds"])

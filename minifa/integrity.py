@@ -1,0 +1,123 @@
+"""SHA-256 digests of what an HDF5 file *reads as*: every dataset and every attribute.
+
+HDF5's Fletcher-32 filter covers dataset chunks only, not the chunk index (B-trees), the
+object headers or the attributes: a flipped byte there can zero a block of a matrix or
+change a number in a JSON attribute, and the file still opens. So each writer stamps a
+manifest, ``{object: SHA-256}``, into an attribute of the object it owns (the root of a
+checkpoint, a unit's group in a results file), and each reader recomputes it from what h5py
+reads and refuses any difference. The entries:
+
+- ``path`` for a dataset: SHA-256 over its dtype, shape and bytes;
+- ``path@name`` for an attribute: SHA-256 over the value's dtype, shape and bytes;
+- ``path/`` for a group: that it exists (an empty history table is content too).
+
+A manifest equal in keys and digests proves that what the reader gets is what the writer
+wrote: a missing, extra or changed object is named. The manifest's own attribute is left out
+of itself; damage to it shows as a mismatch or an unreadable manifest, never as a pass.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+
+import h5py
+import numpy as np
+
+MANIFEST = "sha256"  # the attribute holding the JSON manifest
+WALK = "(object walk)"  # the entry a damaged object tree adds
+
+
+def digest(value) -> str:
+    """SHA-256 of ``(dtype, shape, bytes)`` of ``np.asarray(value)``; str as UTF-8."""
+    if isinstance(value, bytes):
+        value = value.decode("utf-8", "surrogateescape")
+    if isinstance(value, str):
+        return hashlib.sha256(b"str:" + value.encode("utf-8", "surrogateescape")).hexdigest()
+    array = np.ascontiguousarray(np.asarray(value))
+    if array.dtype.kind == "O":  # variable-length strings in an array: hash them one by one
+        return digest(json.dumps([str(v) for v in array.ravel()]) + str(array.shape))
+    head = f"{array.dtype.str}{array.shape}:".encode()
+    return hashlib.sha256(head + array.tobytes()).hexdigest()
+
+
+def manifest(group: h5py.Group, skip: str | None = None) -> dict[str, str]:
+    """``{object: digest}`` of ``group``, its attributes (the manifest's own excepted) and
+    everything below it, as h5py reads them now; child group ``skip`` counts as present only
+    (its content has manifests of its own: a results file's units)."""
+    out: dict[str, str] = {}
+
+    def attributes(prefix: str, node) -> None:
+        for name in node.attrs:
+            if not (node is group and name == MANIFEST):
+                out[f"{prefix}@{name}"] = digest(node.attrs[name])
+
+    def visit(name: str, node) -> None:
+        if isinstance(node, h5py.Dataset):
+            out[name] = digest(node[()])
+        else:
+            out[f"{name}/"] = "group"
+        attributes(name, node)
+
+    attributes("", group)
+    names = _names(group, skip=skip)
+    visited: list[str] = []
+    group.visit(visited.append)  # HDF5's own object walk reads headers the link walk may not
+    if skip is not None:
+        visited = [n for n in visited if not n.startswith(f"{skip}/")]
+    if sorted(visited) != sorted(names):
+        out[WALK] = f"{len(visited)} objects, {len(names)} links"  # never in a stamped manifest
+    for name in names:
+        visit(name, group[name])
+    return out
+
+
+def _names(group: h5py.Group, prefix: str = "", skip: str | None = None) -> list[str]:
+    """Every object below ``group``, depth first, by iterating links (the names a reader
+    opens); `manifest` compares them with HDF5's object walk."""
+    names = []
+    for name in group:
+        path = f"{prefix}{name}"
+        names.append(path)
+        node = group[name]
+        if isinstance(node, h5py.Group) and path != skip:
+            names.extend(_names(node, f"{path}/"))
+    return names
+
+
+def stamp(group: h5py.Group, skip: str | None = None) -> None:
+    """Write ``group``'s manifest into its ``sha256`` attribute (last, after all content)."""
+    group.attrs[MANIFEST] = json.dumps(manifest(group, skip), sort_keys=True)
+
+
+def first_mismatch(group: h5py.Group, skip: str | None = None) -> str | None:
+    """None if ``group`` reads as it was stamped, else a phrase naming the first object that
+    differs (``"'model/W1' fails its SHA-256"``, ``"'history/x' is missing"``)."""
+    try:
+        stored = json.loads(group.attrs[MANIFEST])
+    except (KeyError, ValueError, TypeError):
+        return f"its digest manifest ({MANIFEST!r} attribute) is missing or unreadable"
+    if not isinstance(stored, dict):
+        return f"its digest manifest ({MANIFEST!r} attribute) is unreadable"
+    found = manifest(group, skip)
+    if WALK in found:
+        return f"its object tree is damaged (HDF5's object walk finds {found[WALK]})"
+    for name in sorted(set(stored) | set(found)):
+        label = _label(name)
+        if name not in found:
+            return f"{label} is missing"
+        if name not in stored:
+            return f"{label} is not in its digest manifest"
+        if stored[name] != found[name]:
+            return f"{label} fails its SHA-256 check"
+    return None
+
+
+def _label(name: str) -> str:
+    """``model/W1`` -> 'model/W1'; ``rng/0@init`` -> attribute 'init' of 'rng/0'; ``@config`` ->
+    attribute 'config'."""
+    node, at, attr = name.partition("@")
+    node = node.rstrip("/")
+    if not at:
+        return repr(node)
+    return f"attribute {attr!r}" + (f" of {node!r}" if node else "")
