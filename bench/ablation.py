@@ -30,8 +30,9 @@ from harness import timed  # noqa: E402
 from minifa import blas  # noqa: E402
 from minifa import fastpaths as fp  # noqa: E402
 from minifa import metrics  # noqa: E402
-from minifa.rules import Rule  # noqa: E402
-from minifa.training import DeviceData, train_epoch  # noqa: E402
+from minifa import training  # noqa: E402
+from minifa.network import sgd_step, updates_from_steps  # noqa: E402
+from minifa import DeviceData, train_epoch  # noqa: E402
 
 
 def masked_flush(self, a):
@@ -42,7 +43,9 @@ def masked_flush(self, a):
 SWITCHES = {  # name -> list of (object, attribute, replacement)
     "all on": [],
     "column gather": [],  # handled on the data
-    "ΔW formed": [(Rule, "factored", lambda self: False), (fp.NumpyOps, "gemm_update", fp.ArrayOps.gemm_update)],
+    "ΔW formed": [(training, "sgd_step_factored", lambda xp, params, cache, steps, lr, l2=None: sgd_step(
+        params, updates_from_steps(xp, cache, steps, params.biases is not None), lr, l2)),
+        (fp.NumpyOps, "gemm_update", fp.ArrayOps.gemm_update)],
     "masked flush": [(fp.NumpyOps, "flush_subnormals", masked_flush)],
     "no flush": [(fp.NumpyOps, "flush_subnormals", lambda self, a: a)],
     "direct align": [(metrics, "_gram_pays", lambda *a: False)],

@@ -13,7 +13,7 @@ from types import SimpleNamespace
 import numpy as np
 
 import minifa as mf
-from minifa.training import DeviceData, train_epoch
+from minifa import DeviceData, train_epoch
 
 SIZES = (784, 700, 1000, 10)
 BATCH = 100
@@ -114,7 +114,7 @@ def peak_memory(backend, data: DeviceData, members: int, rule: str = "fa", measu
     """Peak bytes NumPy allocates during one training step (tracemalloc sees NumPy's
     allocations), beside the parameters' bytes; per network and for the ensemble."""
     run = mf.build(config(rule=rule, members=members), backend)
-    batch = next(iter(mf.training.epoch_batches(run, data)))
+    batch = next(iter(mf.epoch_batches(run, data)))
     mf.train_step(run, *batch, measure)  # warm: first-call allocations are not the loop's
     tracemalloc.start()
     tracemalloc.reset_peak()

@@ -13,7 +13,7 @@ import torch_peers
 from harness import best_of, summarise, timed
 import minifa as mf
 from minifa.backend import gpu_available
-from minifa.training import DeviceData
+from minifa import DeviceData
 
 ENSEMBLES = (1, 8, 64, 256)
 

@@ -33,7 +33,7 @@ import torch_peers  # noqa: E402
 import workloads  # noqa: E402
 import minifa as mf  # noqa: E402
 from minifa.blas import blas_kernel, blas_libraries, blas_threads, set_blas_threads  # noqa: E402
-from minifa.training import DeviceData  # noqa: E402
+from minifa import DeviceData  # noqa: E402
 
 
 def parse():

@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 import minifa as mf
-from minifa.training import DeviceData, train_epoch
+from minifa import DeviceData, train_epoch
 
 import cases
 

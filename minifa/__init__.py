@@ -17,21 +17,21 @@ from .backend import Backend, get_backend
 from .config import Config, Run, build
 from .errors import MinifaError
 from .metrics import cosine, evaluate
+from .batches import DeviceData, epoch_batches
 from .network import Network, Params, Update, backpropagate, forward, gradient, output_error, sgd_step
-from .rules import RULES, make_rule
-from .training import DeviceData, train, train_epoch, train_step
+from .rules import RULES, make_rule, propose
+from .training import train, train_epoch, train_step
 
 __version__ = "0.1.0"
 
 
 def batch_updates(run: Run, x, targets) -> list:
     """The rule's per-layer updates for one batch at the current weights (nothing applied)."""
-    cache = forward(run.xp, run.net, run.params, x)
-    return run.rule.updates(run.params, cache, output_error(run.xp, run.net, cache, targets))
+    return propose(run.rule, run.params, x, targets).updates(run.xp, run.net)
 
 
 __all__ = [
     "Backend", "Config", "DeviceData", "MinifaError", "Network", "Params", "RULES", "Run", "Update",
-    "backpropagate", "batch_updates", "build", "cosine", "evaluate", "forward", "get_backend",
+    "backpropagate", "batch_updates", "build", "cosine", "epoch_batches", "evaluate", "forward", "get_backend",
     "gradient", "make_rule", "output_error", "sgd_step", "train", "train_epoch", "train_step",
 ]

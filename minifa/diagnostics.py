@@ -15,7 +15,8 @@ from typing import Any
 
 from .config import Run
 from .metrics import batch_loss, cosine, inner
-from .network import Params, Update, forward, gradient, output_error, sgd_step
+from .network import Params, Update, forward, gradient, sgd_step
+from .rules import propose
 
 
 def _predicted(xp, update: Update | None, true: Update, lr: float):
@@ -45,11 +46,11 @@ def stability(run: Run, x, targets, lr: float | None = None, *more_lrs: float) -
     With ``more_lrs``, a list of such results, one per step size, from one forward pass,
     gradient and rule update (a random rule draws its direction once)."""
     xp = run.xp
-    cache = forward(xp, run.net, run.params, x)
-    e = output_error(xp, run.net, cache, targets)
+    proposal = propose(run.rule, run.params, x, targets)
+    cache, e = proposal.signal.cache, proposal.signal.e
     before = batch_loss(xp, run.net, cache, targets)
     true = gradient(xp, run.net, run.params, cache, e)
-    updates = run.rule.updates(run.params, cache, e)
+    updates = proposal.updates(xp, run.net)
     alignment = [cosine(xp, u.weight, t.weight) if u is not None else None for u, t in zip(updates, true)]
     results = [_probe(run, x, targets, updates, true, alignment, before, run.config.lr if step is None else step)
                for step in (lr, *more_lrs)]

@@ -4,6 +4,8 @@ and ``descend``, the plain SGD step with weight decay, which both versions share
 
 - ``gemm_update``: the fused weight update ``W ← W − η (δ xᵀ + λ W)``; on NumPy one BLAS
   ``gemm`` with ``alpha = −η``, ``beta = 1 − ηλ`` straight into ``W``.
+- ``add_scaled``: ``W ← W + α u`` with one α per member; on NumPy one BLAS ``axpy`` per
+  member (no ``α u`` temporary: one pass over ``W`` and ``u``).
 - ``take_last``: the samples of a features × samples array (rows of a transposed one).
 - ``flush_subnormals``: values below the smallest normal set to 0 (in place on NumPy).
 
@@ -44,6 +46,12 @@ class ArrayOps:
         ``decay`` is a float or an (R, 1, 1) array of per-member decays (``sgd_step``)."""
         return descend(w, delta @ self.xp.matrix_transpose(x), lr, decay)
 
+    def add_scaled(self, w, u, alpha):
+        """``w + alpha u`` for ``w``, ``u`` (R, out, in) and ``alpha`` a float or (R, 1, 1),
+        in place where the namespace allows; returns the result."""
+        w += alpha * u
+        return w
+
     def take_last(self, a, index):  # samples of a features × samples array
         return self.xp.take(a, index, axis=-1)
 
@@ -59,7 +67,7 @@ class NumpyOps(ArrayOps):
     is in place. What BLAS cannot take as it is (a strided ``w``, other dtypes) falls back."""
 
     def gemm_update(self, w, delta, x, lr: float, decay=0.0):
-        routine = (_numpy_gemm() or {}).get(w.dtype.char)
+        routine = (_numpy_blas("gemm") or {}).get(w.dtype.char)
         arrays = (w, delta, x)
         if routine is None or not (w.flags.c_contiguous and w.flags.writeable and w.size and delta.shape[-1]
                                    and all(type(a) is np.ndarray and a.dtype == w.dtype for a in arrays)):
@@ -71,6 +79,16 @@ class NumpyOps(ArrayOps):
         else:
             for r in range(w.shape[0]):
                 _gemm(routine, delta[r], (x if x.ndim == 2 else x[r]).T, w[r], -float(lr), float(betas[r]))
+        return w
+
+    def add_scaled(self, w, u, alpha):
+        routine = (_numpy_blas("axpy") or {}).get(w.dtype.char)
+        if routine is None or not (w.flags.c_contiguous and w.flags.writeable and u.flags.c_contiguous
+                                   and type(u) is np.ndarray and u.dtype == w.dtype and u.shape == w.shape):
+            return super().add_scaled(w, u, alpha)
+        alphas = np.broadcast_to(np.asarray(alpha, dtype=float).reshape(-1), w.shape[:1])
+        for r in range(w.shape[0]):
+            routine(w[r].size, float(alphas[r]), u[r].ctypes.data, 1, w[r].ctypes.data, 1)
         return w
 
     def take_last(self, a, index):
@@ -107,28 +125,43 @@ def _gemm(routine, a, b, c, alpha: float, beta: float) -> None:
     routine(101, ta, tb, m, n, k, alpha, a.ctypes.data, lda, b.ctypes.data, ldb, beta, c.ctypes.data, n)
 
 
+_SIGNATURES = {  # routine -> ctypes argument types, with ``real`` the float type and ``i`` int64
+    "gemm": lambda real, i, p: [ctypes.c_int] * 3 + [i] * 3 + [real, p, i, p, i, real, p, i],
+    "axpy": lambda real, i, p: [i, real, p, i, p, i],
+}
+
+
+def _checked(name: str, char: str, f) -> bool:
+    """One small call of ``f`` against NumPy (wrong integer widths or symbols show here)."""
+    rng = np.random.default_rng(0)
+    if name == "gemm":
+        a, b, c = (rng.standard_normal(shape).astype(char) for shape in ((5, 3), (4, 3), (5, 4)))
+        want = 0.5 * c - 0.25 * (a @ b.T)
+        _gemm(f, a, b.T, c, -0.25, 0.5)
+    else:
+        u, c = (rng.standard_normal(7).astype(char) for _ in range(2))
+        want = c - 0.25 * u
+        f(7, -0.25, u.ctypes.data, 1, c.ctypes.data, 1)
+    return bool(np.allclose(c, want, rtol=1e-5, atol=1e-5))
+
+
 @lru_cache(maxsize=None)
-def _numpy_gemm() -> dict[str, Any] | None:
-    """ctypes ``cblas_{s,d}gemm`` of NumPy's own OpenBLAS (the library threadpoolctl finds
+def _numpy_blas(name: str) -> dict[str, Any] | None:
+    """ctypes ``cblas_{s,d}<name>`` of NumPy's own OpenBLAS (the library threadpoolctl finds
     inside NumPy's directory); ILP64 symbols only (``…64_``: the integer width is certain),
-    checked once against ``np.matmul``. None (so the fallback) otherwise, or with
+    checked once against NumPy. None (so the fallback) otherwise, or with
     ``MINIFA_NO_BLAS_FASTPATH`` set."""
     paths = [lib["filepath"] for lib in blas_libraries(numpy_only=True)]
     if os.environ.get("MINIFA_NO_BLAS_FASTPATH") or not paths:
         return None
-    lib, routines, i, p = ctypes.CDLL(paths[0]), {}, ctypes.c_int64, ctypes.c_void_p
+    lib, routines = ctypes.CDLL(paths[0]), {}
     for char, letter, real in (("f", "s", ctypes.c_float), ("d", "d", ctypes.c_double)):
-        f = getattr(lib, f"scipy_cblas_{letter}gemm64_", None) or getattr(lib, f"cblas_{letter}gemm64_", None)
+        f = getattr(lib, f"scipy_cblas_{letter}{name}64_", None) or getattr(lib, f"cblas_{letter}{name}64_", None)
         if f is not None:
-            f.argtypes, f.restype = [ctypes.c_int] * 3 + [i] * 3 + [real, p, i, p, i, real, p, i], None
+            f.argtypes, f.restype = _SIGNATURES[name](real, ctypes.c_int64, ctypes.c_void_p), None
             routines[char] = f
-    rng = np.random.default_rng(0)
-    for char, f in routines.items():
-        a, b, c = (rng.standard_normal(shape).astype(char) for shape in ((5, 3), (4, 3), (5, 4)))
-        want = 0.5 * c - 0.25 * (a @ b.T)
-        _gemm(f, a, b.T, c, -0.25, 0.5)
-        if not np.allclose(c, want, rtol=1e-5, atol=1e-5):
-            return None
+    if not all(_checked(name, char, f) for char, f in routines.items()):
+        return None
     return routines or None
 
 

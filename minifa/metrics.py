@@ -94,17 +94,23 @@ def update_products(xp, x, a, b):
     return aa, inner(xp, ub, ub), inner(xp, ua, ub)
 
 
-def factored_alignment(xp, inputs: list[Any], deltas: list[Any | None], true: list[Any], dtype):
-    """``gradient_alignment`` and ``update_norms`` (each (R, L)) from layer errors: the rule's
-    ``δ_l`` and BP's, with ``ΔW_l = δ_l x_lᵀ`` never formed (see ``update_products``)."""
-    members = true[0].shape[0]
+def factored_alignment(xp, inputs: list[Any], steps: list[Any | None], true: list[Any], dtype):
+    """``gradient_alignment`` and ``update_norms`` (each (R, L)) from factored updates: the
+    rule's ``LayerStep`` ``ΔW_l = δ_l x_lᵀ (+ c u_l)`` and BP's ``δ_l``, ΔW never formed (see
+    ``update_products``). An additive term enters through ``u x``, one product:
+    ``‖ΔW‖² = ‖δxᵀ‖² + 2c Σ δ ⊙ (u x) + c²‖u‖²`` and ``⟨ΔW, ∇⟩ = ⟨δxᵀ, ∇⟩ + c Σ δ_BP ⊙ (u x)``."""
+    members = true[-1].shape[0]
     cols, norms = [], []
-    for x, a, b in zip(inputs, deltas, true):
-        if a is None:
+    for x, step, b in zip(inputs, steps, true):
+        if step is None:
             cols.append(None)
             norms.append(xp.zeros((members,), dtype=dtype))
             continue
-        aa, bb, ab = update_products(xp, x, a, b)
+        aa, bb, ab = update_products(xp, x, step.delta, b)
+        if step.extra is not None:
+            ux, c = step.extra @ x, xp.reshape(step.scale, (-1,))
+            aa = aa + 2.0 * c * inner(xp, step.delta, ux) + c * c * inner(xp, step.extra, step.extra)
+            ab = ab + c * inner(xp, b, ux)
         aa = xp.maximum(aa, xp.zeros_like(aa))  # a Gram sum of a zero update may round below 0
         cols.append(_cos(xp, ab, aa, xp.maximum(bb, xp.zeros_like(bb))))
         norms.append(xp.sqrt(aa))

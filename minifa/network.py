@@ -85,6 +85,18 @@ class Update(NamedTuple):
     bias: Any | None
 
 
+class LayerStep(NamedTuple):
+    """One layer's update in factored form: ``ΔW = δ xᵀ + c·u`` and ``Δb = Σ_batch δ`` (or
+    ``bias`` where given). ``δ`` is the layer error (R, out, B); ``u`` an optional additive
+    weight-sized term (R, out, in) with per-member coefficients ``c`` (R, 1, 1), as perturbed
+    BP's fresh direction. The loop applies it without forming ΔW (``sgd_step_factored``)."""
+
+    delta: Any
+    extra: Any = None
+    scale: Any = None
+    bias: Any = None
+
+
 def init_params(backend, net: Network, streams: list[Streams], init: str, scales, dtype: str) -> Params:
     """Draw every member's weights from its own ``init`` stream; biases start at zero."""
     scales = np.broadcast_to(np.asarray(scales, dtype=float), (len(streams),))
@@ -120,15 +132,9 @@ def output_error(xp, net: Network, cache: Cache, targets):
 
 
 def layer_error(xp, act, carried, h, x):
-    """``δ = carried ⊙ f'(h)``, with values below the dtype's smallest normal set to 0.
-
-    Why the flush: with large weights (init scale 1) a float32 softmax underflows and
-    ``tanh' = 1 − x²`` is as small as 6e-8 in saturated units, so the output error and
-    the products ``carried ⊙ f'`` come out *subnormal* (~1 % of δ on MNIST). On CPUs
-    that take a microcode assist per subnormal operand (many Intel cores) every GEMM
-    reading δ slows down, up to ~3× per FA epoch; AMD Zen 4 takes no such penalty. A
-    subnormal δ moves no weight (``W − η·1e-39·x`` rounds back to ``W``), so zeroing them
-    here, where every δ is made, changes results only below float32 rounding."""
+    """``δ = carried ⊙ f'(h)``, with values below the dtype's smallest normal set to 0: a
+    subnormal δ moves no weight but slows every GEMM reading it on many Intel cores
+    (BENCHMARKS.md, "Subnormals at init scale 1")."""
     carried *= act.derivative(xp, h, x)  # carried is fresh from a matmul: reuse it
     return ops(xp).flush_subnormals(carried)
 
@@ -173,15 +179,31 @@ def sgd_step(params: Params, updates: list[Update | None], lr: float, l2=None) -
             params.biases[l] -= lr * update.bias
 
 
-def sgd_step_deltas(xp, params: Params, cache: Cache, deltas: list[Any | None], lr: float, l2=None) -> None:
-    """``sgd_step`` for updates given by their layer errors: ``W ← W − η (δ xᵀ + λ_l W)``
-    without forming ``ΔW = δ xᵀ`` (on NumPy one BLAS ``gemm`` into ``W``); same results up
-    to float32 rounding. A ``None`` δ leaves the layer untouched; ``l2`` as in ``sgd_step``."""
+def step_update(xp, cache: Cache, l: int, step: LayerStep, bias: bool) -> Update:
+    """The formed update of a factored one: ``ΔW = δ xᵀ + c·u``, ``Δb`` as the step says."""
+    weight, summed = layer_update(xp, cache, l, step.delta, bias)
+    if step.extra is not None:
+        weight = weight + step.scale * step.extra
+    return Update(weight, step.bias if bias and step.bias is not None else summed)
+
+
+def updates_from_steps(xp, cache: Cache, steps: list[LayerStep | None], bias: bool) -> list[Update | None]:
+    """``step_update`` of every layer; a ``None`` step (a frozen layer) stays None."""
+    return [None if s is None else step_update(xp, cache, l, s, bias) for l, s in enumerate(steps)]
+
+
+def sgd_step_factored(xp, params: Params, cache: Cache, steps: list[LayerStep | None], lr: float, l2=None) -> None:
+    """``sgd_step`` for factored updates: ``W ← W − η (δ xᵀ + c·u + λ_l W)`` without forming
+    ``ΔW`` (on NumPy one BLAS ``gemm`` into ``W``, then one ``axpy`` of ``u``); same results
+    up to rounding. A ``None`` step leaves the layer untouched; ``l2`` as in ``sgd_step``."""
     fast = ops(xp)
-    for l, delta in enumerate(deltas):
-        if delta is None:
+    for l, step in enumerate(steps):
+        if step is None:
             continue
         decay = 0.0 if l2 is None else l2[l]
-        params.weights[l] = fast.gemm_update(params.weights[l], delta, cache.inputs[l], lr, decay)
+        params.weights[l] = fast.gemm_update(params.weights[l], step.delta, cache.inputs[l], lr, decay)
+        if step.extra is not None:
+            params.weights[l] = fast.add_scaled(params.weights[l], step.extra, -lr * step.scale)
         if params.biases is not None:
-            params.biases[l] -= lr * xp.sum(delta, axis=-1, keepdims=True)
+            bias = xp.sum(step.delta, axis=-1, keepdims=True) if step.bias is None else step.bias
+            params.biases[l] -= lr * bias

@@ -11,7 +11,8 @@ import minifa as mf
 from minifa import blas, fastpaths
 from minifa.fastpaths import ArrayOps, NumpyOps, ops
 from minifa.metrics import cosine, factored_alignment, update_products
-from minifa.training import gather, gather_rows
+from minifa.network import LayerStep
+from minifa.batches import gather, gather_rows
 
 TOL = {"float32": 1e-6, "float64": 1e-12}
 
@@ -27,7 +28,7 @@ def _rand(shape, dtype, seed=0, order="C"):
 @pytest.mark.parametrize("x_order", ["C", "F", "samples-major"])
 def test_blas_update_equals_the_standard_one(cpu, dtype, shared, decay, x_order):
     """``W − η (δ xᵀ + λW)`` through one BLAS gemm with beta equals the plain expression."""
-    if fastpaths._numpy_gemm() is None:
+    if fastpaths._numpy_blas("gemm") is None:
         pytest.skip("NumPy's BLAS exposes no ILP64 cblas gemm here: the fallback is what runs")
     R, out, inp, B = 3, 7, 5, 4
     w = _rand((R, out, inp), dtype, 1)
@@ -43,6 +44,21 @@ def test_blas_update_equals_the_standard_one(cpu, dtype, shared, decay, x_order)
     got = w.copy()
     result = NumpyOps(cpu.xp).gemm_update(got, delta, x, 0.05, decay)
     assert result is got  # in place, no new array
+    np.testing.assert_allclose(got, want, rtol=TOL[dtype], atol=TOL[dtype])
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("alpha", [-0.3, "per-member"])
+def test_blas_axpy_equals_the_standard_one(cpu, dtype, alpha):
+    """``W + α u`` through one BLAS axpy per member equals the plain expression, in place."""
+    if fastpaths._numpy_blas("axpy") is None:
+        pytest.skip("NumPy's BLAS exposes no ILP64 cblas axpy here: the fallback is what runs")
+    w, u = _rand((3, 7, 5), dtype, 1), _rand((3, 7, 5), dtype, 2)
+    if alpha == "per-member":
+        alpha = np.array([0.0, -0.2, 1.5], dtype=dtype).reshape(-1, 1, 1)
+    want = ArrayOps(cpu.xp).add_scaled(w.copy(), u, alpha)
+    got = w.copy()
+    assert NumpyOps(cpu.xp).add_scaled(got, u, alpha) is got
     np.testing.assert_allclose(got, want, rtol=TOL[dtype], atol=TOL[dtype])
 
 
@@ -92,12 +108,34 @@ def test_factored_alignment_equals_cosine_of_the_updates(backend, dtype):
     dev = lambda v: None if v is None else backend.asarray(v)
     xs, as_, bs = [dev(v) for v in x], [dev(v) for v in a], [dev(v) for v in b]
     as_[2] = bs[2]  # the output layer: the rule's error is BP's own
-    aligned, norms = (backend.to_host(v) for v in factored_alignment(xp, xs, as_, bs, backend.dtype(dtype)))
+    steps = [LayerStep(d) for d in as_]
+    aligned, norms = (backend.to_host(v) for v in factored_alignment(xp, xs, steps, bs, backend.dtype(dtype)))
     for l in range(2):
         ua, ub = (backend.asarray(d @ np.swapaxes(x[l], -1, -2)) for d in (a[l], b[l]))
         np.testing.assert_allclose(aligned[:, l], backend.to_host(cosine(xp, ua, ub)), rtol=0, atol=TOL[dtype] * 5)
         np.testing.assert_allclose(norms[:, l], np.sqrt(_direct(a[l], b[l], x[l])[0]), rtol=TOL[dtype] * 5)
     np.testing.assert_allclose(aligned[:, 2], 1.0, atol=TOL[dtype] * 5)
+    aligned, norms = (backend.to_host(v) for v in factored_alignment(xp, xs, [None] + steps[1:], bs, backend.dtype(dtype)))
+    assert np.isnan(aligned[:, 0]).all() and not norms[:, 0].any()
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("sizes", [(40, 30, 8), (3, 40, 8)])  # Gram pays / direct pays
+def test_factored_alignment_with_an_additive_term_measures_the_whole_update(backend, dtype, sizes):
+    """``ΔW = δ xᵀ + c u`` (perturbed BP's form): the alignment with ``δ_BP xᵀ`` and ``‖ΔW‖``
+    equal those of the formed update, in float64 truth."""
+    out, inp, B = sizes
+    delta, true, u = _rand((3, out, B), dtype, 1), _rand((3, out, B), dtype, 2), _rand((3, out, inp), dtype, 3)
+    x, c = _rand((inp, B), dtype, 4), np.array([0.0, 0.7, -2.5], dtype=dtype).reshape(-1, 1, 1)
+    step = LayerStep(*(backend.asarray(v) for v in (delta, u, c)))
+    aligned, norms = (backend.to_host(v) for v in factored_alignment(backend.xp, [backend.asarray(x)], [step],
+                                                                      [backend.asarray(true)], backend.dtype(dtype)))
+    f = lambda v: v.astype(np.float64)
+    formed, grad = f(delta) @ f(x).T + f(c) * f(u), f(true) @ f(x).T
+    want_norm = np.sqrt((formed * formed).sum(axis=(1, 2)))
+    want_cos = (formed * grad).sum(axis=(1, 2)) / (want_norm * np.sqrt((grad * grad).sum(axis=(1, 2))))
+    np.testing.assert_allclose(norms[:, 0], want_norm, rtol=TOL[dtype] * 10)
+    np.testing.assert_allclose(aligned[:, 0], want_cos, rtol=0, atol=TOL[dtype] * 10)
 
 
 @pytest.mark.parametrize("index_shape", [(9,), (3, 9)])

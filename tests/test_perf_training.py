@@ -7,8 +7,8 @@ import numpy as np
 import pytest
 
 import minifa as mf
-from minifa import fastpaths
-from minifa.rules import Rule
+from minifa import fastpaths, metrics, training
+from minifa.network import sgd_step, updates_from_steps
 
 from .conftest import host, tiny_dataset
 
@@ -16,13 +16,20 @@ SIZES = (12, 10, 8, 4)
 TOL = {"float32": 2e-6, "float64": 1e-12}
 
 
+def formed_step(xp, params, cache, steps, lr, l2=None):
+    """The plain step: every ΔW formed (``updates_from_steps``), then ``sgd_step``."""
+    sgd_step(params, updates_from_steps(xp, cache, steps, params.biases is not None), lr, l2)
+
+
 def _train(backend, plain: bool, monkeypatch, dtype="float64", epochs=2, **kw):
-    """A short run; ``plain`` routes every step through ``rule.updates`` + ``sgd_step``, the
-    column gather and the standard-API ops, i.e. the engine before the fast paths."""
+    """A short run; ``plain`` forms every ΔW (``formed_step``), measures alignments from the
+    formed updates, gathers columns and uses the standard-API ops, i.e. the engine before the
+    fast paths."""
     kw.setdefault("rule", "fa")
     with monkeypatch.context() as m:
         if plain:
-            m.setattr(Rule, "factored", lambda self: False)
+            m.setattr(training, "sgd_step_factored", formed_step)
+            m.setattr(metrics, "_gram_pays", lambda *a: False)
             for name in ("gemm_update", "flush_subnormals"):
                 m.setattr(fastpaths.NumpyOps, name, getattr(fastpaths.ArrayOps, name))
         cfg = mf.Config(layers=SIZES, dtype=dtype, batch_size=32, lr=0.1, metrics_every=1, seeds=[3, 5], **kw)
@@ -62,11 +69,11 @@ def test_flush_changes_nothing_above_float32_rounding(cpu, monkeypatch):
     flushing them moves no weight by more than float32 rounding."""
     run = mf.build(mf.Config(layers=(12, 40, 40, 4), init_scale=3.0, seeds=[1], batch_size=16), cpu)
     data = mf.DeviceData.from_dataset(cpu, tiny_dataset(), "float32")
-    x, y, labels = next(iter(mf.training.epoch_batches(run, data)))
+    x, y, labels = next(iter(mf.epoch_batches(run, data)))
     cache = mf.forward(cpu.xp, run.net, run.params, x)
     with monkeypatch.context() as m:
         m.setattr(fastpaths.NumpyOps, "flush_subnormals", lambda self, a: a)
-        raw = run.rule.deltas(run.params, cache, mf.output_error(cpu.xp, run.net, cache, y))
+        raw = run.rule.deltas(mf.rules.Signal(run.params, cache, mf.output_error(cpu.xp, run.net, cache, y), y))
     tiny = np.finfo(np.float32).smallest_normal
     assert any(np.any((d != 0) & (np.abs(d) < tiny)) for d in raw), "the set-up should produce subnormal errors"
 

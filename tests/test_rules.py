@@ -7,6 +7,7 @@ norm, a = 1 is BP); frozen layers; the zero-init deadlock (appendix A.1); fixed 
 
 from __future__ import annotations
 
+import gc
 import math
 
 import numpy as np
@@ -202,6 +203,19 @@ def test_kolen_pollack_feedback_converges_to_the_weights(backend):
     gap = [w - b for w, b in zip(host(backend, run.params.weights), host(backend, run.rule.feedback))]
     for g0, g in zip(gap0, gap):
         np.testing.assert_allclose(g, (1 - lr * decay) ** steps * g0, rtol=0, atol=1e-12)
+
+
+def test_a_rule_must_say_what_it_provides():
+    """The loop never inspects a rule's methods: a rule class declares deltas or updates."""
+    assert {cls.provides for cls in mf.RULES.values()} <= {"deltas", "updates"}
+
+    class Vague(mf.rules.Rule):
+        name = "vague"
+
+    with pytest.raises(TypeError, match="rule 'vague' must say what it provides"):
+        mf.rules._discover()
+    del Vague
+    gc.collect()  # the registry walks live subclasses
 
 
 def test_unknown_rules_and_options_are_one_line_errors(cpu):

@@ -14,7 +14,7 @@ from ..blas import blas_libraries
 from ..data import fetch_mnist
 from ..metrics import evaluate as evaluate_metrics
 from ..metrics import weight_alignment
-from ..training import DeviceData
+from ..batches import DeviceData
 
 
 def emit(payload: dict, as_json: bool, lines: list[str]) -> None:

@@ -19,7 +19,7 @@ from ..errors import ConfigError
 from ..init import COUPLINGS, FEEDBACK_INITS, WEIGHT_INITS
 from ..losses import LOSSES
 from ..rules import RULES, rule_class
-from ..training import DeviceData
+from ..batches import DeviceData
 from ..training import train as train_run
 
 

@@ -18,7 +18,7 @@ from __future__ import annotations
 import numpy as np
 
 import minifa as mf
-from minifa.training import epoch_batches
+from minifa.batches import epoch_batches
 
 from .chu_common import LOSSES, profiles
 from .framework import layer_name, Claim, Unit, build, fmt

@@ -20,7 +20,7 @@ from __future__ import annotations
 import numpy as np
 
 from minifa.metrics import cosine
-from minifa.training import epoch_batches, train_step
+from minifa import epoch_batches, train_step
 
 from .chu_common import profiles
 from .framework import Claim, Unit, build, fmt, test_accuracy

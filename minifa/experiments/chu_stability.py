@@ -19,7 +19,7 @@ from __future__ import annotations
 import numpy as np
 
 from minifa.diagnostics import stability
-from minifa.training import epoch_batches, train_step
+from minifa import epoch_batches, train_step
 
 from .chu_common import profiles
 from .framework import Claim, Unit, build, fmt

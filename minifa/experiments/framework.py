@@ -20,7 +20,8 @@ import numpy as np
 import minifa as mf
 from minifa.data import load_dataset
 from minifa.metrics import weight_alignment
-from minifa.training import epoch_batches, evaluate_run
+from minifa.batches import epoch_batches
+from minifa.training import evaluate_run
 
 # Settings that say where or how to compute, not what: they stay out of the config hash.
 PLACEMENT = ("device", "data_dir")

@@ -8,7 +8,7 @@ import pkgutil
 from typing import Any
 
 from ..errors import ConfigError
-from .base import Rule
+from .base import PROVIDES, Proposal, Rule, Signal, propose
 
 
 def _discover() -> dict[str, type[Rule]]:
@@ -20,6 +20,8 @@ def _discover() -> dict[str, type[Rule]]:
         cls = stack.pop()
         stack.extend(cls.__subclasses__())
         if "name" in cls.__dict__:
+            if getattr(cls, "provides", None) not in PROVIDES:  # a developer's error, found at import
+                raise TypeError(f"rule {cls.name!r} must say what it provides: provides = one of {PROVIDES}")
             found[cls.name] = cls
     return dict(sorted(found.items()))
 
@@ -45,4 +47,4 @@ def make_rule(name: str, backend, net, streams, dtype: str, options: dict[str, A
     return cls(backend, net, streams, dtype, **options)
 
 
-__all__ = ["RULES", "Rule", "make_rule", "rule_class"]
+__all__ = ["RULES", "Proposal", "Rule", "Signal", "make_rule", "propose", "rule_class"]

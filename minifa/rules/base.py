@@ -1,26 +1,62 @@
 """The learning-rule interface.
 
-A rule is a small object that turns (forward cache, output error ``e``) into per-layer
-updates ``ΔW_l, Δb_l`` (``None`` for a layer it leaves alone). The training loop subtracts
-``η · update``; it never knows which rule it runs. A rule may own state (fixed feedback
-matrices, drawn on the host from each member's ``feedback`` stream) and may change it after
-a step (Kolen-Pollack). Adding a rule is adding one file in this package that subclasses
-``Rule`` with a ``name``; the registry finds it.
+A rule sees one batch as a ``Signal`` (the weights, the forward cache, the output error
+``e = ∂L/∂h_{L-1}`` and the targets ``y*``) and says in its class what it gives back:
+
+- ``provides = "deltas"``: layer errors ``δ_l`` (``deltas``), whose updates are
+  ``ΔW_l = δ_l x_lᵀ``, ``Δb_l = Σ_batch δ_l``. The loop then applies ``W ← W − η (δ xᵀ + λW)``
+  as one fused GEMM and measures alignments from batch × batch Gram matrices, ΔW never
+  formed. A rule whose update adds a weight-sized term (perturbed BP) returns ``steps``,
+  each a ``LayerStep`` ``ΔW = δ xᵀ + c·u``, instead.
+- ``provides = "updates"``: whole updates ``ΔW_l, Δb_l`` (``updates``), applied as they are.
+
+``None`` leaves a layer alone. A rule may own state (fixed feedback drawn from each
+member's ``feedback`` stream) and change it in ``after_step`` (Kolen-Pollack). Adding a
+rule is adding one file in this package that subclasses ``Rule`` with a ``name``; the
+registry finds it.
 """
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Any, ClassVar
 
 import numpy as np
 
 from ..init import feedback_sampler
-from ..network import Cache, Network, Params, Update, updates_from_deltas
+from ..network import Cache, LayerStep, Network, Params, Update, forward, output_error, updates_from_steps
 from ..streams import Streams, draw
+
+PROVIDES = ("deltas", "updates")
+
+
+@dataclass(frozen=True)
+class Signal:
+    """What a rule receives for one batch: weights, forward cache, output error, targets."""
+
+    params: Params
+    cache: Cache
+    e: Any
+    targets: Any
+
+
+@dataclass(frozen=True)
+class Proposal:
+    """A rule's answer to one batch: its factored ``steps`` (a rule that provides deltas) or
+    its formed ``direct`` updates (one that provides updates); the other is None."""
+
+    signal: Signal
+    steps: list[LayerStep | None] | None
+    direct: list[Update | None] | None
+
+    def updates(self, xp, net: Network) -> list[Update | None]:
+        """The per-layer updates ``ΔW_l, Δb_l`` either way (formed here from steps)."""
+        return self.direct if self.steps is None else updates_from_steps(xp, self.signal.cache, self.steps, net.bias)
 
 
 class Rule:
     name: ClassVar[str]
+    provides: ClassVar[str]  # one of PROVIDES
     options: ClassVar[dict[str, Any]] = {}  # option name -> default
     summary: ClassVar[str] = ""
     exact: ClassVar[bool] = False  # its deltas are BP's (the metrics then skip recomputing them)
@@ -30,32 +66,24 @@ class Rule:
         self.settings = {**self.options, **options}
         self.feedback: list[Any] = []
 
-    def deltas(self, params: Params, cache: Cache, e) -> list[Any | None] | None:
-        """The layer errors ``δ_l`` whose updates are ``ΔW_l = δ_l x_lᵀ``, ``Δb_l = Σ_batch δ_l``
-        (``None`` for a layer left alone), or None when the rule's updates have no such form.
+    def deltas(self, signal: Signal) -> list[Any | None]:
+        """(``provides = "deltas"``) the layer errors ``δ_l``, or None for a layer left alone."""
+        raise NotImplementedError(f"rule {self.name!r} provides {self.provides}, not deltas")
 
-        A rule that defines this gets ``updates`` for free, and the training loop can apply
-        ``W ← W − η δ xᵀ`` without forming ΔW and measure its alignments from batch × batch
-        Gram matrices (``metrics.factored_alignment``)."""
-        return None
+    def steps(self, signal: Signal) -> list[LayerStep | None]:
+        """(``provides = "deltas"``) the factored updates: each ``δ_l`` as ``ΔW = δ_l x_lᵀ``."""
+        return [None if d is None else LayerStep(d) for d in self.deltas(signal)]
 
-    def updates(self, params: Params, cache: Cache, e) -> list[Update | None]:
-        deltas = self.deltas(params, cache, e)
-        if deltas is None:
-            raise NotImplementedError(f"rule {self.name!r} defines neither updates nor deltas")
-        return updates_from_deltas(self.xp, self.net, cache, deltas)
-
-    def factored(self) -> bool:
-        """Whether ``updates`` are exactly the ones ``deltas`` describe (a subclass that
-        overrides ``updates`` is trusted over its inherited ``deltas``)."""
-        return type(self).updates is Rule.updates and type(self).deltas is not Rule.deltas
+    def updates(self, signal: Signal) -> list[Update | None]:
+        """(``provides = "updates"``) the whole updates ``ΔW_l, Δb_l``."""
+        raise NotImplementedError(f"rule {self.name!r} provides {self.provides}, not updates")
 
     def weight_feedback(self, params: Params) -> list[Any] | None:
         """Per-layer matrices of ``W_l``'s shape for weight alignment ``cos(W_l, B_l)``, if any."""
         return None
 
-    def after_step(self, params: Params, updates: list[Update | None], lr: float) -> None:
-        """Change the rule's own state after the weights moved (default: nothing)."""
+    def after_step(self, proposal: Proposal, lr: float) -> None:
+        """Change the rule's own state after the weights moved by ``proposal`` (default: nothing)."""
 
     def draw_feedback(self, shapes: list[tuple[int, int]]) -> list[Any]:
         """One fixed random matrix per shape and member, from the members' feedback streams."""
@@ -66,11 +94,22 @@ class Rule:
         ]
 
     def state(self) -> dict[str, Any]:
-        """Arrays to checkpoint (device arrays), by name."""
+        """Arrays to checkpoint (device arrays, member axis first), by name."""
         return {f"feedback{l + 1}": f for l, f in enumerate(self.feedback)}
 
     def load_state(self, arrays: dict[str, np.ndarray]) -> None:
         self.feedback = [self.backend.asarray(arrays[f"feedback{l + 1}"], self.dtype) for l in range(len(self.feedback))]
+
+
+def propose(rule: Rule, params: Params, x, targets) -> Proposal:
+    """Forward pass → output error → the rule: one batch's proposed update at ``params``
+    (the one helper of ``train_step``, ``diagnostics.stability`` and ``batch_updates``)."""
+    xp, net = rule.xp, rule.net
+    cache = forward(xp, net, params, x)
+    signal = Signal(params, cache, output_error(xp, net, cache, targets), targets)
+    if rule.provides == "deltas":
+        return Proposal(signal, rule.steps(signal), None)
+    return Proposal(signal, None, rule.updates(signal))
 
 
 FEEDBACK_OPTIONS = {"feedback": "pm1", "feedback_scale": 1.0}

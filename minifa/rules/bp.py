@@ -9,7 +9,8 @@ class Backprop(Rule):
 
     name = "bp"
     summary = "backpropagation (exact gradient)"
+    provides = "deltas"
     exact = True
 
-    def deltas(self, params, cache, e):
-        return backpropagate(self.xp, self.net, cache, e, params.weights)
+    def deltas(self, signal):
+        return backpropagate(self.xp, self.net, signal.cache, signal.e, signal.params.weights)

@@ -10,6 +10,7 @@ class DirectFeedbackAlignment(Rule):
     ``R_l`` fixed random of shape n_l × n_out; the output layer uses ``δ = e``."""
 
     name = "dfa"
+    provides = "deltas"
     options = dict(FEEDBACK_OPTIONS)
     summary = "direct feedback alignment: output error sent to every hidden layer by R_l"
 
@@ -17,7 +18,7 @@ class DirectFeedbackAlignment(Rule):
         super().__init__(backend, net, streams, dtype, **options)
         self.feedback = self.draw_feedback([(n, net.sizes[-1]) for n in net.sizes[1:-1]])
 
-    def deltas(self, params, cache, e):
-        act, xp = get_activation(self.net.activation), self.xp
-        hidden = [layer_error(xp, act, r @ e, cache.pre[l], cache.inputs[l + 1]) for l, r in enumerate(self.feedback)]
-        return hidden + [e]
+    def deltas(self, signal):
+        act, xp, cache = get_activation(self.net.activation), self.xp, signal.cache
+        hidden = [layer_error(xp, act, r @ signal.e, cache.pre[l], cache.inputs[l + 1]) for l, r in enumerate(self.feedback)]
+        return hidden + [signal.e]

@@ -11,6 +11,7 @@ class FeedbackAlignment(Rule):
     alignment ``cos(W_l, B_l)`` and Figure 4's weights-from-feedback need it."""
 
     name = "fa"
+    provides = "deltas"
     options = dict(FEEDBACK_OPTIONS)
     summary = "feedback alignment: fixed random B_l in place of W_l"
 
@@ -18,8 +19,8 @@ class FeedbackAlignment(Rule):
         super().__init__(backend, net, streams, dtype, **options)
         self.feedback = self.draw_feedback(net.shapes)
 
-    def deltas(self, params, cache, e):
-        return backpropagate(self.xp, self.net, cache, e, self.feedback)
+    def deltas(self, signal):
+        return backpropagate(self.xp, self.net, signal.cache, signal.e, self.feedback)
 
     def weight_feedback(self, params):
         return self.feedback

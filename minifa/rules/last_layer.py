@@ -7,7 +7,8 @@ class LastLayerOnly(Rule):
     """``ΔW_{L-1} = e x_{L-1}ᵀ``; hidden layers never change (their update is ``None``)."""
 
     name = "last-layer"
+    provides = "deltas"
     summary = "train the output layer only; hidden layers stay at their initial values"
 
-    def deltas(self, params, cache, e):
-        return [None] * (self.net.depth - 1) + [e]
+    def deltas(self, signal):
+        return [None] * (self.net.depth - 1) + [signal.e]

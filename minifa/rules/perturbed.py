@@ -25,6 +25,7 @@ class PerturbedBackprop(Rule):
     treats a layer's weights and bias as one flattened vector (default: apart)."""
 
     name = "perturbed"
+    provides = "updates"
     options = {"alignment": 1.0, "joint": False}
     summary = "BP with each hidden gradient turned to an exact cosine `alignment` with the true one"
 
@@ -36,8 +37,8 @@ class PerturbedBackprop(Rule):
         self.parallel = backend.asarray(a.reshape(-1, 1, 1), dtype)
         self.orthogonal = backend.asarray(np.sqrt(1.0 - a * a).reshape(-1, 1, 1), dtype)
 
-    def updates(self, params, cache, e):
-        exact = gradient(self.xp, self.net, params, cache, e)
+    def updates(self, signal):
+        exact = gradient(self.xp, self.net, signal.params, signal.cache, signal.e)
         hidden = [self._perturb(u) for u in exact[:-1]]
         return hidden + exact[-1:]
 
