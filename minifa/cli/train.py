@@ -3,20 +3,23 @@
 from __future__ import annotations
 
 import json
-import sys
 import math
+import sys
+import warnings
+from contextlib import ExitStack
 from pathlib import Path
 
 import click
 import numpy as np
 
-from .. import checkpoint
+from .. import checkpoint, health
 from ..activations import ACTIVATIONS
 from ..backend import NAMES, get_backend
 from ..config import Config, build
 from ..data import DATASETS, load_dataset
-from ..errors import ConfigError
+from ..errors import ConfigError, DivergenceError
 from ..init import COUPLINGS, FEEDBACK_INITS, WEIGHT_INITS
+from ..lock import exclusive
 from ..losses import LOSSES
 from ..rules import RULES, rule_class
 from ..batches import DeviceData
@@ -27,8 +30,11 @@ def numbers(kind):
     """A click callback parsing a comma-separated list (``784,700,1000,10``)."""
 
     def parse(ctx, param, value):
+        parts = str(value).split(",")
+        if any(not v.strip() for v in parts):
+            raise click.BadParameter(f"{value!r} has an empty entry; write e.g. 784,700,10")
         try:
-            return [kind(v) for v in str(value).split(",") if v.strip()]
+            return [kind(v) for v in parts]
         except ValueError:
             raise click.BadParameter(f"{value!r} is not a comma-separated list of {kind.__name__}s") from None
 
@@ -99,17 +105,24 @@ def load_data(config: Config, data_dir: str):
     return load_dataset(config.dataset, data_dir=data_dir, seed=config.seeds[0], **options)
 
 
+def quiet_nanmean(values, axis=None):
+    """``np.nanmean`` that gives NaN for all-NaN input without NumPy's "Mean of empty slice"."""
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", RuntimeWarning)
+        return np.nanmean(values, axis=axis)
+
+
 def summary(run) -> str:
     rows = run.history["epochs"]
     acc, loss = rows["test_accuracy"][-1], rows["train_loss"][-1]
-    text = f"epoch {run.epoch}/{run.config.epochs}: train loss {np.nanmean(loss):.4f}"
+    text = f"epoch {run.epoch}/{run.config.epochs}: train loss {quiet_nanmean(loss):.4f}"
     if not np.all(np.isnan(acc)):
         text += f", test accuracy {np.mean(acc):.4f}"
         if acc.size > 1:
             text += f" (members {np.min(acc):.4f}-{np.max(acc):.4f})"
     steps = run.history.get("steps", {})
     if "gradient_alignment" in steps:
-        align = np.nanmean(steps["gradient_alignment"][-1], axis=0)
+        align = quiet_nanmean(steps["gradient_alignment"][-1], axis=0)
         text += ", gradient alignment " + " ".join(f"{a:.3f}" for a in align)
     return text
 
@@ -135,7 +148,7 @@ class Progress:
             if "accuracy" in metrics:
                 self.status += f" acc {float(np.mean(run.backend.to_host(metrics['accuracy']))):.3f}"
             if "gradient_alignment" in metrics:
-                align = np.nanmean(run.backend.to_host(metrics["gradient_alignment"]), axis=0)
+                align = quiet_nanmean(run.backend.to_host(metrics["gradient_alignment"]), axis=0)
                 self.status += " align " + " ".join(f"{a:.2f}" for a in align[:-1])
         self.bar.update(1)
 
@@ -155,13 +168,25 @@ def open_run(params: dict, explicit: set[str]):
         if fixed:
             raise ConfigError(f"--resume continues the run stored in {path}, whose config fixes --{fixed[0].replace('_', '-')}; drop it or start a new run")
         run = checkpoint.load(path, backend)
-        run.config.epochs = max(params["epochs"] if "epochs" in explicit else run.config.epochs, run.epoch)
+        if "epochs" in explicit:
+            run.config.epochs = params["epochs"]
         if "metrics_every" in explicit:
             run.config.metrics_every = params["metrics_every"]
+        run.config.validate()  # before anything is written: the checkpoint must stay loadable
+        if run.epoch >= run.config.epochs:
+            asked = f" (--epochs {params['epochs']})" if "epochs" in explicit else ""
+            click.echo(f"note: {path} already holds epoch {run.epoch}{asked}: nothing to train; pass "
+                       f"--epochs {run.epoch + 1} or more to continue it", err=True)
+        run.config.epochs = max(run.config.epochs, run.epoch)
         return run
     if path is not None and Path(path).exists():
         raise ConfigError(f"{path} already exists; pass --resume to continue it, or choose another --checkpoint")
-    return build(config_from(params, explicit), backend)
+    config = config_from(params, explicit)
+    if config.epochs == 0:
+        if path is not None:
+            raise ConfigError(f"--epochs 0 trains nothing, so {path} would never be written; pass --epochs 1 or more")
+        click.echo("note: --epochs 0: nothing to train", err=True)
+    return build(config, backend)
 
 
 @click.command()
@@ -199,21 +224,45 @@ def train(**params) -> None:
     """Train an ensemble of MLPs with one learning rule."""
     ctx = click.get_current_context()
     explicit = {k for k in params if ctx.get_parameter_source(k) == click.core.ParameterSource.COMMANDLINE}
-    run = open_run(params, explicit)
+    with ExitStack() as stack:
+        if params["checkpoint"]:  # the only writer of it, from before the file is read to the last save
+            stack.enter_context(exclusive(Path(params["checkpoint"])))
+        run = open_run(params, explicit)
+        if run.epoch < run.config.epochs:  # else open_run's note said why there is nothing to do
+            run_training(run, params)
+
+
+def run_training(run, params: dict) -> None:
+    """Train ``run`` to its configured epochs, saving and reporting after each one."""
     dataset = load_data(run.config, params["data_dir"])
     data = DeviceData.from_dataset(run.backend, dataset, run.config.dtype, run.net)
     progress = Progress(run, data.n_train)
     click.echo(f"{run.config.rule} on {run.config.dataset}, {len(run.config.seeds)} member(s), "
                f"layers {','.join(map(str, run.config.layers))}, device {run.backend.name}", err=True)
 
+    warned: set[str] = set()
+    saved = {"epoch": run.epoch if params["resume"] else None}  # what the checkpoint file holds
+
     def on_epoch(run):
         progress.finish()
         if params["checkpoint"]:
             checkpoint.save(run, params["checkpoint"])
+            saved["epoch"] = run.epoch
         click.echo(summary(run))
+        for kind, warning in health.warnings(run, data).items():
+            if kind not in warned:  # once per kind of sign, not every epoch
+                warned.add(kind)
+                click.echo(f"warning: {warning}", err=True)
 
     try:
         train_run(run, data, on_step=progress.step, on_epoch=on_epoch)
+    except DivergenceError as err:
+        progress.finish()
+        if not params["checkpoint"]:
+            raise
+        held = (f"{params['checkpoint']} holds epoch {saved['epoch']}, the last one finished before that" if saved["epoch"] is not None
+                else f"{params['checkpoint']} was not written (no epoch finished)")
+        raise DivergenceError(f"{err}; {held}") from None
     except KeyboardInterrupt:
         progress.finish()
         where = f"; {params['checkpoint']} holds epoch {run.epoch}: rerun with --resume" if params["checkpoint"] else ""

@@ -66,8 +66,11 @@ def read_idx(path: str | os.PathLike, *, expect: int | None = None) -> np.ndarra
     Raises `DataError` naming the file for a bad magic number, wrong dimensions, or a
     payload that is not exactly ``prod(sizes)`` bytes (truncated or with trailing bytes).
     """
-    path = Path(path)
-    raw = read_idx_bytes(path)
+    return parse_idx(read_idx_bytes(path), path, expect=expect)
+
+
+def parse_idx(raw: bytes, path: str | os.PathLike, *, expect: int | None = None) -> np.ndarray:
+    """`read_idx` of the uncompressed bytes ``raw`` read from ``path`` (named in errors)."""
     if len(raw) < 4:
         raise DataError(f"{path}: {len(raw)} bytes, too short for an IDX header; {REFETCH_HINT}")
     (magic,) = struct.unpack(">I", raw[:4])

