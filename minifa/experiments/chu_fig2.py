@@ -21,6 +21,7 @@ import minifa as mf
 from minifa.batches import epoch_batches
 
 from .chu_common import LOSSES, profiles
+from .compare import Stat, below
 from .framework import layer_name, Claim, Unit, build, fmt
 
 NAME = "chu-fig2"
@@ -52,23 +53,42 @@ def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
 
 
 def claims(results) -> list[Claim]:
-    """Where the median norm peaks, and how far it has fallen by the largest scale."""
+    """Per loss reading and layer, over repetitions (each repetition one draw shared by all
+    scales, so per-repetition ratios are paired): (i) the norm at the largest scale against
+    the repetition's largest, a fall of more than a decade; (ii) the median never rises by
+    more than 10 % from one scale to the next (the paper: "reduces rapidly as the initial
+    weights increase"), which (i) alone would not see."""
     scales = np.asarray(results.config["scales"])
     out = []
     for loss in results.config["losses"]:
         norms = np.concatenate(list(results.stack("update_norm", lambda p: p["loss"] == loss)))  # (reps, S, L)
         median = np.median(norms, axis=0)
-        for l in range(median.shape[-1]):
-            name = layer_name(l, median.shape[-1])
-            peak = int(np.argmax(median[:, l]))
-            ratio = median[-1, l] / median[peak, l]
-            out.append(Claim("2", f"[{loss}] {name}: the first FA step shrinks as the scale grows",
-                             "norm falls rapidly with the scale",
-                             f"median ‖ΔW‖ peaks at scale {scales[peak]:.3g}; at {scales[-1]:g} it is {fmt(ratio)} of the peak",
-                             ratio < 0.1, known=LOGIT_OUTPUT if (loss, name) == ("logitcrossentropy", "output") else ""))
+        for l in range(norms.shape[-1]):
+            name = layer_name(l, norms.shape[-1])
+            with np.errstate(divide="ignore", invalid="ignore"):
+                # a step that underflowed to exactly 0 counts as 30 decades down, not as missing
+                fall = Stat.of(np.log10(np.maximum(norms[:, -1, l] / norms[:, :, l].max(axis=1), 1e-30)))
+                rise = np.max(median[1:, l] / median[:-1, l])
+            out.append(Claim.checked(
+                "2", f"[{loss}] {name}: the first FA step shrinks as the scale grows",
+                "norm falls rapidly with the scale; effect: more than a decade (our choice)",
+                f"log10 ‖ΔW‖(scale {scales[-1]:g}) / its largest over the scales: {fall}", below(fall, -1.0),
+                known=FALL_KNOWN.get((loss, name), "")))
+            out.append(Claim.checked(
+                "2", f"[{loss}] {name}: the median step never grows with the scale",
+                "falls as the weights start to differ from 0; a rise over 10 % between neighbours fails",
+                f"largest median ratio between neighbouring scales {fmt(rise)}",
+                (bool(rise <= 1.1), f"max ratio {fmt(rise)} ≤ 1.1"), known=MONOTONE_KNOWN.get((loss, name), "")))
     return out
 
 
 # Why the output layer's step does not shrink under logitcrossentropy (README, Results, Fig. 2).
 LOGIT_OUTPUT = ("without crossentropy's ε the output error of a saturated softmax stays O(1); "
                 "the paper's fall fits softmax + crossentropy, the reading we take")
+# Why hidden 2's and the output's steps first grow: ΔW_l = δ_l x_{l−1}ᵀ, and for scales ≪ 1 the
+# layer's input x_{l−1} = tanh(W_{l−1} x_{l−2}) grows ∝ the scale (the output's ∝ scale²) until
+# tanh saturates. The paper does not state its scales; its plot may start past that rise.
+SMALL_SCALE_RISE = ("for scales ≪ 1 the layer's input tanh(W x) grows ∝ the scale, so its step grows before "
+                    "tanh saturates; the paper's scale range is not stated")
+FALL_KNOWN = {("logitcrossentropy", "output"): LOGIT_OUTPUT}
+MONOTONE_KNOWN = {(loss, name): SMALL_SCALE_RISE for loss in LOSSES for name in ("hidden 2", "output")}

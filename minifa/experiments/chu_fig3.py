@@ -29,6 +29,7 @@ import numpy as np
 import minifa as mf
 
 from .chu_common import profiles
+from .compare import Stat, below, equivalent, every, exceeds, paired, unpaired
 from .framework import Claim, Unit, build, fmt, take_steps, test_accuracy
 
 NAME = "chu-fig3"
@@ -103,41 +104,53 @@ def accuracy_ratios(results) -> tuple[np.ndarray, np.ndarray]:
 
 
 def claims(results) -> list[Claim]:
+    """(a) over repetitions, paired (every target and BP share a repetition's weights and data
+    order); (b, c) over the members of each method, unpaired."""
     a = np.asarray(results.config["alignments"])
-    keys = results.select(panel="a")
-    ratios, lasts = accuracy_ratios(results)
-    ratio, last = ratios.mean(axis=0), lasts.mean()
-    chance = np.stack([results.units[k]["accuracy"] for k in keys]).mean(axis=0)
-    crossing = a[np.argmin(np.abs(ratio - last))]
+    ratios, lasts = accuracy_ratios(results)  # (reps, A), (reps,)
+    raw = np.stack([results.units[k]["accuracy"] for k in results.select(panel="a")])
+    zero, below_bp = int(np.argmin(np.abs(a))), int(np.flatnonzero(a < 1)[-1])  # a = 1 is BP itself: ratio 1
+    gap = ratios.mean(axis=0) - lasts.mean()
+    crossing = a[np.argmax(gap > 0)] if (gap > 0).any() else np.nan
+    at_zero, gain = paired(ratios[:, zero], lasts), paired(ratios[:, below_bp], ratios[:, zero])
     out = [
-        Claim("3a", "perturbed BP crosses the last-layer-only line near a = 0", "crossing at a ≈ 0",
-              f"closest to the line at a = {crossing:g} (last layer {fmt(last)})", abs(crossing) <= 0.3),
-        Claim("3a", "negative alignment drops to chance", "≈ 0.1 accuracy at a < 0",
-              f"accuracy at a = {a[0]:g}: {fmt(chance[0])}", chance[0] < 0.2),
-        Claim("3a", "positive alignment improves only a little over a = 0", "small gain from a = 0 to 1",
-              f"ratio at a = 0: {fmt(ratio[np.argmin(np.abs(a))])}, at a = {a[-1]:g}: {fmt(ratio[-1])}",
-              ratio[-1] - ratio[np.argmin(np.abs(a))] < 0.5),
+        Claim.checked("3a", "perturbed BP crosses the last-layer-only line at a = 0",
+                      "crossing at a ≈ 0: equal within 2 points of BP's accuracy (our choice)",
+                      f"ratio − last layer's at a = {a[zero]:g}: {at_zero} (mean curve first above the line at "
+                      f"a = {crossing:g})", equivalent(at_zero, 0.02)),
+        Claim.checked("3a", "negative alignment drops to chance", "≈ 0.1 (chance) at a = −1; below 0.15 (our choice)",
+                      f"accuracy at a = {a[0]:g}: {Stat.of(raw[:, 0])}", below(Stat.of(raw[:, 0]), 0.15)),
+        Claim.checked("3a", "positive alignment improves only a little over a = 0",
+                      "a small gain: above 0, under 5 points of BP's accuracy (our choice)",
+                      f"ratio at a = {a[below_bp]:g} − at a = {a[zero]:g}: {gain}",
+                      every([exceeds(gain, 0.0), below(gain, 0.05)])),
     ]
     for scale in results.config["scales_bc"]:
         fa = results.units[f"bc_fa_scale{scale:g}"]
         pert = results.units[f"bc_perturbed_scale{scale:g}"]
-        align = np.nanmean(fa["gradient_alignment"][:, 1])
-        if np.all(np.isnan(pert["gradient_alignment"][:, 1])):
-            # BP's hidden gradient is 0 (zero weights, appendix A.1): every perturbed member is
-            # the last-layer-only network, whatever its target, so all of them compare.
-            near, where = np.ones(len(pert["accuracy"]), bool), "perturbed BP has no alignment (BP's hidden gradient is 0)"
-        else:
-            near = np.abs(pert["gradient_alignment"][:, 1] - align) <= 0.25
-            where = f"hidden-2 alignment {fmt(align)}"
-        pert_acc = np.mean(pert["accuracy"][near]) if near.any() else np.nan
-        out.append(Claim("3bc", f"scale {scale:g}: at equal alignment FA beats perturbed BP",
-                         "FA much better after 5 updates",
-                         f"{where}: FA {fmt(fa['accuracy'].mean())} vs perturbed {fmt(pert_acc)}",
-                         bool(fa["accuracy"].mean() > pert_acc),
-                         known=UNALIGNED if abs(align) < 0.05 else ""))
+        last = results.units[f"bc_last-layer_scale{scale:g}"]
+        fa_acc = Stat.of(fa["accuracy"])
+        over_last = unpaired(fa_acc, Stat.of(last["accuracy"]))
+        out.append(Claim.checked("3bc", f"scale {scale:g}: FA beats last-layer-only after 5 updates",
+                                 "FA much better; effect ≥ 5 points (our choice)",
+                                 f"FA − last layer: {over_last} (FA {fa_acc})", exceeds(over_last, 0.05),
+                                 known=KNOWN_BC.get(("last-layer", scale), "")))
+        if scale == 0:  # BP's hidden gradient is 0 (appendix A.1): perturbed BP *is* the last layer alone
+            continue
+        for l, panel in ((0, "3b"), (1, "3c")):
+            align = np.nanmean(fa["gradient_alignment"][:, l])
+            near = np.abs(pert["gradient_alignment"][:, l] - align) <= 0.1
+            diff = unpaired(fa_acc, Stat.of(pert["accuracy"][near]))
+            out.append(Claim.checked(
+                panel, f"scale {scale:g}, hidden {l + 1}: at equal alignment FA beats perturbed BP",
+                "FA much better after 5 updates; effect ≥ 5 points (our choice)",
+                f"FA − perturbed BP within ±0.1 of FA's alignment {fmt(align)}: {diff} ({near.sum()} perturbed members)",
+                exceeds(diff, 0.05) if near.sum() >= 2 else (False, "needs ≥ 2 perturbed members within ±0.1"),
+                known=KNOWN_BC.get(("perturbed", scale), "")))
     return out
 
 
-# Why FA can lose to perturbed BP at some scales (README, Results, Fig. 3).
-UNALIGNED = ("FA has not aligned within 5 updates at this scale (hidden-2 alignment < 0.05), so its "
-             "hidden steps are noise; the paper does not state Figure 3's scale")
+# Why FA loses at scale 0.05 after 5 updates (README, Results, Fig. 3), declared per setting.
+UNALIGNED = ("at scale 0.05 FA's hidden steps are still unaligned noise after 5 updates (its step is large, "
+             "Fig. 2, and alignment has not begun); the paper does not state Figure 3's scale")
+KNOWN_BC = {("perturbed", 0.05): UNALIGNED, ("last-layer", 0.05): UNALIGNED}

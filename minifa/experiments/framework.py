@@ -23,6 +23,8 @@ from minifa.metrics import weight_alignment
 from minifa.batches import epoch_batches
 from minifa.training import evaluate_run
 
+from .compare import fmt  # noqa: F401  (the experiments' number format, re-exported)
+
 # Settings that say where or how to compute, not what: they stay out of the config hash.
 PLACEMENT = ("device", "data_dir")
 
@@ -37,17 +39,25 @@ class Unit:
 
 @dataclass(frozen=True)
 class Claim:
-    """A statement of the paper, what the paper reports, what we measured, and whether the
-    measurement points the same way. ``known``: why this one is expected not to hold (a
-    disagreement the README's Results explain); ``reproduce --check`` reports it without
-    failing, like pytest's ``xfail``."""
+    """A statement of the paper, the paper's number (or saved mean ± sd, or an explicit
+    effect size), ours (mean ± sd over n seeds), whether ours passes the ``margin`` (the rule
+    with its numbers, `compare`), and ``known``: why this one is expected not to hold, declared
+    in the module per claim and setting, never from the data (a disagreement the README's
+    Results explain); ``reproduce --check`` reports it without failing, like pytest's ``xfail``."""
 
     figure: str
     statement: str
     paper: str
     measured: str
     holds: bool
+    margin: str = ""
     known: str = ""
+
+    @classmethod
+    def checked(cls, figure: str, statement: str, paper: str, measured: str, verdict: tuple[bool, str],
+                known: str = "") -> "Claim":
+        """A claim from a `compare` verdict ``(holds, margin)``."""
+        return cls(figure, statement, paper, measured, verdict[0], verdict[1], known)
 
     @property
     def verdict(self) -> str:
@@ -144,6 +154,3 @@ def table(run, name: str, key: str) -> np.ndarray:
 def to_host(run, arrays: dict[str, Any]) -> dict[str, np.ndarray]:
     return {k: np.asarray(run.backend.to_host(v) if not isinstance(v, np.ndarray) else v) for k, v in arrays.items()}
 
-
-def fmt(x: float) -> str:
-    return f"{x:.3g}"
