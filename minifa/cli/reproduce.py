@@ -73,7 +73,7 @@ def reproduce(figures, profile, results_dir, figures_dir, device, data_dir, chec
     modules = [experiment(n) for n in names]
     if no_compute:
         claims, unchecked = stored_claims(modules, Path(results_dir))
-        report(claims, check, unchecked)
+        print_claims(claims, check, unchecked)
         return
     profile, why = resolve_profile(profile)
     click.echo(f"profile {profile} ({why}); results in {results_dir}/, figures in {figures_dir}/", err=True)
@@ -93,7 +93,7 @@ def reproduce(figures, profile, results_dir, figures_dir, device, data_dir, chec
             claims += experiment_claims(module, path)
     finally:
         executor.close()
-    report(claims, check)
+    print_claims(claims, check)
 
 
 def stored_claims(modules, results_dir: Path) -> tuple[list, list[str]]:
@@ -116,7 +116,7 @@ def stored_claims(modules, results_dir: Path) -> tuple[list, list[str]]:
     return claims, unchecked
 
 
-def report(claims, check: bool, unchecked: list[str] = ()) -> None:
+def print_claims(claims, check: bool, unchecked: list[str] = ()) -> None:
     """Print the claims table and the tally; with ``check``, exit 1 on an unexpected "no" or
     a figure that could not be checked."""
     click.echo("\n".join(claims_table(claims)))
