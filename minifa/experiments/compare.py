@@ -66,13 +66,13 @@ def exceeds(diff: Stat, minimum: float) -> tuple[bool, str]:
 def below(stat: Stat, limit: float) -> tuple[bool, str]:
     """mean + 2 SE < limit."""
     upper = stat.mean + 2 * stat.se
-    return bool(np.isfinite(upper) and upper < limit), f"mean + 2 SE {fmt(upper)} < {limit:g}"
+    return bool(np.isfinite(upper) and upper < limit), f"mean + 2 SE {fmt(upper)} < {fmt(limit)}"
 
 
 def above(stat: Stat, limit: float) -> tuple[bool, str]:
     """mean − 2 SE > limit."""
     lower = stat.mean - 2 * stat.se
-    return bool(np.isfinite(lower) and lower > limit), f"mean − 2 SE {fmt(lower)} > {limit:g}"
+    return bool(np.isfinite(lower) and lower > limit), f"mean − 2 SE {fmt(lower)} > {fmt(limit)}"
 
 
 def within(stat: Stat, target: float, tolerance: float, spread: str = "2 sd") -> tuple[bool, str]:

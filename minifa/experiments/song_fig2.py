@@ -207,16 +207,17 @@ def alignment_claims(results, network: str, lams: list[float]) -> list[Claim]:
         saved, sd = SAVED[network][0.0][SAVED_WIDTHS.index(p)], SAVED_SD[network, p]
         out.append(Claim.checked("S2", f"{network}, λ = 0, p = {p}: alignment matches the saved mean",
                                  f"{saved} ± {sd} (50 runs)", str(at[0.0, p]), within(at[0.0, p], saved, 2 * sd)))
-    above_zero = {f"p {p}, λ {lam:g}": exceeds(unpaired(at[lam, p], at[0.0, p]), 0.1) for p in widths for lam in lams[1:]}
+    # 0.05: the authors' own smallest gap is .068 (tanh, λ .001, p = 200)
+    above_zero = {f"p {p}, λ {lam:g}": exceeds(unpaired(at[lam, p], at[0.0, p]), 0.05) for p in widths for lam in lams[1:]}
     rising = {f"p {p}, λ {a:g}→{b:g}": exceeds(unpaired(at[b, p], at[a, p]), 0.0)
               for p in widths for a, b in zip(lams[1:], lams[2:])}
     largest = widths[-1]
     keeps = {f"λ {lam:g}": above(at[lam, largest], 0.5 * at[lam, widths[0]].mean) for lam in lams[1:]}
     out += [
         Claim.checked("S2", f"{network}, λ > 0: alignment far above λ = 0 at every width",
-                      "λ > 0 ≫ λ = 0; by ≥ 0.1 (our choice)",
+                      "λ > 0 ≫ λ = 0; by ≥ 0.05 (our choice; the saved gaps are ≥ .068)",
                       f"smallest gap {fmt(min(at[lam, p].mean - at[0.0, p].mean for p in widths for lam in lams[1:]))}",
-                      each(above_zero, "diff > max(2 SE, 0.1)")),
+                      each(above_zero, "diff > max(2 SE, 0.05)")),
         Claim.checked("S2", f"{network}, λ > 0: alignment rises with λ at every width", "rising with λ",
                       "; ".join(f"p {p}: " + " < ".join(fmt(at[lam, p].mean) for lam in lams[1:]) for p in widths),
                       each(rising, "diff > 2 SE")),
