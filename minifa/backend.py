@@ -22,6 +22,7 @@ from typing import Any
 import numpy as np
 
 from .errors import BackendError
+from .streams import normal as host_normal
 
 NAMES = ("auto", "cpu", "gpu", "strict")
 
@@ -54,6 +55,21 @@ class Backend:
         if self.name == "gpu":
             return array.get()
         return np.array(np.from_dlpack(array) if self.name == "strict" else array, copy=True)
+
+    def normal(self, streams, purpose: str, shape: tuple[int, ...], dtype: str) -> Any:
+        """(R, *shape) standard normal draws on the device, member r's from ``streams[r]``'s
+        ``purpose`` stream. On the host (cpu, strict) NumPy draws them (``streams.normal``);
+        on a GPU each member's come from a cuRAND Philox4x32-10 stream seeded by one 63-bit
+        draw of that member's host stream, so nothing crosses the bus: equal in distribution
+        to the host draws and as reproducible, not bit-equal to them."""
+        if self.name == "gpu":
+            import cupy
+
+            philox = cupy.cuda.curand.CURAND_RNG_PSEUDO_PHILOX4_32_10
+            seeds = [int(s[purpose].integers(0, 2**63)) for s in streams]
+            return cupy.stack([cupy.random.RandomState(seed, method=philox).standard_normal(shape, dtype=dtype)
+                               for seed in seeds])
+        return self.asarray(host_normal([s[purpose] for s in streams], shape, dtype))
 
     def sync(self) -> None:
         """Wait for queued device work (for honest timings); a no-op on the CPU."""

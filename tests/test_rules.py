@@ -127,6 +127,19 @@ def flat_cosine_and_norm(g, t):
 
 @pytest.mark.parametrize("joint", [False, True])
 def test_perturbed_bp_has_the_exact_target_cosine_and_bps_norm(backend, joint):
+    check_perturbed_cosines(backend, joint)
+
+
+@pytest.mark.parametrize("joint", [False, True])
+def test_perturbed_bp_on_cupy_has_the_exact_target_cosine_and_bps_norm(joint):
+    """On a GPU the directions come from a device stream (``Backend.normal``): the same exact
+    cosine and norm; runs only where CuPy sees a GPU."""
+    if not mf.backend.gpu_available():
+        pytest.skip("no GPU here: CuPy absent or no CUDA device")
+    check_perturbed_cosines(mf.get_backend("gpu"), joint)
+
+
+def check_perturbed_cosines(backend, joint):
     targets = [-1.0, -0.55, 0.0, 0.3, 0.999]
     run = make(backend, "perturbed", seeds=range(len(targets)), rule_options={"alignment": targets, "joint": joint})
     x, y, _ = batch(backend)

@@ -5,27 +5,26 @@ from __future__ import annotations
 import numpy as np
 
 from ..errors import ConfigError
-from ..metrics import inner
-from ..network import Update, gradient
-from ..streams import draw
+from ..metrics import inner, update_products
+from ..network import LayerStep, backpropagate
 from .base import Rule
-
-
-def _inner(xp, a, b):
-    """``metrics.inner`` shaped (R, 1, 1), to scale (R, out, in) arrays member by member."""
-    return xp.reshape(inner(xp, a, b), (-1, 1, 1))
 
 
 class PerturbedBackprop(Rule):
     """Output layer exact; each hidden layer's BP gradient ``g`` becomes
     ``g' = ‖g‖ (a ĝ + √(1−a²) û) = a g + √(1−a²) ‖g‖ û``, with ``û`` a fresh Gaussian
-    direction, made orthogonal to ``g`` and normalised, at every step. Hence
+    direction ``u``, made orthogonal to ``g`` and normalised, at every step. Hence
     ``cos(g', g) = a`` and ``‖g'‖ = ‖g‖`` exactly; ``a = 1`` is BP, ``a = 0`` a random walk
     with BP's step length. ``alignment`` may be one value or one per member. ``joint``
-    treats a layer's weights and bias as one flattened vector (default: apart)."""
+    treats a layer's weights and bias as one flattened vector (default: apart).
+
+    ``g`` is never formed: with ``⟨u, ĝ⟩ = ⟨u, g⟩/‖g‖``,
+    ``g' = s g + c u``, ``c = √(1−a²) ‖g‖ / √(‖u‖² − ⟨u, ĝ⟩²)``, ``s = a − c ⟨u, g⟩/‖g‖²``,
+    and for ``g = δ xᵀ``: ``‖g‖²`` from batch × batch Gram matrices, ``⟨u, g⟩ = Σ δ ⊙ (u x)``
+    from one product. The step is ``LayerStep(s δ, u, c)``: the fused GEMM plus one axpy."""
 
     name = "perturbed"
-    provides = "updates"
+    provides = "deltas"
     options = {"alignment": 1.0, "joint": False}
     summary = "BP with each hidden gradient turned to an exact cosine `alignment` with the true one"
 
@@ -34,32 +33,42 @@ class PerturbedBackprop(Rule):
         a = np.broadcast_to(np.asarray(self.settings["alignment"], dtype=float), (len(streams),))
         if np.any(np.abs(a) > 1.0):
             raise ConfigError(f"alignment {a[np.abs(a) > 1][0]} outside [-1, 1]; a target cosine must lie in [-1, 1]")
-        self.parallel = backend.asarray(a.reshape(-1, 1, 1), dtype)
-        self.orthogonal = backend.asarray(np.sqrt(1.0 - a * a).reshape(-1, 1, 1), dtype)
+        self.parallel = backend.asarray(a, dtype)
+        self.orthogonal = backend.asarray(np.sqrt(1.0 - a * a), dtype)
 
-    def updates(self, signal):
-        exact = gradient(self.xp, self.net, signal.params, signal.cache, signal.e)
-        hidden = [self._perturb(u) for u in exact[:-1]]
-        return hidden + exact[-1:]
+    def steps(self, signal):
+        cache = signal.cache
+        true = backpropagate(self.xp, self.net, cache, signal.e, signal.params.weights)
+        return [self._turn(cache.inputs[l], d) for l, d in enumerate(true[:-1])] + [LayerStep(true[-1])]
 
-    def _perturb(self, update: Update) -> Update:
-        arrays = [a for a in update if a is not None]
-        groups = [arrays] if self.settings["joint"] else [[a] for a in arrays]
-        turned = [t for group in groups for t in self._turn(group)]
-        return Update(turned[0], turned[1] if len(turned) > 1 else None)
-
-    def _turn(self, g: list):
-        """Rotate the flattened concatenation of the arrays ``g`` to cosine ``a`` with itself."""
+    def _turn(self, x, delta) -> LayerStep:
+        """One hidden layer: ``g = (δ xᵀ, Σ_batch δ)`` turned, weights and bias apart or joint."""
         xp = self.xp
-        u = [self._direction(a.shape[1:]) for a in g]
-        norm = xp.sqrt(sum(_inner(xp, a, a) for a in g))
-        unit = [a / xp.where(norm > 0.0, norm, 1.0) for a in g]  # ĝ, or 0 where g = 0
-        along = sum(_inner(xp, ui, gi) for ui, gi in zip(u, unit))
-        u = [ui - along * gi for ui, gi in zip(u, unit)]
-        u_norm = xp.sqrt(sum(_inner(xp, ui, ui) for ui in u))
-        return [self.parallel * gi + (self.orthogonal * norm / u_norm) * ui for gi, ui in zip(g, u)]
+        u = self._direction(delta.shape[-2], x.shape[-2])
+        gg, _, _ = update_products(xp, x, delta, delta)
+        weight = (gg, inner(xp, delta, u @ x), inner(xp, u, u))  # ⟨g,g⟩, ⟨u,g⟩, ⟨u,u⟩
+        if not self.net.bias:
+            s, c = self._coefficients(*weight)
+            return LayerStep(s * delta, u, c)
+        g_b, u_b = xp.sum(delta, axis=-1, keepdims=True), self._direction(delta.shape[-2], 1)
+        bias = (inner(xp, g_b, g_b), inner(xp, u_b, g_b), inner(xp, u_b, u_b))
+        if self.settings["joint"]:
+            s, c = self._coefficients(*(w + b for w, b in zip(weight, bias)))
+            s_b, c_b = s, c
+        else:
+            (s, c), (s_b, c_b) = self._coefficients(*weight), self._coefficients(*bias)
+        return LayerStep(s * delta, u, c, s_b * g_b + c_b * u_b)
 
-    def _direction(self, shape):
-        dtype = np.dtype(self.dtype)
-        host = draw(self.streams, "perturbation", lambda rng: rng.standard_normal(shape, dtype=dtype))
-        return self.backend.asarray(host, self.dtype)
+    def _coefficients(self, gg, ug, uu):
+        """``(s, c)`` (each (R, 1, 1)) of ``g' = s g + c u`` from ``⟨g,g⟩, ⟨u,g⟩, ⟨u,u⟩`` (R,);
+        ``g = 0`` gives ``g' = 0``."""
+        xp = self.xp
+        ok = gg > 0.0
+        along = xp.where(ok, ug / xp.where(ok, gg, 1.0), 0.0)  # ⟨u, ĝ⟩ / ‖g‖
+        c = self.orthogonal * xp.sqrt(gg) / xp.sqrt(uu - along * ug)
+        s = self.parallel - c * along
+        return xp.reshape(s, (-1, 1, 1)), xp.reshape(c, (-1, 1, 1))
+
+    def _direction(self, rows: int, cols: int):
+        """A fresh Gaussian ``u`` (R, rows, cols), member r's from its perturbation stream."""
+        return self.backend.normal(self.streams, "perturbation", (rows, cols), self.dtype)
