@@ -17,8 +17,8 @@ import numpy as np
 import minifa as mf
 
 from .chu_common import profiles
-from .compare import Stat, below, every, exceeds, paired
-from .framework import Claim, Unit, build, fmt, table
+from .compare import Stat, below, every, exceeds, fmt, paired
+from .framework import Claim, Unit, build, table
 
 NAME = "chu-deadlock"
 TITLE = "Appendix A.1: zero initial weights"

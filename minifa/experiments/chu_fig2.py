@@ -21,8 +21,8 @@ import minifa as mf
 from minifa.batches import epoch_batches
 
 from .chu_common import LOSSES, profiles
-from .compare import Stat, below
-from .framework import layer_name, Claim, Unit, build, fmt
+from .compare import Stat, below, fmt
+from .framework import layer_name, Claim, Unit, build
 
 NAME = "chu-fig2"
 TITLE = "Figure 2: first-update norm vs initial weight scale"

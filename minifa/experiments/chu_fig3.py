@@ -29,8 +29,8 @@ import numpy as np
 import minifa as mf
 
 from .chu_common import profiles
-from .compare import Stat, below, equivalent, every, exceeds, paired, unpaired
-from .framework import Claim, Unit, build, fmt, take_steps, test_accuracy
+from .compare import Stat, below, equivalent, every, exceeds, fmt, paired, unpaired
+from .framework import Claim, Unit, build, take_steps, test_accuracy
 
 NAME = "chu-fig3"
 TITLE = "Figure 3: perturbed BP vs FA vs last layer only"

@@ -87,17 +87,17 @@ def claims(results) -> list[Claim]:
     """Over seeds (one unit each). After the swap, per seed: the lowest cos(W_FA, W_BP←FA)
     (a), the last cos of (a) against (b), and FA←BP's lowest accuracy within the first 100
     updates against BP's just before (b)."""
-    swap_at, depth = results.config["swap"], None
+    swap_at = results.config["swap"]
     per = {"stays": [], "gap": [], "drop": []}
     for key in sorted(results.units):
         unit = results.units[key]
         steps, align, evals = unit["record_step"], unit["alignment"], unit["eval_step"]  # align (K, 2, layers)
-        after, depth = steps > swap_at, align.shape[-1]
+        after = steps > swap_at
         soon = (evals > swap_at) & (evals <= swap_at + SOON_AFTER[-1])
         per["stays"].append(align[after, 0, :].min(axis=0))  # (layers,)
         per["gap"].append(align[-1, 0, :] - align[-1, 1, :])
         per["drop"].append(unit["bp_accuracy"][np.argmax(evals >= swap_at) - 1, 0] - unit["fa_accuracy"][soon, 1].min())
-    out = []
+    out, depth = [], len(per["stays"][0])
     for l in (depth - 2, depth - 1):  # hidden 2 and the output layer, the paper's two
         name = layer_name(l, depth)
         stays = Stat.of([v[l] for v in per["stays"]])

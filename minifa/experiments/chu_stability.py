@@ -22,7 +22,8 @@ from minifa.diagnostics import stability
 from minifa import epoch_batches, train_step
 
 from .chu_common import profiles
-from .framework import Claim, Unit, build, fmt
+from .compare import fmt
+from .framework import Claim, Unit, build
 
 NAME = "chu-stability"
 TITLE = "Stability criterion (eq. 10-11) over FA training"

@@ -23,8 +23,6 @@ from minifa.metrics import weight_alignment
 from minifa.batches import epoch_batches
 from minifa.training import evaluate_run
 
-from .compare import fmt  # noqa: F401  (the experiments' number format, re-exported)
-
 # Settings that say where or how to compute, not what: they stay out of the config hash.
 PLACEMENT = ("device", "data_dir")
 

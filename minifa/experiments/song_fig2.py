@@ -41,8 +41,8 @@ from minifa.data import gaussian_teacher
 from minifa.ensemble import keep_members
 from minifa.metrics import cosine
 
-from .compare import Stat, above, each, every, exceeds, not_less, unpaired, within
-from .framework import Claim, Unit, device_backend, fmt
+from .compare import Stat, above, each, every, exceeds, fmt, not_less, unpaired, within
+from .framework import Claim, Unit, device_backend
 
 NAME = "song-fig2"
 TITLE = "Song et al. Figure 2: alignment vs width, Gaussian data"
