@@ -11,7 +11,9 @@ import sys
 import click
 
 from ..errors import MinifaError
+from .plot import plot
 from .reproduce import reproduce
+from .sweep import sweep
 from .tools import data, evaluate, info, inspect
 from .train import train
 
@@ -52,7 +54,7 @@ def cli() -> None:
     """
 
 
-for command in (data, train, evaluate, inspect, info, reproduce):
+for command in (data, train, evaluate, inspect, info, reproduce, sweep, plot):
     cli.add_command(command)
 
 

@@ -8,7 +8,7 @@ import platform
 import click
 import numpy as np
 
-from .. import __version__, checkpoint
+from .. import __version__, checkpoint, history
 from ..backend import NAMES, get_backend, gpu_available, gpu_description
 from ..blas import blas_libraries
 from ..data import fetch_mnist
@@ -71,7 +71,11 @@ def evaluate(ckpt: str, data_dir: str, device: str, as_json: bool) -> None:
 @checkpoint_argument
 @json_option
 def inspect(ckpt: str, as_json: bool) -> None:
-    """Config, progress, last metrics and per-layer alignment of checkpoint CKPT."""
+    """Config, progress, last metrics and per-layer alignment of checkpoint CKPT (or, for a
+    sweep results file, the final metrics of every grid point)."""
+    if history.is_sweep(ckpt):
+        payload, lines = history.describe(ckpt)
+        return emit(payload, as_json, lines)
     info = checkpoint.peek(ckpt)
     run = checkpoint.load(ckpt, get_backend("cpu"))
     aligned = weight_alignment(run.xp, run.params, run.rule.weight_feedback(run.params))
