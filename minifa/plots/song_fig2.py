@@ -7,6 +7,8 @@ import numpy as np
 
 from .common import band, colours, label, panels, save
 
+LOSS_STEPS = 5000
+
 
 def plot(results, path) -> None:
     cfg = results.config
@@ -19,8 +21,9 @@ def plot(results, path) -> None:
             axes[0][col].errorbar(widths, align.mean(axis=1), yerr=align.std(axis=1), marker="o", color=colour,
                                   label=f"λ = {lam:g}")
             unit = results.units.get(f"{net}_lambda{lam:g}_p{cfg['loss_width']}")
-            if unit is not None:
-                band(axes[1][col], unit["loss_step"], np.log10(unit["loss"]), colour, f"λ = {lam:g}", axis=1)
+            if unit is not None:  # the paper's loss panels show the first 5000 steps
+                shown = unit["loss_step"] <= LOSS_STEPS
+                band(axes[1][col], unit["loss_step"][shown], np.log10(unit["loss"][shown]), colour, f"λ = {lam:g}", axis=1)
         axes[0][col].set_xscale("log")
         axes[0][col].set_xticks(widths, [str(p) for p in widths], minor=False)
         axes[0][col].set_xticks([], minor=True)  # the log axis' minor labels would overlap these
