@@ -60,30 +60,38 @@ def _acquire(path: Path) -> int:
         os.close(fd)
 
 
-_HELD: dict[Path, int] = {}  # lock file -> how many holders in this process
+_HELD: dict[Path, list[int]] = {}  # lock file -> [fd, holders in this process]
 
 
 @contextmanager
 def exclusive(path) -> Iterator[Path]:
     """Hold ``path``'s writer lock; on first entry remove every temp of ``path`` (all are from
-    dead writers, now that no other writer can hold the lock)."""
+    dead writers, now that no other writer can hold the lock). The last holder to leave, in
+    whatever order, releases it."""
     path = Path(path)
     key = lock_path(path.absolute())
     if key in _HELD:
-        _HELD[key] += 1
+        _HELD[key][1] += 1
+    else:
+        fd = _acquire(path)
+        _HELD[key] = [fd, 1]
         try:
-            yield path
-        finally:
-            _HELD[key] -= 1
-        return
-    fd = _acquire(path)
-    _HELD[key] = 1
+            os.ftruncate(fd, 0)
+            os.write(fd, f"{os.getpid()}\n".encode())
+            remove_stale_temps(path, everything=True)
+        except BaseException:
+            _release(key)
+            raise
     try:
-        os.ftruncate(fd, 0)
-        os.write(fd, f"{os.getpid()}\n".encode())
-        remove_stale_temps(path, everything=True)
         yield path
     finally:
+        _release(key)
+
+
+def _release(key: Path) -> None:
+    held = _HELD[key]
+    held[1] -= 1
+    if held[1] == 0:
         del _HELD[key]
-        lock_path(path).unlink(missing_ok=True)  # before the unlock: see _acquire
-        os.close(fd)
+        key.unlink(missing_ok=True)  # before the unlock: see _acquire
+        os.close(held[0])

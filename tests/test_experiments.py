@@ -121,6 +121,8 @@ def test_config_changes_back_and_forth_never_overwrite_a_moved_file(tmp_path):
     a, b = stores[0].hash, stores[1].hash
     assert stores[0].moved_aside is None
     assert [s.moved_aside.name for s in stores[1:]] == [f"fig.{a}.h5", f"fig.{b}.h5", f"fig.{a}.1.h5"]
+    for store in stores:
+        store.close()  # releases the writer lock (its .fig.h5.lock file)
     assert sorted(p.name for p in tmp_path.iterdir()) == sorted([f"fig.{a}.h5", f"fig.{a}.1.h5", f"fig.{b}.h5",
                                                                  "fig.h5"])
     for n, name in enumerate([f"fig.{a}.h5", f"fig.{b}.h5", f"fig.{a}.1.h5", "fig.h5"]):
@@ -141,6 +143,7 @@ def test_a_killed_writers_temp_is_never_reused_and_is_cleaned_up(tmp_path):
     assert not any(temp.exists() for temp in stale)
     store.write_unit(Unit("b"), {"x": np.ones(2)}, 1.0, "cpu")
     assert sorted(Results.load(path).units) == ["a", "b"]
+    store.close()  # releases the writer lock (its .fig.h5.lock file)
     assert [p.name for p in tmp_path.iterdir()] == ["fig.h5"]
 
 
@@ -151,6 +154,7 @@ def test_a_failed_unit_write_leaves_the_file_and_no_temp(tmp_path):
     before = path.read_bytes()
     with pytest.raises(TypeError):
         store.write_unit(Unit("b"), {"x": object()}, 1.0, "cpu")  # h5py cannot store it
+    store.close()  # releases the writer lock (its .fig.h5.lock file)
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["fig.h5"]
 
 
