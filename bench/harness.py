@@ -25,6 +25,10 @@ RATIOS = {
     "align_every_10_over_plain": ("minifa_fa_align_every_10", "minifa_fa"),
     "ensemble_per_network_over_single": ("minifa_fa_ensemble", "minifa_fa"),
     "fa_scale1_over_scale005": ("minifa_fa_scale1", "minifa_fa"),
+    "kolen_pollack_over_floor": ("minifa_kolen_pollack", "floor_fa"),  # (its B update is 3 GEMMs beyond FA's floor)
+    "drtp_over_floor": ("minifa_drtp", "floor_dfa"),
+    "frsf_over_floor": ("minifa_frsf", "floor_fa"),
+    "brsf_over_floor": ("minifa_brsf", "floor_fa"),  # (with its magnitudes redrawn on the host every batch)
 }
 
 
@@ -61,7 +65,7 @@ def summarise(times, factories, steps: int) -> dict:
         networks = factories[name][1]
         scale = EPOCH_STEPS / steps / networks
         per_epoch = [t * scale for t in ts]
-        rule = "dfa" if name.endswith("dfa") else "fa"
+        rule = "dfa" if name.endswith(("dfa", "drtp")) else "fa"
         flops = cases.step_flops(rule) * EPOCH_STEPS
         rows[name] = {"median_s": statistics.median(per_epoch), "min_s": min(per_epoch), "max_s": max(per_epoch),
                       "all_s": per_epoch, "networks": networks, "gemm_gflops_per_s": flops / statistics.median(per_epoch) / 1e9}

@@ -71,6 +71,8 @@ def cpu_cases(args, ds, backend):
         "minifa_fa_align_every_step": (cases.minifa_case(data, backend, rule="fa", metrics_every=1), 1),
         "minifa_fa_align_every_10": (cases.minifa_case(data, backend, rule="fa", metrics_every=10), 1),
         "minifa_fa_scale1": (cases.minifa_case(data, backend, rule="fa", init_scale=1.0), 1),
+        **{f"minifa_{rule.replace('-', '_')}": (cases.minifa_case(data, backend, rule=rule), 1)
+           for rule in ("kolen-pollack", "drtp", "frsf", "brsf")},  # the other rules, each against its floor
     }
     if torch_peers.available() and not args.no_torch:
         import torch

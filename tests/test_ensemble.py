@@ -18,7 +18,8 @@ def trained(backend, epochs=2, dtype="float32", **kw):
     return mf.train(run, mf.DeviceData.from_dataset(backend, tiny_dataset(), dtype), epochs)
 
 
-@pytest.mark.parametrize("rule,options", [("fa", {}), ("dfa", {}), ("perturbed", {"alignment": [0.2, -0.5, 0.9]})])
+@pytest.mark.parametrize("rule,options", [("fa", {}), ("dfa", {}), ("perturbed", {"alignment": [0.2, -0.5, 0.9]}),
+                                          ("drtp", {}), ("brsf", {})])
 def test_ensemble_equals_separate_runs(backend, rule, options):
     """Each member with its own seed, init scale, feedback and data order (float32, 1e-6)."""
     seeds, scales = [3, 5, 8], [0.05, 0.3, 1.0]

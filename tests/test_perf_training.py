@@ -49,7 +49,7 @@ def _assert_same(a, b, backend, tol):
                                    err_msg=key)
 
 
-@pytest.mark.parametrize("rule", ["fa", "bp", "dfa", "last-layer", "sign-symmetry", "kolen-pollack", "perturbed"])
+@pytest.mark.parametrize("rule", list(mf.RULES))
 def test_fast_step_equals_plain_step(backend, monkeypatch, rule):
     fast = _train(backend, False, monkeypatch, rule=rule)
     plain = _train(backend, True, monkeypatch, rule=rule)

@@ -16,7 +16,10 @@ import pytest
 import minifa as mf
 from minifa.errors import ConfigError
 
-from .conftest import host, tiny_batch
+from minifa.init import feedback_sampler
+from minifa.streams import Streams
+
+from .conftest import host, tiny_batch, tiny_dataset
 
 SIZES = (6, 5, 4, 3)
 
@@ -32,8 +35,10 @@ def batch(backend, sizes=SIZES, **kw):
     return backend.asarray(x), backend.asarray(y), labels
 
 
-def loop_reference(W, b, feedback, x, y, direct: bool):
-    """Eq. (3) (FA, ``direct=False``) or eq. (6) (DFA) for one member, as scalar loops.
+def loop_reference(W, b, feedback, x, y, mode: str):
+    """Eq. (3) (``mode="fa"``), eq. (6) (``"dfa"``) or DRTP's ``δ_l = (R_l y*) ⊙ f'(h_l)``,
+    averaged over the batch like the loss (``"drtp"``, Frenkel et al. 2021), for one member,
+    as scalar loops.
 
     tanh hidden layers, linear output, logit cross-entropy: e = (softmax(h_L) − y)/B."""
     L, B = len(W), x.shape[1]
@@ -57,8 +62,10 @@ def loop_reference(W, b, feedback, x, y, direct: bool):
         d = np.zeros_like(hs[l])
         for i in range(d.shape[0]):
             for n in range(B):
-                if direct:  # eq. (6): δ_l = (R_l e) ⊙ f'(h_l)
+                if mode == "dfa":  # eq. (6): δ_l = (R_l e) ⊙ f'(h_l)
                     s = sum(feedback[l][i, k] * e[k, n] for k in range(e.shape[0]))
+                elif mode == "drtp":  # the target, not the error: δ_l = (R_l y*) ⊙ f'(h_l), per sample / B
+                    s = sum(feedback[l][i, k] * y[k, n] for k in range(y.shape[0])) / B
                 else:  # eq. (3): δ_l = (B_{l+1}ᵀ δ_{l+1}) ⊙ f'(h_l)
                     s = sum(feedback[l + 1][k, i] * deltas[l + 1][k, n] for k in range(deltas[l + 1].shape[0]))
                 d[i, n] = s * (1.0 - np.tanh(hs[l][i, n]) ** 2)
@@ -69,8 +76,8 @@ def loop_reference(W, b, feedback, x, y, direct: bool):
     return dW, db
 
 
-@pytest.mark.parametrize("rule", ["fa", "dfa"])
-def test_fa_and_dfa_match_the_papers_equations_as_loops(backend, rule):
+@pytest.mark.parametrize("rule", ["fa", "dfa", "drtp"])
+def test_fa_dfa_and_drtp_match_the_papers_equations_as_loops(backend, rule):
     run = make(backend, rule, loss="logitcrossentropy")
     rng = np.random.default_rng(5)  # non-zero biases so they enter the reference
     run.params.biases = [backend.asarray(0.2 * rng.standard_normal(backend.to_host(b).shape)) for b in run.params.biases]
@@ -79,7 +86,7 @@ def test_fa_and_dfa_match_the_papers_equations_as_loops(backend, rule):
     W, b, F = host(backend, run.params.weights), host(backend, run.params.biases), host(backend, run.rule.feedback)
     for r in range(run.params.members):
         dW, db = loop_reference([w[r] for w in W], [v[r, :, 0] for v in b], [f[r] for f in F],
-                                backend.to_host(x), backend.to_host(y), direct=rule == "dfa")
+                                backend.to_host(x), backend.to_host(y), mode=rule)
         for l, u in enumerate(updates):
             np.testing.assert_allclose(backend.to_host(u.weight)[r], dW[l], rtol=0, atol=1e-12)
             np.testing.assert_allclose(backend.to_host(u.bias)[r, :, 0], db[l], rtol=0, atol=1e-12)
@@ -117,6 +124,63 @@ def test_sign_symmetry_is_fa_with_feedback_sign_w(backend):
     fa.rule.feedback = [backend.xp.sign(w) for w in run.params.weights]
     x, y, _ = batch(backend)
     assert_updates_close(backend, mf.batch_updates(run, x, y), mf.batch_updates(fa, x, y), 1e-15)
+
+
+def test_drtp_trains_from_the_targets_alone(backend):
+    """DRTP's hidden errors do not depend on the output error: two batches with the same
+    inputs and targets but different outputs give the same hidden δ; and it learns."""
+    run = make(backend, "drtp", sizes=(12, 10, 8, 4), seeds=[0])
+    x, y, _ = batch(backend, (12, 10, 8, 4))
+    first = mf.batch_updates(run, x, y)
+    run.params.weights[-1] = 2.0 * run.params.weights[-1]  # other outputs, other error e
+    second = mf.batch_updates(run, x, y)
+    for l in range(2):
+        np.testing.assert_array_equal(backend.to_host(first[l].weight), backend.to_host(second[l].weight))
+    assert not np.array_equal(backend.to_host(first[-1].weight), backend.to_host(second[-1].weight))
+    data = mf.DeviceData.from_dataset(backend, tiny_dataset(), "float64")  # 4 classes: chance 0.25
+    final = {rule: mf.train(make(backend, rule, sizes=(12, 10, 8, 4), seeds=[0, 1, 2], lr=0.5, batch_size=20, init_scale=0.1),
+                            data, 10).history["epochs"]["test_accuracy"][-1].mean() for rule in ("drtp", "last-layer")}
+    assert final["drtp"] > 0.45 and final["drtp"] > final["last-layer"] + 0.2, final  # its hidden layers learn
+
+
+@pytest.mark.parametrize("rule", ["frsf", "brsf"])
+def test_sign_concordant_feedback_is_fa_with_sign_w_times_random_magnitudes(backend, rule):
+    """``B_l = sign(W_l) ⊙ |R_l|``, ``R_l`` drawn from each member's feedback stream (an
+    independent ``Streams`` replays it), against eq. (3) as loops; brSF draws the next ``R``
+    after every step, frSF never."""
+    run = make(backend, rule, loss="logitcrossentropy")
+    x, y, labels = batch(backend)
+    for step in range(2):
+        if step:
+            mf.train_step(run, x, y, backend.asarray(labels), measure=False)
+        W, b = host(backend, run.params.weights), host(backend, run.params.biases)
+        updates = mf.batch_updates(run, x, y)
+        for r, seed in enumerate(run.config.seeds):
+            replay = Streams(seed)["feedback"]
+            draws = [[np.abs(feedback_sampler("normal", shape)(replay)) for shape in run.net.shapes] for _ in range(2)]
+            R = draws[step if rule == "brsf" else 0]
+            B = [np.sign(w[r]) * m for w, m in zip(W, R)]
+            np.testing.assert_array_equal(backend.to_host(run.rule.weight_feedback(run.params)[1])[r], B[1].astype(np.float64))
+            dW, db = loop_reference([w[r] for w in W], [v[r, :, 0] for v in b], B, backend.to_host(x), backend.to_host(y), "fa")
+            for l, u in enumerate(updates):
+                np.testing.assert_allclose(backend.to_host(u.weight)[r], dW[l], rtol=0, atol=1e-12)
+                np.testing.assert_allclose(backend.to_host(u.bias)[r, :, 0], db[l], rtol=0, atol=1e-12)
+
+
+@pytest.mark.parametrize("rule", ["frsf", "brsf"])
+def test_sign_concordant_feedback_with_unit_magnitudes_is_sign_symmetry_bit_for_bit(backend, rule):
+    """|R| = 1 (``pm1`` draws): the same weights and step metrics as sign symmetry, bit for bit."""
+    runs = [make(backend, name, metrics_every=1, rule_options=options)
+            for name, options in ((rule, {"magnitudes": "pm1"}), ("sign-symmetry", {}))]
+    x, y, labels = batch(backend)
+    rows = [[mf.train_step(run, x, y, backend.asarray(labels), measure=True) for _ in range(4)] for run in runs]
+    for a, b in zip(host(backend, runs[0].params.weights + runs[0].params.biases),
+                    host(backend, runs[1].params.weights + runs[1].params.biases)):
+        np.testing.assert_array_equal(a, b)
+    for ra, rb in zip(*rows):
+        assert ra.keys() == rb.keys()
+        for key in ra:
+            np.testing.assert_array_equal(backend.to_host(ra[key]), backend.to_host(rb[key]), err_msg=key)
 
 
 def flat_cosine_and_norm(g, t):
@@ -199,6 +263,8 @@ def test_zero_init_deadlocks_bp_but_not_fa(backend):
 def test_every_rule_is_still_where_the_output_error_vanishes(backend, rule):
     """A fixed point: targets equal to the network's own output give e = 0 and no update."""
     run = make(backend, rule, loss="mse", rule_options={"alignment": 0.3} if rule == "perturbed" else {})
+    if rule == "drtp":
+        pytest.skip("DRTP's hidden layers learn from the targets, not the error: e = 0 stops only its output layer")
     xp = backend.xp
     x, _, _ = batch(backend)
     y = mf.forward(xp, run.net, run.params, x).output
@@ -232,7 +298,7 @@ def test_a_rule_must_say_what_it_provides():
 
 
 def test_unknown_rules_and_options_are_one_line_errors(cpu):
-    with pytest.raises(ConfigError, match="unknown rule 'fx'; choose one of bp, dfa, fa"):
+    with pytest.raises(ConfigError, match="unknown rule 'fx'; choose one of bp, brsf, dfa, drtp, fa, frsf"):
         make(cpu, "fx")
     with pytest.raises(ConfigError, match="rule 'bp' has no option 'feedback'"):
         make(cpu, "bp", rule_options={"feedback": "pm1"})
@@ -250,7 +316,7 @@ def test_feedback_initialisers_have_the_stated_distributions(cpu):
     assert uniform.min() >= -1.0 and uniform.max() < 1.0 and abs(uniform.std() - 1 / math.sqrt(3)) < 0.01
 
 
-@pytest.mark.parametrize("rule", ["bp", "dfa", "sign-symmetry", "perturbed"])
+@pytest.mark.parametrize("rule", ["bp", "dfa", "sign-symmetry", "perturbed", "drtp", "frsf", "brsf"])
 def test_weights_from_feedback_needs_drawn_feedback_of_the_weights_shape(cpu, rule):
     """Figure 4's coupling needs a B_l drawn once with W_l's shape: FA and Kolen-Pollack."""
     cfg = mf.Config(layers=(6, 5, 3), rule=rule, weights_from_feedback="equal", seeds=[0])

@@ -85,9 +85,11 @@ class Rule:
     def after_step(self, proposal: Proposal, lr: float) -> None:
         """Change the rule's own state after the weights moved by ``proposal`` (default: nothing)."""
 
-    def draw_feedback(self, shapes: list[tuple[int, int]]) -> list[Any]:
-        """One fixed random matrix per shape and member, from the members' feedback streams."""
-        kind, scale = self.settings["feedback"], float(self.settings["feedback_scale"])
+    def draw_feedback(self, shapes: list[tuple[int, int]], kind: str | None = None, scale: float | None = None) -> list[Any]:
+        """One random matrix per shape and member, from the members' feedback streams: entries
+        ``kind`` × ``scale`` (default: the ``feedback`` and ``feedback_scale`` options)."""
+        kind = self.settings["feedback"] if kind is None else kind
+        scale = float(self.settings["feedback_scale"] if scale is None else scale)
         return [
             self.backend.asarray(draw(self.streams, "feedback", feedback_sampler(kind, shape, scale)), self.dtype)
             for shape in shapes
