@@ -168,3 +168,20 @@ def test_each_unit_records_its_device_blas_kernel_and_thread_count(tmp_path):
         places = {f["units"][k].attrs["device"] for k in f["units"]}
     assert places == {f"cpu; {blas_kernel()}; 1 BLAS thread"}
     assert "OpenBLAS" in blas_kernel() or "MKL" in blas_kernel() or "BLIS" in blas_kernel()
+
+
+def test_weight_alignment_is_read_at_each_epochs_end():
+    """Figures 1 and 4 report cos(W_l, B_l), a state, at the start and at the end of every
+    epoch (not averaged over the epoch): the rows equal cosines computed from the weights."""
+    from minifa.experiments.framework import build, train_with_weight_alignment
+    from minifa.metrics import weight_alignment
+
+    config = experiment("chu-fig1").PROFILES["tiny"]
+    run, data = build(config, rule="fa", init_scale=[0.05, 1.0], seeds=[0, 1], epochs=2, metrics_every=2)
+    first = run.backend.to_host(weight_alignment(run.xp, run.params, run.rule.weight_feedback(run.params)))
+    rows = train_with_weight_alignment(run, data)
+    last = run.backend.to_host(weight_alignment(run.xp, run.params, run.rule.weight_feedback(run.params)))
+    assert rows.shape == (3, 2, 3) and run.epoch == 2
+    np.testing.assert_array_equal(rows[0], first)
+    np.testing.assert_array_equal(rows[-1], last)
+    assert not np.allclose(rows[1], rows[2])  # a new value each epoch
