@@ -34,8 +34,8 @@ import array_api_compat
 import h5py
 import numpy as np
 
-from .atomic import atomic_path
 from . import integrity
+from .atomic import atomic_path
 from .backend import get_backend
 from .config import Config, Run, build
 from .errors import CheckpointError, MinifaError
@@ -152,6 +152,7 @@ def _open(path: Path):
     try:
         with f:
             _check_format(f, path)
+            _check_digests(f, path)
             yield f
     except MinifaError:  # ours, or the caller's (a ConfigError from build()): already one clear line
         raise
@@ -169,6 +170,10 @@ def _check_format(f: h5py.File, path: Path) -> None:
             "older", f"rerun the training, or load it with minifa {f.attrs.get('minifa_version', '?')}, which wrote it")
         raise CheckpointError(f"checkpoint {path} has format version {version}, {age} than this minifa reads "
                               f"({FORMAT_VERSION}){' and no integrity digests' if version < 2 else ''}; {fix}")
+
+
+def _check_digests(f: h5py.File, path: Path) -> None:
+    """Every dataset and attribute reads as it was written (`minifa.integrity`)."""
     problem = integrity.first_mismatch(f)
     if problem is not None:
         raise CheckpointError(f"checkpoint {path} is damaged: {problem}; {INTACT}")
