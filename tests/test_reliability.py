@@ -215,7 +215,7 @@ def test_a_nan_stop_says_which_epoch_the_checkpoint_holds(tmp_path, monkeypatch)
     (["--output-scale", "0"], ["output scale 0.0 must be a finite non-zero number"]),
     (["--lr", "inf"], ["learning rate inf"]),
     (["--lr", "nan"], ["learning rate nan"]),
-    (["--init-scale", "inf"], ["init scale"]),
+    (["--init-scale", "inf"], ["init scale inf must be non-negative and finite"]),
     (["--feedback-scale", "nan"], ["feedback_scale=nan must be a finite number"]),
     (["--rule", "perturbed", "--alignment", "nan"], ["alignment=nan must be a finite number"]),
 ])
