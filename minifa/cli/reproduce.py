@@ -43,7 +43,7 @@ def claims_table(claims) -> list[str]:
 @click.argument("figures", nargs=-1)
 @click.option("--profile", type=click.Choice(list(PROFILES)), default="auto", show_default=True,
               help="paper: the papers' full scale (a GPU or a cluster); long: the papers' lengths, fewer repetitions "
-                   "(~8-10 h on a 2-core CPU, all figures); quick: ~35 min on a 2-core CPU; tiny: seconds, CI "
+                   "(~10 h on a 2-core CPU, all figures); quick: ~35 min on a 2-core CPU; tiny: seconds, CI "
                    "plumbing; auto: paper on a GPU, else quick.")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--figures-dir", default="figures", show_default=True, type=click.Path(file_okay=False))
