@@ -215,8 +215,8 @@ def describe(path) -> tuple[dict, list[str]]:
     if kind(path) != "sweep":
         raise CheckpointError(f"{path} is a checkpoint, not a sweep results file")
     with h5py.File(path, "r") as f:
-        grid = json.loads(f.attrs["config"])["grid"]
-        total = len(json.loads(f.attrs["config"])["units"])
+        config = json.loads(f.attrs["config"])
+    grid, total = dict(config["grid"]), len(config["units"])  # the grid: [key, values] pairs, in order
     runs = read(path)
     points = []
     lines = [f"{path}: sweep of {total} point(s), {len(runs)} finished; grid "

@@ -38,7 +38,7 @@ def _torch():
         import torch
     except ImportError:
         raise ConfigError("to_torch and from_torch need PyTorch: pip install torch "
-                          "(the CPU wheel: pip install 'minifa[bench]')") from None
+                          "or pip install 'minifa[interop]'") from None
     return torch
 
 

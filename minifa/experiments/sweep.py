@@ -63,7 +63,8 @@ def sweep_config(grid: dict[str, list], points: list[tuple[dict, mf.Config]], de
     width = len(str(max(len(points) - 1, 0)))
     units = [{"key": f"{i:0{width}d}", "point": point, "config": json.loads(json.dumps(asdict(cfg)))}
              for i, (point, cfg) in enumerate(points)]
-    return {"grid": grid, "units": units, "device": device, "data_dir": data_dir}
+    # the grid as [key, values] pairs: the results file sorts a config's keys, the user's order is kept
+    return {"grid": [[k, v] for k, v in grid.items()], "units": units, "device": device, "data_dir": data_dir}
 
 
 def units(config: dict) -> list[Unit]:

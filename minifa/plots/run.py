@@ -15,6 +15,7 @@ from dataclasses import dataclass
 from pathlib import Path
 
 import numpy as np
+from matplotlib.ticker import MaxNLocator
 
 from ..errors import ConfigError
 from ..history import METRICS, X_AXIS, History, check_metrics, read
@@ -172,6 +173,7 @@ def draw(ax, lines: list[Line], metric: str, layer: int | None, title: str) -> N
     ax.set_title(title, fontsize=10)
     ax.set_xlabel(X_AXIS[METRICS[metric][0]])
     ax.set_ylabel(METRICS[metric][2])
+    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps and epochs are whole numbers
     ax.grid(alpha=0.3)
 
 
