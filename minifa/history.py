@@ -29,7 +29,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .integrity import first_mismatch
+from .integrity import MANIFEST, first_mismatch
 from .errors import CheckpointError, ConfigError
 
 CHECKPOINT_FORMAT = "minifa-checkpoint"  # checkpoint.FORMAT, not imported: that module builds runs
@@ -145,6 +145,9 @@ def _verify(f: h5py.File, path: Path, what: str) -> None:
     ``Results.load`` check them: nothing damaged is plotted silently."""
     groups = [("", f, None)] if what == "checkpoint" else [("its header's ", f, UNITS)] + [
         (f"in unit {key!r}, ", f[UNITS][key], None) for key in f.get(UNITS, {})]
+    if MANIFEST not in f.attrs:
+        raise CheckpointError(f"{path} was written by an older minifa (no integrity digests); "
+                              "read it with that version, or train the run again")
     for where, group, skip in groups:
         problem = first_mismatch(group, skip=skip)
         if problem is not None:

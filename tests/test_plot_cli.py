@@ -108,3 +108,14 @@ def test_bad_input_is_one_line(runs, tmp_path):
         f.attrs.update(experiment="chu-fig1", profile="tiny", config="{}", config_hash="0")
     assert_one_line_error(invoke("plot", figure), 1, "figure chu-fig1, not a sweep", "reproduce")
     assert_one_line_error(invoke("plot", tmp_path / "absent.h5"), 1, "absent.h5 not found")
+
+
+def test_a_damaged_or_old_checkpoint_is_one_line(runs, tmp_path):
+    copy = tmp_path / "copy.h5"
+    copy.write_bytes(runs[0].read_bytes())
+    with h5py.File(copy, "a") as f:
+        f["history/steps/gradient_alignment"][0, 0, 0] += 0.25
+    assert_one_line_error(invoke("plot", copy), 1, "copy.h5 is damaged", "history/steps/gradient_alignment")
+    with h5py.File(copy, "a") as f:
+        del f.attrs["sha256"]
+    assert_one_line_error(invoke("plot", copy), 1, "older minifa")

@@ -50,7 +50,8 @@ def cli() -> None:
     """minifa: train MLPs with backpropagation and random-feedback rules, and measure alignment.
 
     Start with `data` (fetch MNIST once), then `train`; `evaluate` and `inspect` read the
-    HDF5 checkpoints `train` writes.
+    HDF5 checkpoints `train` writes. `sweep` trains a grid of rules and options into one
+    results file; `plot` draws checkpoints and sweeps.
     """
 
 

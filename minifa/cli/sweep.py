@@ -143,7 +143,10 @@ def sweep(grid_file, grid_items, seeds, output, device, data_dir, scheduler, bla
     """Train every point of a grid (rules × train options × seeds) into one resumable results file.
 
     GRID_FILE (optional): a TOML or JSON table of KEY = [values]; --grid adds or replaces keys.
-    Example: sweep --grid rule=fa,dfa,bp --grid lr=0.01,0.05 --grid epochs=2 --seeds 3 -o lr.h5
+
+    \b
+    Example:
+      sweep --grid rule=fa,dfa,bp --grid lr=0.01,0.05 --grid epochs=2 --seeds 3 -o lr.h5
     """
     grid = read_grid(grid_items, grid_file)
     points = resolve(grid, seeds)

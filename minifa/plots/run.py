@@ -168,20 +168,22 @@ def draw(ax, lines: list[Line], metric: str, layer: int | None, title: str) -> N
     colours = [f"C{i % 10}" for i in range(len(lines))]
     with warnings.catch_warnings():  # all-NaN columns (epoch 0's train loss) are expected
         warnings.simplefilter("ignore", RuntimeWarning)
-        for line, colour in zip(lines, colours):
-            _draw_line(ax, line, colour, metric, layer)
+        drawn = [_draw_line(ax, line, colour, metric, layer) for line, colour in zip(lines, colours)]
+    if not any(drawn):  # only rules without feedback matrices here (no weight alignment), say
+        ax.text(0.5, 0.5, "not recorded", transform=ax.transAxes, ha="center", va="center", color="0.5")
     ax.set_title(title, fontsize=10)
     ax.set_xlabel(X_AXIS[METRICS[metric][0]])
     ax.set_ylabel(METRICS[metric][2])
-    ax.xaxis.set_major_locator(MaxNLocator(integer=True))  # steps and epochs are whole numbers
+    ax.xaxis.set_major_locator(MaxNLocator(nbins=5, integer=True))  # steps and epochs are whole numbers
     ax.grid(alpha=0.3)
 
 
-def _draw_line(ax, line: Line, colour, metric: str, layer: int | None) -> None:
-    """One line's metric at ``layer``: a line for one member, mean ± sd for several."""
+def _draw_line(ax, line: Line, colour, metric: str, layer: int | None) -> bool:
+    """One line's metric at ``layer``: a line for one member, mean ± sd for several; whether
+    this run recorded it."""
     found = line.values(metric)
     if found is None or (layer is not None and layer >= found[1].shape[2]):
-        return
+        return False
     x, values = found
     values = values[:, :, layer] if layer is not None else values
     if values.shape[1] > 1:
@@ -190,3 +192,4 @@ def _draw_line(ax, line: Line, colour, metric: str, layer: int | None) -> None:
         ax.plot(x, values[:, 0], color=colour, label=line.label)
     if METRICS[metric][0] == "epochs":  # few points (a one-epoch run has one train loss): mark them
         ax.plot(x, np.nanmean(values, axis=1), "o", color=colour, markersize=3)
+    return True
