@@ -98,7 +98,8 @@ def kind(path) -> str:
     """``"checkpoint"`` or ``"sweep"``; a one-line error for anything else."""
     path = Path(path)
     if not path.is_file():
-        raise CheckpointError(f"{path} not found; pass a checkpoint (train --checkpoint) or a sweep results file")
+        what = "is a directory" if path.is_dir() else "not found"
+        raise CheckpointError(f"{path} {what}; pass a checkpoint (train --checkpoint) or a sweep results file")
     try:
         with h5py.File(path, "r") as f:
             attrs = dict(f.attrs)

@@ -117,7 +117,7 @@ def test_history_frame_of_a_sweep_has_the_grid_columns(tmp_path):
                     "--grid", "lr=0.1", "-o", path)
     assert result.exit_code == 0, result.output
     df = history_frame(path)
-    assert set(df.point) == {"0", "1"} and set(df.lr) == {"0.1"}
+    assert set(df.point) == {"0", "1"} and set(df.lr) == {0.1}
     assert set(df[df.point == "1"].rule) == {"bp"}
 
 

@@ -33,7 +33,7 @@ def swept(tmp_path_factory):
 def test_values_split_at_commas_outside_brackets():
     assert split_values("fa,bp") == ["fa", "bp"]
     assert split_values("[784,100,10], [784,30,10]") == ["784,100,10", "784,30,10"]
-    assert split_values("0.01") == ["0.01"] and split_values("") == []
+    assert split_values("0.01,3,true,1e6,d=2;n=3") == [0.01, 3, True, 1e6, "d=2;n=3"] and split_values("") == []
 
 
 def test_the_grid_is_the_product_first_key_slowest():
@@ -45,7 +45,7 @@ def test_the_summary_has_every_point_and_member(swept):
     path, summary = swept
     assert summary["points_total"] == 4 and len(summary["points"]) == 4
     assert [(p["point"]["rule"], p["point"]["lr"]) for p in summary["points"]] == [
-        ("fa", "0.05"), ("fa", "0.2"), ("bp", "0.05"), ("bp", "0.2")]
+        ("fa", 0.05), ("fa", 0.2), ("bp", 0.05), ("bp", 0.2)]
     for point in summary["points"]:
         assert point["seeds"] == [0, 1] and point["epoch"] == 2 and point["diverged_at_step"] is None
         assert len(point["test_accuracy"]) == 2 and np.shape(point["gradient_alignment"]) == (2, 2)
@@ -67,8 +67,8 @@ def test_a_point_equals_train_with_its_options_bit_for_bit(swept, tmp_path):
     assert result.exit_code == 0, result.output
     (trained,) = history.read(ckpt)
     point = history.read(swept[0])[1]
-    assert point.point == {"rule": "fa", "lr": "0.2", "dataset": "synthetic", "dataset_option": "d=20;n_train=200",
-                           "layers": "20,12,10", "epochs": "2", "metrics_every": "3"}
+    assert point.point == {"rule": "fa", "lr": 0.2, "dataset": "synthetic", "dataset_option": "d=20;n_train=200",
+                           "layers": "20,12,10", "epochs": 2, "metrics_every": 3}
     assert point.config == json.loads(checkpoint.load(ckpt).config.to_json())
     for table in ("steps", "epochs"):
         assert point.table(table).keys() == trained.table(table).keys()

@@ -32,8 +32,8 @@ TRAIN_OPTIONS = {p.name: p for p in train_command.params if isinstance(p, click.
 
 
 def split_values(text: str) -> list[str]:
-    """``v1,v2,[a,b]``: the values, splitting at commas outside brackets (a list value such
-    as ``layers=[784,100,10]`` stays one value)."""
+    """``v1,v2,[a,b]``: the values, split at commas outside brackets (a list value such as
+    ``layers=[784,100,10]`` stays one value)."""
     values, depth, current = [], 0, ""
     for char in text:
         depth += (char == "[") - (char == "]")
@@ -43,8 +43,19 @@ def split_values(text: str) -> list[str]:
         else:
             current += char
     values.append(current)
-    return [v.strip()[1:-1] if v.strip().startswith("[") and v.strip().endswith("]") else v.strip()
-            for v in values if v.strip()]
+    return [typed(v.strip()) for v in values if v.strip()]
+
+
+def typed(text: str):
+    """A value as JSON reads it where it can (``0.05``, ``3``, ``true``), so that summaries and
+    ``history_frame`` get numbers; anything else as text (``fa``, ``[784,100,10]`` -> ``784,100,10``)."""
+    if text.startswith("[") and text.endswith("]"):
+        return text[1:-1]
+    try:
+        value = json.loads(text)
+    except ValueError:
+        return text
+    return value if isinstance(value, (bool, int, float)) else text
 
 
 def grid_key(key: str) -> str:
