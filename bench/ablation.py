@@ -4,7 +4,7 @@
 
 Variants (each against ``all on`` in the same repetition, interleaved like `run.py`):
   column gather    batches gathered as columns of the features × samples array
-  ΔW formed        ``rule.updates`` then ``W -= lr * ΔW`` (the standard path), not one gemm
+  ΔW formed        every ΔW formed (``updates_from_steps``), then ``W -= lr * ΔW``, not one gemm
   masked flush     the first flush: ``copyto(where=|δ| < tiny)`` (slow when δ is mostly 0)
   no flush         subnormal errors kept
   direct align     gradient alignment from formed ΔW_l (every step), not Gram matrices

@@ -108,7 +108,10 @@ def normal(generators: list[np.random.Generator], shape: tuple[int, ...], dtype)
     advanced past them). Box-Muller on the stream's raw 64-bit draws in fixed blocks of
     ``BLOCK``; blocks are filled on several threads at once (NumPy releases the GIL for raw
     draws and ufuncs), each starting at its own position of the stream, so the values do not
-    depend on the thread count. 2.5× NumPy's ``standard_normal`` per core (BENCHMARKS.md)."""
+    depend on the thread count (as many as NumPy's BLAS has). About 3× NumPy's
+    ``standard_normal`` per core (BENCHMARKS.md, "Perturbed BP"). The pool's threads stay
+    alive between calls, so ``blas.rebalance_blas_threads`` (which acts only in a
+    single-threaded process) keeps the count it had once they exist."""
     out = np.empty((len(generators),) + tuple(shape), dtype=dtype)
     count = math.prod(shape)
     blocks = -(-count // (2 * BLOCK))
@@ -124,7 +127,9 @@ def normal(generators: list[np.random.Generator], shape: tuple[int, ...], dtype)
     if workers == 1 or len(tasks) == 1:
         for task in tasks:
             _fill(*task)
-    else:
-        for future in [_pool(workers).submit(_fill, *task) for task in tasks]:
+    else:  # this thread fills the first run, the pool the others
+        futures = [_pool(workers - 1).submit(_fill, *task) for task in tasks[1:]]
+        _fill(*tasks[0])
+        for future in futures:
             future.result()
     return out

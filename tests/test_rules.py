@@ -9,6 +9,8 @@ from __future__ import annotations
 
 import gc
 import math
+import re
+from pathlib import Path
 
 import numpy as np
 import pytest
@@ -295,6 +297,18 @@ def test_a_rule_must_say_what_it_provides():
         mf.rules._discover()
     del Vague
     gc.collect()  # the registry walks live subclasses
+
+
+def test_no_rule_file_or_loop_code_inspects_methods_to_choose_a_path():
+    """The loop dispatches on the declared ``provides``; nothing compares a rule's methods or
+    class (``type(rule).after_step is Rule.after_step``, ``Rule.deltas`` identities)."""
+    package = Path(mf.__file__).parent
+    files = [*sorted((package / "rules").glob("*.py")), package / "training.py", package / "diagnostics.py",
+             package / "__init__.py"]
+    inspecting = re.compile(r"type\([^)]*\)\.\w+\s+is\b|\bis\s+(not\s+)?Rule\.\w+|__func__|isinstance\([^)]*Rule")
+    found = [f"{f.name}: {line.strip()}" for f in files for line in f.read_text().splitlines() if inspecting.search(line)]
+    assert found == []
+    assert inspecting.search("if type(rule).after_step is Rule.after_step:")  # the pattern can fail
 
 
 def test_unknown_rules_and_options_are_one_line_errors(cpu):
