@@ -61,15 +61,11 @@ HIDDEN2 = 1
 SMALL, LARGE = "scale 0.001–0.05", "scale ≥ 0.5"
 
 
-def _groups(scales: np.ndarray) -> tuple[np.ndarray, np.ndarray]:
-    return (scales > 0) & (scales <= 0.05), scales >= 0.5
-
-
 def claims(results) -> list[Claim]:
     """Per loss reading, over seeds (each seed one unit: all scales share its draw, so the
     small-vs-large comparisons are paired per seed)."""
     scales = np.asarray(results.config["scales"])
-    small, large = _groups(scales)
+    small, large = (scales > 0) & (scales <= 0.05), scales >= 0.5
     out = []
     for loss in results.config["losses"]:
         match = lambda p: p["loss"] == loss
