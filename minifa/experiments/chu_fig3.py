@@ -151,6 +151,6 @@ def claims(results) -> list[Claim]:
 
 
 # Why FA loses at scale 0.05 after 5 updates (README, Results, Fig. 3), declared per setting.
-UNALIGNED = ("at scale 0.05 FA's hidden steps are still unaligned noise after 5 updates (its step is large, "
-             "Fig. 2, and alignment has not begun); the paper does not state Figure 3's scale")
+UNALIGNED = ("at scale 0.05 FA has not aligned within 5 updates (hidden-2 alignment ≈ 0), so its hidden steps "
+             "are noise; the paper does not state Figure 3's scale")
 KNOWN_BC = {("perturbed", 0.05): UNALIGNED, ("last-layer", 0.05): UNALIGNED}
