@@ -15,7 +15,8 @@ Layout (h5py shapes; HDF5.jl reverses every dimension, so Julia sees them revers
 
 Integrity: ``sha256`` covers every dataset (dtype, shape, bytes) and every attribute of every
 object (config, rng states, step, epoch, history, rule state...); `load` and `peek` recompute
-it and refuse a file whose content differs in any object, naming it. A new file is loaded
+it and refuse a file whose content differs in any object, naming it. Before that, the seal
+after the HDF5 data (`minifa.integrity.seal`) is checked without parsing the file. A new file is loaded
 back before it replaces the old one, so an unloadable checkpoint never replaces a loadable one.
 
 l is 1-based like Flux's layers; every model and rule dataset has a ``julia_shape`` attribute.
@@ -61,6 +62,7 @@ def save(run: Run, path) -> Path:
                 for write in (_write_header, _write_arrays, _write_rng, _write_history):
                     write(f, run)
                 integrity.stamp(f)
+            integrity.seal(temp)
             _check_loads(temp, path)
     except OSError as err:
         raise CheckpointError(f"cannot write checkpoint {path} ({_reason(err)}); "
@@ -144,6 +146,12 @@ def _open(path: Path):
     """The open, format-checked file; any low-level failure becomes a one-line CheckpointError."""
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} not found; check the path (save a run first)")
+    try:
+        problem = integrity.seal_problem(path)  # before libhdf5 parses a byte of it
+    except OSError as err:
+        raise CheckpointError(f"cannot read checkpoint {path} ({_reason(err)}); check its permissions") from err
+    if problem is not None:
+        raise CheckpointError(f"checkpoint {path} is damaged: {problem}; {INTACT}")
     try:
         f = h5py.File(path, "r")
     except OSError as err:

@@ -6,6 +6,7 @@
                         sha256 (the header's digests: these attributes and that /units exists)
     /units/<key> one group per finished unit: its arrays; attrs params (JSON), seconds, device,
                         sha256 (the unit's digests: each array and each attribute)
+(after the HDF5 data) the seal: SHA-256 of the file's bytes, checked before parsing
 
 Integrity (`minifa.integrity`): reading a file checks the header's digests and every unit's;
 a damaged or missing array or attribute, or a file from an older minifa (no digests), is a
@@ -55,6 +56,9 @@ def _reading(path: Path):
     if path.is_dir():
         raise ResultsError(f"{path} is a directory, not a results file; move it away and rerun")
     try:
+        problem = integrity.seal_problem(path)  # before libhdf5 parses a byte of it
+        if problem is not None:
+            raise ResultsError(f"{path} is damaged: {problem}; {MOVE_AWAY}")
         with h5py.File(path, "r") as f:
             _check(f, path)
             yield f
@@ -146,6 +150,7 @@ class ResultStore:
                     group.create_dataset(name, data=np.asarray(value))
                 group.attrs.update(params=json.dumps(unit.params), seconds=seconds, device=device)
                 integrity.stamp(group)
+            integrity.seal(temp)
             _read_header(temp)  # the new file reads back, digests and all, before it replaces the old
 
     def _write_header(self, f: h5py.File) -> None:
