@@ -95,7 +95,12 @@ def test_the_plot_code_reads_files_only():
 def test_bad_input_is_one_line(runs, tmp_path):
     assert_one_line_error(invoke("plot", runs[0], "--metric", "alignment"), 1, "unknown metric 'alignment'",
                           "weight_alignment")
-    assert_one_line_error(invoke("plot", runs[1], "--metric", "weight_alignment"), 1, "weight_alignment")
+    assert_one_line_error(invoke("plot", runs[1], "--metric", "weight_alignment"), 1, "weight_alignment",
+                          "such as bp")
+    quiet = tmp_path / "quiet.h5"
+    assert invoke("train", *TINY, "--metrics-every", 0, "--checkpoint", quiet).exit_code == 0
+    assert_one_line_error(invoke("plot", quiet, "--metric", "update_norm"), 1, "'update_norm'", "--metrics-every")
+    assert invoke("plot", quiet, "-o", tmp_path / "quiet.png").exit_code == 0  # the epoch panels alone
     text = tmp_path / "notes.h5"
     text.write_text("not hdf5")
     assert_one_line_error(invoke("plot", text), 1, "notes.h5 is not an HDF5 file")

@@ -103,8 +103,11 @@ def select(lines: list[Line], metrics, explicit: bool) -> list[str]:
     found = [m for m in metrics if any(line.values(m) is not None for line in lines)]
     missing = [m for m in metrics if m not in found]
     if explicit and missing:
-        raise ConfigError(f"no run in these files recorded {missing[0]!r} (rules without feedback matrices "
-                          "have no weight alignment; --metrics-every 0 records no step metrics)")
+        why = {"weight_alignment": "rules without feedback matrices, such as bp, have none",
+               "signal_alignment": "rules without feedback matrices, such as bp, have none"}.get(
+            missing[0], "train with --metrics-every K > 0 to record step metrics" if METRICS[missing[0]][0] == "steps"
+            else "the runs have no finished epoch")
+        raise ConfigError(f"no run in these files recorded {missing[0]!r} ({why})")
     if not found:
         raise ConfigError("these files record none of the metrics asked for; train with --metrics-every K > 0")
     return found
