@@ -29,7 +29,7 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .integrity import MANIFEST, first_mismatch
+from .integrity import MANIFEST, first_mismatch, seal_problem
 from .errors import CheckpointError, ConfigError
 
 CHECKPOINT_FORMAT = "minifa-checkpoint"  # checkpoint.FORMAT, not imported: that module builds runs
@@ -100,6 +100,12 @@ def kind(path) -> str:
     if not path.is_file():
         what = "is a directory" if path.is_dir() else "not found"
         raise CheckpointError(f"{path} {what}; pass a checkpoint (train --checkpoint) or a sweep results file")
+    try:
+        problem = seal_problem(path)  # before libhdf5 parses a byte of it (a damaged heap can hang it)
+    except OSError as err:
+        raise CheckpointError(f"cannot read {path} ({err.strerror}); check its permissions") from None
+    if problem is not None:
+        raise CheckpointError(f"{path} is damaged: {problem}; use an intact copy or write it again")
     try:
         with h5py.File(path, "r") as f:
             attrs = dict(f.attrs)

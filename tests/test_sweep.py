@@ -184,4 +184,15 @@ def test_inspect_of_a_damaged_sweep_is_one_line(swept, tmp_path):
     with h5py.File(copy, "a") as f:
         data = f["units/1/epochs.test_accuracy"]
         data[-1] = data[-1] + 0.5
-    assert_one_line_error(invoke("plot", copy), 1, "copy.h5 is damaged", "unit '1'")
+    assert_one_line_error(invoke("plot", copy), 1, "copy.h5 is damaged", "epochs.test_accuracy")
+    assert_one_line_error(invoke("inspect", copy), 1, "copy.h5 is damaged")
+
+
+def test_a_flipped_byte_is_caught_before_hdf5_parses_the_file(swept, tmp_path):
+    """The seal (a SHA-256 trailer, `minifa.integrity`) is checked with plain reads first."""
+    raw = bytearray(swept[0].read_bytes())
+    raw[len(raw) // 2] ^= 0x5A
+    copy = tmp_path / "flipped.h5"
+    copy.write_bytes(bytes(raw))
+    for command in ("plot", "inspect"):
+        assert_one_line_error(invoke(command, copy), 1, "flipped.h5 is damaged")
