@@ -27,7 +27,7 @@ def step_metrics(run: Run, proposal: Proposal, labels) -> dict[str, Any]:
     xp, dtype, signal = run.xp, run.params.weights[0].dtype, proposal.signal
     cache, e = signal.cache, signal.e
     if proposal.steps is not None:
-        true = [s and s.delta for s in proposal.steps] if run.rule.exact else backpropagate(xp, run.net, cache, e, run.params.weights)
+        true = [s.delta for s in proposal.steps] if run.rule.exact else backpropagate(xp, run.net, cache, e, run.params.weights)
         aligned, norms = factored_alignment(xp, cache.inputs, proposal.steps, true, dtype)
         out = {"gradient_alignment": aligned, "update_norm": norms}
     else:

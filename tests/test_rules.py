@@ -311,6 +311,13 @@ def test_no_rule_file_or_loop_code_inspects_methods_to_choose_a_path():
     assert inspecting.search("if type(rule).after_step is Rule.after_step:")  # the pattern can fail
 
 
+def test_the_readme_shows_a_whole_rule_file_as_it_reads():
+    package = Path(mf.__file__).parent
+    readme = (package.parent / "README.md").read_text()
+    shown = readme.split("`minifa/rules/sign_symmetry.py`:\n\n```python\n", 1)[1].split("```", 1)[0]
+    assert shown == (package / "rules" / "sign_symmetry.py").read_text()
+
+
 def test_unknown_rules_and_options_are_one_line_errors(cpu):
     with pytest.raises(ConfigError, match="unknown rule 'fx'; choose one of bp, brsf, dfa, drtp, fa, frsf"):
         make(cpu, "fx")
