@@ -121,7 +121,10 @@ def main() -> None:
     times = timed({**factories, **work}, args.reps, args.budget)
     rows = summarise({k: times[k] for k in factories}, factories, args.steps)
     work_rows = per_network({k: times[k] for k in work}, work)
-    ratio = {**ratios(rows), **ratios({**rows, **work_rows}, workloads.ratio_table())}
+    # perturbed_over_bp divides by BP's run in the workloads' units (seconds per run and network),
+    # not its per-epoch-scaled row: the two differ by EPOCH_STEPS / steps
+    same_units = {**rows, **work_rows, **per_network({"minifa_bp": times["minifa_bp"]}, factories)}
+    ratio = {**ratios(rows), **ratios(same_units, workloads.ratio_table())}
     data = DeviceData.from_dataset(backend, cases.subset(ds, 2 * cases.BATCH), "float32")
     memory = [cases.peak_memory(backend, data, r, measure=m) for r in (1, args.members) for m in (False, True)]
     gpu_result = gpu.run(args, ds) if not args.no_gpu else {"skipped": "--no-gpu"}
