@@ -21,7 +21,7 @@ from typing import Any
 
 import numpy as np
 
-from .errors import BackendError
+from .errors import BackendError, choose
 from .streams import normal as host_normal
 
 NAMES = ("auto", "cpu", "gpu", "strict")
@@ -116,6 +116,7 @@ def gpu_description() -> str:
 
 def get_backend(name: str = "auto") -> Backend:
     """Choose the array namespace once, at the edge: ``auto | cpu | gpu | strict``."""
+    choose("device", name, NAMES, BackendError)
     if name == "auto":
         name = "gpu" if gpu_available() else "cpu"
     if name == "cpu":
@@ -130,4 +131,3 @@ def get_backend(name: str = "auto") -> Backend:
         except ImportError:
             raise BackendError("backend 'strict' needs array-api-strict: pip install 'minifa[test]'") from None
         return Backend("strict", array_api_strict)
-    raise BackendError(f"unknown device {name!r}; choose one of {', '.join(NAMES)}")

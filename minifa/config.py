@@ -15,8 +15,8 @@ from typing import Any
 
 import numpy as np
 
-from .errors import ConfigError
-from .init import COUPLINGS, couple_weights
+from .errors import ConfigError, choose
+from .init import COUPLINGS, weights_from_feedback
 from .network import Network, Params, init_params
 from .rules import Rule, make_rule, rule_class
 from .streams import Streams
@@ -74,7 +74,7 @@ class Config:
             need(np.size(value) in (1, self.members), f"l2 of a layer needs one value or one per member ({self.members})")
             need(_finite(value) and np.all(np.asarray(value, dtype=float) >= 0), f"l2 {self.l2} must be non-negative and finite")
         need(np.size(self.init_scale) in (1, self.members), f"init scale needs one value or one per member ({self.members})")
-        need(self.weights_from_feedback in COUPLINGS, f"weights-from-feedback {self.weights_from_feedback!r}; choose one of {', '.join(COUPLINGS)}")
+        choose("weights-from-feedback mode", self.weights_from_feedback, COUPLINGS)
         for purpose, seeds in self.stream_seeds.items():
             need(len(seeds) == self.members, f"stream_seeds[{purpose!r}] needs one seed per member ({self.members})")
         self.network()
@@ -193,18 +193,11 @@ class Run:
 
 def build(config: Config, backend) -> Run:
     """Draw the initial network and the rule's feedback for every member (host RNG), after
-    checking that they fit in this machine's memory."""
+    checking that they fit in this machine's memory; Figure 4 then builds W from B."""
     _check_memory(config)
     net, streams = config.network(), config.streams()
     params = init_params(backend, net, streams, config.init, config.init_scale, config.dtype)
     rule = make_rule(config.rule, backend, net, streams, config.dtype, config.rule_options)
-    if config.weights_from_feedback != "none":
-        feedback = rule.feedback  # drawn once, not derived from W ([] for rules without one)
-        if [b.shape for b in feedback] != [w.shape for w in params.weights]:
-            raise ConfigError(f"weights-from-feedback needs a rule with fixed B_l of W_l's shape (fa, kolen-pollack), not {rule.name!r}")
-        scale = np.broadcast_to(np.asarray(config.init_scale, dtype=float), (config.members,))
-        params.weights = [
-            backend.asarray(couple_weights(backend.to_host(w), backend.to_host(b), config.weights_from_feedback, scale), config.dtype)
-            for w, b in zip(params.weights, feedback)
-        ]
+    params.weights = weights_from_feedback(backend, params.weights, rule, config.weights_from_feedback,
+                                           config.init_scale, config.dtype)
     return Run(config, backend, net, params, rule, streams)

@@ -35,3 +35,11 @@ class ResultsError(MinifaError):
 class ClusterError(MinifaError):
     """A cluster that cannot be used: Dask missing, a bad or unreachable scheduler address,
     a unit that keeps killing its workers."""
+
+
+def choose(kind: str, name, table, error: type[MinifaError] = ConfigError):
+    """``table[name]`` for a dict, ``name`` for any other collection of names; an unknown name
+    is one line naming the choices: ``unknown {kind} {name!r}; choose one of a, b, c``."""
+    if name not in table:
+        raise error(f"unknown {kind} {name!r}; choose one of {', '.join(table)}")
+    return table[name] if isinstance(table, dict) else name

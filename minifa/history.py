@@ -30,7 +30,7 @@ import h5py
 import numpy as np
 
 from .integrity import MANIFEST, first_mismatch, seal_problem
-from .errors import CheckpointError, ConfigError
+from .errors import CheckpointError, choose
 
 CHECKPOINT_FORMAT = "minifa-checkpoint"  # checkpoint.FORMAT, not imported: that module builds runs
 UNITS = "units"  # the results file's group of finished units (experiments.store)
@@ -185,8 +185,7 @@ def check_metrics(names) -> list[str]:
     """The metric names, each one of ``METRICS``, else a one-line error listing them."""
     names = list(names)
     for name in names:
-        if name not in METRICS:
-            raise ConfigError(f"unknown metric {name!r}; choose from {', '.join(METRICS)}")
+        choose("metric", name, METRICS)
     return names
 
 

@@ -6,13 +6,14 @@ a = gain · sqrt(6/(fan_in + fan_out)) (the CLI's default gain is 1);
 ``zeros``. Biases start at zero (Flux ``Dense``). Feedback: ``pm1`` (entries ±1, the paper's
 default), ``normal`` N(0, 1), ``uniform`` U[-1, 1), each times a scale. Draws are float64 and
 cast afterwards, so a float32 and a float64 network from one seed are the same network.
+Figure 4 initialises the weights from the feedback instead (``weights_from_feedback``).
 """
 
 from __future__ import annotations
 
 import numpy as np
 
-from .errors import ConfigError
+from .errors import ConfigError, choose
 
 
 def _normal(rng, shape, scale):
@@ -41,29 +42,38 @@ FEEDBACK_INITS = {
 COUPLINGS = ("none", "sign", "equal")
 
 
-def _choose(table, name, what):
-    if name not in table:
-        raise ConfigError(f"unknown {what} {name!r}; choose one of {', '.join(table)}")
-    return table[name]
-
-
 def weight_sampler(name: str, shape: tuple[int, int], scale: float):
     """A function ``rng -> array`` drawing one member's weight matrix of ``shape``."""
-    init = _choose(WEIGHT_INITS, name, "init")
+    init = choose("init", name, WEIGHT_INITS)
     return lambda rng: init(rng, shape, scale)
 
 
 def feedback_sampler(name: str, shape: tuple[int, int], scale: float = 1.0):
     """A function ``rng -> array`` drawing one member's feedback matrix of ``shape``."""
-    init = _choose(FEEDBACK_INITS, name, "feedback")
+    init = choose("feedback", name, FEEDBACK_INITS)
     return lambda rng: scale * init(rng, shape)
 
 
 def couple_weights(weights: np.ndarray, feedback: np.ndarray, mode: str, scale: np.ndarray) -> np.ndarray:
-    """Weights built from the feedback (Figure 4); ``scale`` has one entry per member."""
-    _choose({m: m for m in COUPLINGS}, mode, "weights-from-feedback mode")
+    """Weights built from the feedback (Figure 4), on the host: ``sign``: |W| ⊙ sign(B);
+    ``equal``: scale · B; ``scale`` has one entry per member."""
+    choose("weights-from-feedback mode", mode, COUPLINGS)
     if mode == "sign":
         return np.abs(weights) * np.sign(feedback)
     if mode == "equal":
         return scale.reshape(-1, 1, 1) * feedback
     return weights
+
+
+def weights_from_feedback(backend, weights: list, rule, mode: str, init_scale, dtype: str) -> list:
+    """Figure 4's initial weights: each W_l coupled to the rule's B_l (``couple_weights``),
+    as device arrays; ``mode`` ``none`` keeps ``weights``. Only a rule whose B_l is drawn once
+    with W_l's shape has a B to couple to."""
+    if mode == "none":
+        return weights
+    feedback = rule.feedback  # drawn once, not derived from W ([] for rules without one)
+    if [b.shape for b in feedback] != [w.shape for w in weights]:
+        raise ConfigError(f"weights-from-feedback needs a rule with fixed B_l of W_l's shape (fa, kolen-pollack), not {rule.name!r}")
+    scale = np.broadcast_to(np.asarray(init_scale, dtype=float), (weights[0].shape[0],))
+    return [backend.asarray(couple_weights(backend.to_host(w), backend.to_host(b), mode, scale), dtype)
+            for w, b in zip(weights, feedback)]

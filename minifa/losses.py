@@ -2,7 +2,7 @@
 
 Each loss gives its value per member (shape R) and its *output error*
 ``dL/dz`` (shape R × C × B), the only thing a learning rule needs from it. Batch means follow
-Flux (`flux-semantics.md`, section 2), so the error already carries the 1/B factor.
+Flux's ``Flux.Losses`` (``agg = mean`` over the batch), so the error already carries the 1/B factor.
 """
 
 from __future__ import annotations
@@ -10,7 +10,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 from typing import Any, Callable
 
-from .errors import ConfigError
+from .errors import choose
 
 CLASS_AXIS = -2
 
@@ -78,7 +78,7 @@ def _mse_error(xp, z, y):
 def _half_sse_value(xp, z, y):
     """Song et al.'s theory loss ``½ Σ_i e_i²`` (a sum, not a mean). Gradient descent on it at
     step η, decay λ equals ``mse`` at η = nη'/2, λ = 2λ'/n for n samples and one output,
-    i.e. code (η, λ) = paper (2η/n, nλ/2) (song-xu-lafferty-methods.md, section 1)."""
+    i.e. code (η, λ) = paper (2η/n, nλ/2) (the Song et al. methods notes, section 1)."""
     d = z - y
     return 0.5 * xp.sum(xp.reshape(d * d, (d.shape[0], -1)), axis=-1)
 
@@ -107,10 +107,7 @@ LOSSES = {
 
 
 def get_loss(name: str) -> Loss:
-    try:
-        return LOSSES[name]
-    except KeyError:
-        raise ConfigError(f"unknown loss {name!r}; choose one of {', '.join(LOSSES)}") from None
+    return choose("loss", name, LOSSES)
 
 
 def accuracy(xp, z, labels):

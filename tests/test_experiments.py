@@ -183,3 +183,71 @@ def test_weight_alignment_is_read_at_each_epochs_end():
     np.testing.assert_array_equal(rows[0], first)
     np.testing.assert_array_equal(rows[-1], last)
     assert not np.allclose(rows[1], rows[2])  # a new value each epoch
+
+
+def test_auto_takes_the_profile_of_the_results_already_there(tmp_path):
+    """``reproduce --results-dir DIR`` on a folder of another profile's results resumes it
+    (nothing moved aside, nothing recomputed); a folder of mixed profiles must be named."""
+    from click.testing import CliRunner
+
+    from minifa.cli import cli
+    from minifa.errors import ConfigError
+    from minifa.experiments.runner import resolve_profile
+
+    path = run_experiment(experiment("chu-deadlock"), "tiny", tmp_path, executor=LocalExecutor(1))
+    before = path.read_bytes()
+    result = CliRunner().invoke(cli, ["reproduce", "chu-deadlock", "--results-dir", str(tmp_path),
+                                       "--figures-dir", str(tmp_path / "figures")])
+    assert result.exit_code == 0, result.output
+    assert "profile tiny (auto: the profile of the results already there)" in result.output
+    assert path.read_bytes() == before and sorted(p.name for p in tmp_path.glob("*.h5")) == ["chu-deadlock.h5"]
+    assert resolve_profile("auto", {})[0] in ("quick", "paper")
+    assert resolve_profile("quick", {"a": "long"}) == ("quick", "as asked")
+    with pytest.raises(ConfigError, match="several profiles \\(long, tiny\\)"):
+        resolve_profile("auto", {"a": "tiny", "b": "long"})
+
+
+def test_every_figure_keeps_the_contract():
+    """Each of the nine paper figures is discovered whole: names, four profiles, plot module."""
+    import minifa.experiments as experiments
+
+    assert experiments.BROKEN == []
+    assert len(EXPERIMENTS) == 9 and experiments.figures() == list(EXPERIMENTS)
+    for module in EXPERIMENTS.values():
+        assert experiments.contract_problem(module) is None
+        assert set(experiments.FIGURE_PROFILES) <= set(module.PROFILES)
+
+
+def test_a_figure_that_breaks_the_contract_is_named_with_what_it_lacks(monkeypatch):
+    import types
+
+    import minifa.experiments as experiments
+    from minifa.errors import ConfigError
+
+    module = types.ModuleType("minifa.experiments.my_fig")
+    module.NAME, module.TITLE, module.units, module.run_unit = "my-fig", "Mine", list, dict
+    module.PROFILES = {"paper": {}, "long": {}, "tiny": {}}
+    problem = experiments.contract_problem(module)
+    assert problem.startswith("figure module minifa/experiments/my_fig.py lacks claims, PROFILES['quick'], "
+                              "minifa/plots/my_fig.py with plot(results, png_path);")
+    assert "\n" not in problem
+    complete = experiments.EXPERIMENTS["chu-fig1"]
+    assert experiments.contract_problem(complete) is None
+    monkeypatch.setattr(experiments, "BROKEN", [problem])
+    for call in (lambda: experiments.experiment("chu-fig1"), experiments.figures):
+        with pytest.raises(ConfigError, match="my_fig.py lacks claims"):
+            call()
+
+
+def test_results_find_a_unit_by_its_params_not_its_key(tmp_path):
+    from minifa.errors import ResultsError
+
+    params = {"a": {"method": "fa", "scale": 0.05}, "b": {"method": "fa", "scale": 1.0},
+              "c": {"method": "bp", "scale": 1.0}}
+    units = {k: {"x": np.array([i])} for i, k in enumerate(params)}
+    results = Results(tmp_path / "fig.h5", "fig", "tiny", {}, units, params, 0.0)
+    assert results.unit(method="fa", scale=1.0)["x"][0] == 1 and results.select(scale=1.0) == ["b", "c"]
+    with pytest.raises(ResultsError, match="has no unit with method='dfa'; rerun reproduce fig"):
+        results.unit(method="dfa")
+    with pytest.raises(ResultsError, match=r"has 2 units with method='fa' \(a, b\); match more params"):
+        results.unit(method="fa")

@@ -9,10 +9,11 @@ from pathlib import Path
 
 import click
 
-from ..experiments import EXPERIMENTS, experiment
+from ..experiments import experiment
+from ..experiments import figures as all_figures
 from ..experiments.executors import make_executor
 from ..experiments.runner import PROFILES, experiment_claims, plot_experiment, resolve_profile, run_experiment
-from ..experiments.store import Results
+from ..experiments.store import Results, stored_profiles
 
 
 @contextlib.contextmanager
@@ -44,7 +45,8 @@ def claims_table(claims) -> list[str]:
 @click.option("--profile", type=click.Choice(list(PROFILES)), default="auto", show_default=True,
               help="paper: the papers' full scale (a GPU or a cluster); long: the papers' lengths, fewer repetitions "
                    "(~10 h on a 2-core CPU, all figures); quick: ~35 min on a 2-core CPU; tiny: seconds, CI "
-                   "plumbing; auto: paper on a GPU, else quick.")
+                   "plumbing; auto: the profile of the results already in --results-dir, else paper on a GPU "
+                   "and quick on a CPU.")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--figures-dir", default="figures", show_default=True, type=click.Path(file_okay=False))
 @click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True)
@@ -69,13 +71,13 @@ def reproduce(figures, profile, results_dir, figures_dir, device, data_dir, chec
               connect_timeout) -> None:
     """Compute (resumably), plot and summarise FIGURES (default: all of them); with
     --no-compute, only evaluate the claims of the results already in --results-dir."""
-    names = list(figures) or list(EXPERIMENTS)
+    names = list(figures) or all_figures()
     modules = [experiment(n) for n in names]
     if no_compute:
         claims, unchecked = stored_claims(modules, Path(results_dir))
         print_claims(claims, check, unchecked)
         return
-    profile, why = resolve_profile(profile)
+    profile, why = resolve_profile(profile, stored_profiles(Path(results_dir), [m.NAME for m in modules]))
     click.echo(f"profile {profile} ({why}); results in {results_dir}/, figures in {figures_dir}/", err=True)
     executor = make_executor(scheduler, blas_threads=blas_threads, connect_timeout=connect_timeout)
     if scheduler:  # workers may start elsewhere; on a shared file system an absolute path still holds

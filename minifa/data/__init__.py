@@ -1,7 +1,8 @@
-"""Data sources for minifa: MNIST (as IDX, spec/data.md) and the synthetic sets.
+"""Data sources for minifa: MNIST (as IDX; the README's "Where the data comes from") and
+the synthetic sets.
 
-Every loader returns a `Dataset` in Flux's layout, samples as columns
-(spec/flux-semantics.md §9): ``x`` is ``features × N``, ``y`` is ``outputs × N``.
+Every loader returns a `Dataset` in Flux's layout, samples as columns (Flux's ``Dense``
+takes ``features × batch``): ``x`` is ``features × N``, ``y`` is ``outputs × N``.
 """
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from minifa.data.dataset import Dataset, one_hot
 from minifa.data.idx import read_idx, write_idx
 from minifa.data.mnist import fetch_mnist, load_mnist
 from minifa.data.synthetic import gaussian_teacher, synthetic_classes
-from minifa.errors import ConfigError, DataError
+from minifa.errors import ConfigError, DataError, choose
 
 DATASETS = ("mnist", "gaussian", "synthetic")
 
@@ -45,8 +46,7 @@ def load_dataset(name: str, *, data_dir: str | os.PathLike = "data/mnist",
       n_test, d, classes.
     ``standardise`` (Song et al.'s MNIST normalisation) applies to MNIST only.
     """
-    if name not in DATASETS:
-        raise DataError(f"unknown data set {name!r}; use one of {', '.join(DATASETS)}")
+    choose("data set", name, DATASETS, DataError)
     if name == "mnist":
         if options:
             raise ConfigError(f"mnist takes no options, got {', '.join(sorted(options))}")

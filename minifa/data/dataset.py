@@ -1,7 +1,8 @@
 """The `Dataset` container shared by every data source, and Flux's one-hot encoding.
 
-Layout follows Julia/Flux (spec/flux-semantics.md §9): samples are **columns**, so inputs are
-``features × N`` and targets ``outputs × N``; a batch is ``x[:, idx]`` (MLUtils DataLoader, §4).
+Layout follows Julia/Flux: samples are **columns** (Flux's ``Dense`` takes ``features × batch``),
+so inputs are ``features × N`` and targets ``outputs × N``; a batch is ``x[:, idx]``, as
+MLUtils' ``DataLoader`` slices the last axis.
 It lives in its own module so that `mnist` and `synthetic` can import it without a cycle
 through the package ``__init__``.
 """
@@ -47,7 +48,7 @@ class Dataset:
 def one_hot(labels: np.ndarray, classes: int = 10, dtype=np.float32) -> np.ndarray:
     """``classes × N`` one-hot matrix: column j is the indicator of ``labels[j]``.
 
-    Equals ``Flux.onehotbatch(labels, 0:classes-1)`` as floats (spec/flux-semantics.md §3, §9).
+    Equals ``Flux.onehotbatch(labels, 0:classes-1)`` as floats (OneHotArrays.jl, one column per label).
     Labels outside ``0..classes-1`` raise `DataError` (NumPy would wrap negatives silently).
     """
     labels = np.asarray(labels)

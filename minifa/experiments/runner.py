@@ -9,19 +9,26 @@ from pathlib import Path
 from typing import Callable
 
 from ..backend import gpu_available
-from ..errors import ConfigError
+from ..errors import ConfigError, choose
 from .executors import LocalExecutor
 from .store import Results, ResultStore
 
 PROFILES = ("auto", "paper", "long", "quick", "tiny")
 
 
-def resolve_profile(profile: str) -> tuple[str, str]:
-    """``auto`` is ``paper`` on a GPU and ``quick`` on a CPU; returns (profile, why)."""
-    if profile not in PROFILES:
-        raise ConfigError(f"unknown profile {profile!r}; choose one of {', '.join(PROFILES)}")
+def resolve_profile(profile: str, stored: dict[str, str] | None = None) -> tuple[str, str]:
+    """``auto`` is the profile of the results already there (``stored``: figure → profile),
+    so that rerunning on a folder resumes it instead of moving its files aside; with none,
+    ``paper`` on a GPU and ``quick`` on a CPU. Returns (profile, why)."""
+    choose("profile", profile, PROFILES)
     if profile != "auto":
         return profile, "as asked"
+    found = sorted(set((stored or {}).values()))
+    if len(found) > 1:
+        raise ConfigError(f"the results folder holds several profiles ({', '.join(found)}); "
+                          "name one with --profile")
+    if found:
+        return found[0], "auto: the profile of the results already there"
     return ("paper", "auto: a GPU is present") if gpu_available() else ("quick", "auto: no GPU, CPU profile")
 
 

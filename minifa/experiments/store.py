@@ -85,6 +85,12 @@ def _read_header(path: Path) -> dict:
         return {k: f.attrs[k] for k in ("experiment", "profile", "config", "config_hash")}
 
 
+def stored_profiles(results_dir: Path, names) -> dict[str, str]:
+    """``{figure: profile}`` of the results files of figures ``names`` in ``results_dir``."""
+    paths = {name: Path(results_dir) / f"{name}.h5" for name in names}
+    return {name: str(_read_header(p)["profile"]) for name, p in paths.items() if p.is_file()}
+
+
 @dataclass
 class ResultStore:
     path: Path
@@ -193,4 +199,16 @@ class Results:
         return np.stack([self.units[k][name] for k in keys])
 
     def select(self, **match) -> list[str]:
+        """The keys of the units whose params include ``match`` (``select(rule="fa")``), sorted."""
         return sorted(k for k, p in self.params.items() if all(p.get(a) == b for a, b in match.items()))
+
+    def unit(self, **match) -> dict[str, np.ndarray]:
+        """The arrays of the one unit whose params include ``match`` (``unit(method="fa",
+        scale=0.05)``): a unit is found by what it computed, never by re-typing its key."""
+        keys = self.select(**match)
+        if len(keys) != 1:
+            wanted = ", ".join(f"{k}={v!r}" for k, v in match.items())
+            if keys:  # the caller's match is too loose: a bug in the figure's module
+                raise ResultsError(f"{self.path} has {len(keys)} units with {wanted} ({', '.join(keys)}); match more params")
+            raise ResultsError(f"{self.path} has no unit with {wanted}; rerun reproduce {self.experiment} to complete it")
+        return self.units[keys[0]]
