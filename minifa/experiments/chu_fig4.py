@@ -80,10 +80,17 @@ def claims(results) -> list[Claim]:
                       "red ≥ green ≥ blue; each gap ≥ 0.02 in cosine (our choice)", *ordered(weight)),
         Claim.checked("4c", "the least aligned (blue) learns best",
                       "blue best in accuracy; by ≥ 0.5 points over epochs 1–10 (our choice: the paper shows one run each)",
-                      f"mean accuracy over epochs 1–{epochs}, blue − best of green, red: {best}", exceeds(best, 0.005)),
+                      f"mean accuracy over epochs 1–{epochs}, blue − best of green, red: {best}", exceeds(best, 0.005),
+                      known=CONVERGED),
         Claim.checked("4", "±1 feedback with W = B aligns almost perfectly yet learns nothing",
                       "alignment ≈ 1 (> 0.9), accuracy ≈ chance (< 0.2)",
                       f"cos(W_2, B_2) at epoch {epochs} {pm1[0]}, accuracy {pm1[1]}",
                       every([above(pm1[0], 0.9), below(pm1[1], 0.2)]),
                       known="W = B = ±1 is an init scale of 1, which learns slowly (Fig. 1) but does learn"),
     ]
+
+
+# Declared after the long run (session 11) showed it; the quick run of session 10 had
+# already seen the three curves meet after epoch 1 (README Results, Fig. 4).
+CONVERGED = ("blue leads after epoch 1, but the three variants meet within about a point by epoch 3, so "
+             "over the 10-epoch curve blue's lead is within seed noise; the paper shows one run per variant")
