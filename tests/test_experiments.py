@@ -17,7 +17,7 @@ import pytest
 
 from minifa.experiments import EXPERIMENTS, experiment
 from minifa.experiments.executors import LocalExecutor
-from minifa.experiments.framework import Claim, Unit, build, train_with_weight_alignment
+from minifa.experiments.framework import Claim, Unit, fresh_run, train_with_weight_alignment
 from minifa.experiments.runner import experiment_claims, plot_experiment, run_experiment
 from minifa.experiments.store import Results, ResultStore
 from minifa.metrics import weight_alignment
@@ -175,7 +175,7 @@ def test_weight_alignment_is_read_at_each_epochs_end():
     """Figures 1 and 4 report cos(W_l, B_l), a state, at the start and at the end of every
     epoch (not averaged over the epoch): the rows equal cosines computed from the weights."""
     config = experiment("chu-fig1").PROFILES["tiny"]
-    run, data = build(config, rule="fa", init_scale=[0.05, 1.0], seeds=[0, 1], epochs=2, metrics_every=2)
+    run, data = fresh_run(config, rule="fa", init_scale=[0.05, 1.0], seeds=[0, 1], epochs=2, metrics_every=2)
     first = run.backend.to_host(weight_alignment(run.xp, run.params, run.rule.weight_feedback(run.params)))
     rows = train_with_weight_alignment(run, data)
     last = run.backend.to_host(weight_alignment(run.xp, run.params, run.rule.weight_feedback(run.params)))

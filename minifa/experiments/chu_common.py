@@ -1,4 +1,4 @@
-"""Chu & Bacho's common set-up (section 4 of the paper, `chu-bacho-figures.md`): the
+"""Chu & Bacho's common set-up (section 4 of the paper): the
 784-700-1000-10 tanh MLP, batch 100, lr 0.05, ±1 feedback, Float32, MNIST, and the
 CI-sized ``tiny`` variant of it on a small synthetic set."""
 

@@ -18,7 +18,7 @@ import minifa as mf
 
 from .chu_common import profiles
 from .compare import Stat, below, every, exceeds, fmt, paired
-from .framework import Claim, Unit, build, table
+from .framework import Claim, Unit, fresh_run, table
 
 NAME = "chu-deadlock"
 TITLE = "Appendix A.1: zero initial weights"
@@ -36,8 +36,8 @@ def units(config: dict) -> list[Unit]:
 
 
 def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
-    run, data = build(config, rule=unit.params["rule"], init_scale=0.0, seeds=config["seeds"],
-                      epochs=config["epochs"], metrics_every=config["metrics_every"])
+    run, data = fresh_run(config, rule=unit.params["rule"], init_scale=0.0, seeds=config["seeds"],
+                          epochs=config["epochs"], metrics_every=config["metrics_every"])
     norms = []
 
     def weight_norms(run, metrics):
@@ -51,7 +51,7 @@ def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
 
 def claims(results) -> list[Claim]:
     """Over seeds (the members of each unit)."""
-    bp, fa = results.units["bp"], results.units["fa"]
+    bp, fa = results.unit(rule="bp"), results.unit(rule="fa")
     bp_acc, fa_acc = bp["test_accuracy"][-1], fa["test_accuracy"][-1]
     moved = fa["weight_norm"][-1, :, :-1].min()
     learns = paired(fa_acc, bp_acc)

@@ -1,6 +1,6 @@
 """Chu & Bacho 2024, Figure 1: the initial weight scale decides how well FA aligns and learns.
 
-FA at weight scale factors 0 … 1 (the paper gives none; `chu-bacho-figures.md` picks eight),
+FA at weight scale factors 0 … 1 (the paper gives none; we pick eight),
 ±1 feedback, every member of a unit sharing one seed, so the members differ only in scale.
 Panels: (a) test accuracy per epoch (first 10), (b) test accuracy after the last epoch
 against the scale, (c) weight alignment cos(W_l, B_l) at the end of each epoch (a state), (d)
@@ -23,7 +23,7 @@ import numpy as np
 
 from .chu_common import LOSSES, profiles
 from .compare import Stat, below, exceeds, paired
-from .framework import Claim, Unit, build, per_epoch_mean, table, train_with_weight_alignment
+from .framework import Claim, Unit, fresh_run, per_epoch_mean, table, train_with_weight_alignment
 
 NAME = "chu-fig1"
 TITLE = "Figure 1: initial weight scale vs FA"
@@ -43,9 +43,9 @@ def units(config: dict) -> list[Unit]:
 
 def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
     scales = config["scales"]
-    run, data = build(config, rule="fa", loss=unit.params["loss"], init_scale=scales,
-                      seeds=[unit.params["seed"]] * len(scales), metrics_every=config["metrics_every"],
-                      epochs=config["epochs"])
+    run, data = fresh_run(config, rule="fa", loss=unit.params["loss"], init_scale=scales,
+                          seeds=[unit.params["seed"]] * len(scales), metrics_every=config["metrics_every"],
+                          epochs=config["epochs"])
     weight = train_with_weight_alignment(run, data)  # (epochs + 1, scales, layers): at each epoch's end
     return {
         "test_accuracy": table(run, "epochs", "test_accuracy"),  # (epochs + 1, scales)
@@ -68,10 +68,9 @@ def claims(results) -> list[Claim]:
     small, large = (scales > 0) & (scales <= 0.05), scales >= 0.5
     out = []
     for loss in results.config["losses"]:
-        match = lambda p: p["loss"] == loss
-        acc = results.stack("test_accuracy", match)  # (seeds, epochs + 1, scales)
-        walign = results.stack("weight_alignment", match)  # (seeds, epochs + 1, scales, layers): epoch ends
-        galign = results.stack("gradient_alignment", match)  # (seeds, epochs, scales, layers): epoch means
+        acc = results.stack("test_accuracy", loss=loss)  # (seeds, epochs + 1, scales)
+        walign = results.stack("weight_alignment", loss=loss)  # (seeds, epochs + 1, scales, layers): epoch ends
+        galign = results.stack("gradient_alignment", loss=loss)  # (seeds, epochs, scales, layers): epoch means
         last, ten = acc.shape[1] - 1, min(10, acc.shape[1] - 1)
         final = paired(acc[:, -1, small].mean(axis=1), acc[:, -1, large].mean(axis=1))
         first = paired(acc[:, 1, small].mean(axis=1), acc[:, 1, large].mean(axis=1))

@@ -22,7 +22,7 @@ from minifa.batches import epoch_batches
 
 from .chu_common import LOSSES, profiles
 from .compare import Stat, below, fmt
-from .framework import layer_name, Claim, Unit, build
+from .framework import layer_name, Claim, Unit, fresh_run
 
 NAME = "chu-fig2"
 TITLE = "Figure 2: first-update norm vs initial weight scale"
@@ -44,8 +44,8 @@ def units(config: dict) -> list[Unit]:
 
 def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
     scales, reps = config["scales"], unit.params["reps"]
-    run, data = build(config, rule="fa", loss=unit.params["loss"], init_scale=scales * len(reps),
-                      seeds=[r for r in reps for _ in scales])
+    run, data = fresh_run(config, rule="fa", loss=unit.params["loss"], init_scale=scales * len(reps),
+                          seeds=[r for r in reps for _ in scales])
     x, targets, _ = next(epoch_batches(run, data))
     updates = mf.batch_updates(run, x, targets)
     norms = np.stack([np.linalg.norm(run.backend.to_host(u.weight), axis=(1, 2)) for u in updates], axis=-1)
@@ -61,7 +61,7 @@ def claims(results) -> list[Claim]:
     scales = np.asarray(results.config["scales"])
     out = []
     for loss in results.config["losses"]:
-        norms = np.concatenate(list(results.stack("update_norm", lambda p: p["loss"] == loss)))  # (reps, S, L)
+        norms = np.concatenate(list(results.stack("update_norm", loss=loss)))  # (reps, S, L)
         median = np.median(norms, axis=0)
         for l in range(norms.shape[-1]):
             name = layer_name(l, norms.shape[-1])

@@ -30,7 +30,7 @@ import minifa as mf
 
 from .chu_common import profiles
 from .compare import Stat, below, equivalent, every, exceeds, fmt, paired, unpaired
-from .framework import Claim, Unit, build, take_steps, test_accuracy
+from .framework import Claim, Unit, fresh_run, take_steps, test_accuracy
 
 NAME = "chu-fig3"
 TITLE = "Figure 3: perturbed BP vs FA vs last layer only"
@@ -66,10 +66,10 @@ def one_epoch_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
     weights and data order, each has its own perturbation stream."""
     seed, targets = unit.params["seed"], list(config["alignments"]) + [1.0]
     same = {"init": [seed] * len(targets), "data": [seed] * len(targets)}
-    perturbed, data = build(config, rule="perturbed", rule_options={"alignment": targets}, epochs=1,
-                            init_scale=config["init_scale"], seeds=[seed * 1000 + i for i in range(len(targets))],
-                            stream_seeds=same)
-    last, _ = build(config, rule="last-layer", epochs=1, init_scale=config["init_scale"], seeds=[seed])
+    perturbed, data = fresh_run(config, rule="perturbed", rule_options={"alignment": targets}, epochs=1,
+                                init_scale=config["init_scale"], seeds=[seed * 1000 + i for i in range(len(targets))],
+                                stream_seeds=same)
+    last, _ = fresh_run(config, rule="last-layer", epochs=1, init_scale=config["init_scale"], seeds=[seed])
     accuracy = mf.train(perturbed, data).history["epochs"]["test_accuracy"][-1]
     last_accuracy = mf.train(last, data).history["epochs"]["test_accuracy"][-1]
     return {"accuracy": accuracy[:-1], "bp_accuracy": accuracy[-1:], "last_layer_accuracy": last_accuracy}
@@ -87,7 +87,7 @@ def early_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
     else:
         members, options = config["ll_reps"], {}
         alignment = np.full(members, np.nan)
-    run, data = build(config, rule=method, rule_options=options, init_scale=scale, seeds=list(range(members)))
+    run, data = fresh_run(config, rule=method, rule_options=options, init_scale=scale, seeds=list(range(members)))
     rows = take_steps(run, data, config["updates_bc"], measure=True)
     with warnings.catch_warnings():  # last-layer-only has no hidden alignment: NaN, on purpose
         warnings.simplefilter("ignore", RuntimeWarning)
@@ -108,7 +108,7 @@ def claims(results) -> list[Claim]:
     order); (b, c) over the members of each method, unpaired."""
     a = np.asarray(results.config["alignments"])
     ratios, lasts = accuracy_ratios(results)  # (reps, A), (reps,)
-    raw = np.stack([results.units[k]["accuracy"] for k in results.select(panel="a")])
+    raw = results.stack("accuracy", panel="a")
     zero, below_bp = int(np.argmin(np.abs(a))), int(np.flatnonzero(a < 1)[-1])  # a = 1 is BP itself: ratio 1
     gap = ratios.mean(axis=0) - lasts.mean()
     crossing = a[np.argmax(gap > 0)] if (gap > 0).any() else np.nan
@@ -126,9 +126,7 @@ def claims(results) -> list[Claim]:
                       every([exceeds(gain, 0.0), below(gain, 0.05)])),
     ]
     for scale in results.config["scales_bc"]:
-        fa = results.units[f"bc_fa_scale{scale:g}"]
-        pert = results.units[f"bc_perturbed_scale{scale:g}"]
-        last = results.units[f"bc_last-layer_scale{scale:g}"]
+        fa, pert, last = (results.unit(panel="bc", method=m, scale=scale) for m in ("fa", "perturbed", "last-layer"))
         fa_acc = Stat.of(fa["accuracy"])
         over_last = unpaired(fa_acc, Stat.of(last["accuracy"]))
         out.append(Claim.checked("3bc", f"scale {scale:g}: FA beats last-layer-only after 5 updates",

@@ -21,7 +21,7 @@ import numpy as np
 
 from .chu_common import profiles
 from .compare import Stat, above, below, every, exceeds, paired
-from .framework import Claim, Unit, build, per_epoch_mean, table, train_with_weight_alignment
+from .framework import Claim, Unit, fresh_run, per_epoch_mean, table, train_with_weight_alignment
 
 NAME = "chu-fig4"
 TITLE = "Figure 4: weights built from the feedback"
@@ -45,9 +45,9 @@ def units(config: dict) -> list[Unit]:
 
 def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
     feedback, coupling, scale = config["variants"][unit.params["variant"]]
-    run, data = build(config, rule="fa", rule_options={"feedback": feedback}, weights_from_feedback=coupling,
-                      init_scale=config["init_scale"] if scale is None else scale, seeds=config["seeds"], epochs=config["epochs"],
-                      metrics_every=config["metrics_every"])
+    run, data = fresh_run(config, rule="fa", rule_options={"feedback": feedback}, weights_from_feedback=coupling,
+                          init_scale=config["init_scale"] if scale is None else scale, seeds=config["seeds"], epochs=config["epochs"],
+                          metrics_every=config["metrics_every"])
     weight = train_with_weight_alignment(run, data)  # (epochs + 1, seeds, layers): at each epoch's end
     return {
         "test_accuracy": table(run, "epochs", "test_accuracy"),  # (epochs + 1, seeds)
@@ -60,7 +60,7 @@ def claims(results) -> list[Claim]:
     """Over seeds, paired: every variant of a seed shares its feedback B and data order.
     Alignments at the last epoch (gradient: that epoch's mean; weight: its end); accuracy
     averaged over epochs 1 … last (the whole curve the paper shows)."""
-    u = results.units
+    u = {variant: results.unit(variant=variant) for variant in VARIANTS}
     grad = {k: v["gradient_alignment"][-1, :, 1] for k, v in u.items()}  # (seeds,) hidden 2
     weight = {k: v["weight_alignment"][-1, :, 1] for k, v in u.items()}
     acc = {k: v["test_accuracy"][1:].mean(axis=0) for k, v in u.items()}

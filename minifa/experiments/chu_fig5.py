@@ -24,7 +24,7 @@ from minifa import epoch_batches, train_step
 
 from .chu_common import profiles
 from .compare import Stat, above, exceeds
-from .framework import Claim, Unit, build, layer_name, test_accuracy
+from .framework import Claim, Unit, fresh_run, layer_name, test_accuracy
 
 # Extra evaluations this many updates after the swap, to see whether the drop is immediate.
 SOON_AFTER = (1, 5, 20, 100)
@@ -62,8 +62,8 @@ def alignments(xp, fa, bp) -> np.ndarray:
 
 def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
     seeds = [unit.params["seed"]] * 2
-    fa, data = build(config, rule="fa", init_scale=config["init_scale"], seeds=seeds, shared_order=True)
-    bp, _ = build(config, rule="bp", init_scale=config["init_scale"], seeds=seeds, shared_order=True)
+    fa, data = fresh_run(config, rule="fa", init_scale=config["init_scale"], seeds=seeds, shared_order=True)
+    bp, _ = fresh_run(config, rule="bp", init_scale=config["init_scale"], seeds=seeds, shared_order=True)
     xp, out = fa.xp, {"record_step": [], "alignment": [], "eval_step": [], "fa_accuracy": [], "bp_accuracy": []}
     while fa.step < config["updates"]:
         for x, targets, labels in epoch_batches(fa, data):  # BP is fed FA's batches

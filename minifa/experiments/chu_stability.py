@@ -23,7 +23,7 @@ from minifa import epoch_batches, train_step
 
 from .chu_common import profiles
 from .compare import fmt
-from .framework import Claim, Unit, build
+from .framework import Claim, Unit, fresh_run
 
 NAME = "chu-stability"
 TITLE = "Stability criterion (eq. 10-11) over FA training"
@@ -41,7 +41,7 @@ def units(config: dict) -> list[Unit]:
 
 
 def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
-    run, data = build(config, rule="fa", init_scale=unit.params["scale"], seeds=list(range(config["reps"])))
+    run, data = fresh_run(config, rule="fa", init_scale=unit.params["scale"], seeds=list(range(config["reps"])))
     rows = {"step": [], "alignment": [], "predicted_small": [], "measured_small": [],
             "predicted_step": [], "measured_step": []}
     for _ in range(config["epochs"]):

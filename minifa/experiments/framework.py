@@ -1,10 +1,12 @@
 """What every experiment module shares: work units, engine configs, cached data, summaries.
 
 An experiment module (one per paper figure) defines ``NAME``, ``TITLE``, ``PROFILES`` (a
-config dict per profile: ``paper``, ``quick`` and the CI-sized ``tiny``), ``units(config)``,
-``run_unit(config, unit) -> {name: array}`` (a pure function of its arguments, so any
-executor may run it anywhere) and ``claims(results)``. Its plotting module in
-``minifa.plots`` reads only the results file.
+config dict per profile: ``paper``, ``long``, ``quick`` and the CI-sized ``tiny``),
+``units(config)``, ``run_unit(config, unit) -> {name: array}`` (a pure function of its
+arguments, so any executor may run it anywhere) and ``claims(results)``. Its plotting module
+in ``minifa.plots`` reads only the results file; both find a unit by its params
+(``results.unit(scale=0.05)``, ``results.stack(name, loss=...)``), never by its key.
+Discovery checks the contract (``minifa.experiments``).
 """
 
 from __future__ import annotations
@@ -97,8 +99,9 @@ def device_backend(config: dict):
     return mf.get_backend(config.get("device", "auto"))
 
 
-def build(config: dict, **overrides):
-    """A run on the config's device plus its data: ``(run, data)``."""
+def fresh_run(config: dict, **overrides):
+    """A new run (``mf.build`` of ``engine_config``) on the config's device, plus its data:
+    ``(run, data)``."""
     backend, data = device_data(config)
     cfg = engine_config(config, **overrides)
     return mf.build(cfg, backend), data

@@ -4,7 +4,7 @@ Two-layer networks ``f(x) = β ψ(Wx)/√p`` (no biases; W, β, b entries N(0, 1
 Gaussian points in d = 150 dimensions, targets from a linear map or a teacher of the same ψ
 and width. Full-batch gradient descent on the code's loss ``(1/n) Σ e²`` with FA in the
 hidden layer and weight decay λ on β only, at the step sizes and λ of the authors' code
-(`song-xu-lafferty-methods.md`, §3; the paper's η are the code literals misread). Every
+(the Song et al. methods notes, §3: the authors' code; the paper's η are the code literals misread). Every
 repetition draws fresh data, weights and b from its own seed, distinct across every
 (ψ, λ, p, repetition); the repetitions of one (ψ, λ, p) are one ensemble with their own data
 (features × samples per member).
@@ -47,7 +47,7 @@ from .framework import Claim, Unit, device_backend
 NAME = "song-fig2"
 TITLE = "Song et al. Figure 2: alignment vs width, Gaussian data"
 
-# network -> [η, λ values] in the code's units (song-xu-lafferty-methods.md, §3); part of
+# network -> [η, λ values] in the code's units (the Song et al. methods notes, §3); part of
 # the config, so that its hash changes with them.
 NETWORKS = {"linear": [1e-3, [0.0, 0.2, 0.3, 0.5]], "relu": [1e-2, [0.0, 0.02, 0.05, 0.2]],
             "tanh": [1e-1, [0.0, 0.001, 0.002, 0.005]]}
@@ -162,7 +162,7 @@ def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
     return {**out, "seed": np.asarray(seeds)}
 
 
-# The authors' saved final cos(β, b), mean over 50 runs (song-xu-lafferty-methods.md, §3),
+# The authors' saved final cos(β, b), mean over 50 runs (the Song et al. methods notes, §3),
 # per network, λ and width; the sd where saved: λ = 0 at p = 200 and 12800.
 SAVED = {
     "linear": {0.0: [.206, .059, .012, .004], 0.2: [.790, .757, .713, .551], 0.3: [.867, .854, .818, .770],
@@ -181,8 +181,13 @@ SAVED_FLOOR = {"linear": [.2, .4, 1.0], "relu": [4e-3, 2e-2, 8e-2], "tanh": [5e-
 MIN_SD = 0.02
 
 
+def unit(results, network: str, lam: float, width: int) -> dict[str, np.ndarray]:
+    """The unit of one network, λ and width, found by its params (``lambda`` is a Python keyword)."""
+    return results.unit(**{"network": network, "lambda": lam, "width": width})
+
+
 def _alignment(results, network, lam, width) -> Stat:
-    return Stat.of(results.units[f"{network}_lambda{lam:g}_p{width}"]["alignment"])
+    return Stat.of(unit(results, network, lam, width)["alignment"])
 
 
 def claims(results) -> list[Claim]:
@@ -244,9 +249,7 @@ def loss_at(unit: dict, step: int) -> np.ndarray:
 
 def loss_claims(results, network: str, lams: list[float]) -> list[Claim]:
     width = results.config["loss_width"]
-    units = [results.units.get(f"{network}_lambda{lam:g}_p{width}") for lam in lams]
-    if any(u is None for u in units):
-        return []
+    units = [unit(results, network, lam, width) for lam in lams]
     decades = Stat.of(np.log10(units[0]["loss"][0] / loss_at(units[0], 5000)))
     floors = [Stat.of(np.log10(loss_at(u, 5000))) for u in units]
     rising = {f"λ {a:g}→{b:g}": exceeds(unpaired(floors[j + 1], floors[j]), 0.1)

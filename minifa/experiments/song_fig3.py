@@ -24,7 +24,7 @@ import numpy as np
 import minifa as mf
 
 from .compare import Stat, every, exceeds, paired, within
-from .framework import Claim, Unit, build, table
+from .framework import Claim, Unit, fresh_run, table
 
 NAME = "song-fig3"
 TITLE = "Song et al. Figure 3: MNIST, alignment with weight decay"
@@ -51,10 +51,10 @@ def units(config: dict) -> list[Unit]:
 def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
     lams, width = config["lambdas"], config["layers"][1]
     rule = unit.params["rule"]
-    run, data = build(config, rule=rule, rule_options={"feedback": "normal"} if rule == "fa" else {}, bias=False,
-                      output_scale=width ** -0.5, init="normal", init_scale=1.0, l2=[0.0, lams],
-                      seeds=[unit.params["seed"]] * len(lams), epochs=config["epochs"],
-                      metrics_every=config["metrics_every"])
+    run, data = fresh_run(config, rule=rule, rule_options={"feedback": "normal"} if rule == "fa" else {}, bias=False,
+                          output_scale=width ** -0.5, init="normal", init_scale=1.0, l2=[0.0, lams],
+                          seeds=[unit.params["seed"]] * len(lams), epochs=config["epochs"],
+                          metrics_every=config["metrics_every"])
     mf.train(run, data)
     out = {"test_accuracy": table(run, "epochs", "test_accuracy"), "test_loss": table(run, "epochs", "test_loss"),
            "train_loss": table(run, "epochs", "train_loss"), "step": table(run, "steps", "step")}
@@ -63,7 +63,7 @@ def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
     return out
 
 
-# The authors' saved numbers (song-xu-lafferty-methods.md, §3): test accuracy at epoch 300,
+# The authors' saved numbers (the Song et al. methods notes, §3): test accuracy at epoch 300,
 # mean (sd) over 10 jobs, and the alignment at 30k steps (no sd saved), per λ 0 / 0.1 / 0.3.
 SAVED_ACCURACY = {0.0: (0.885, 0.002), 0.1: (0.916, 0.002), 0.3: (0.906, 0.001)}
 SAVED_ALIGNMENT = {0.0: 0.07, 0.1: 0.55, 0.3: 0.66}

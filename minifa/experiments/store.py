@@ -193,10 +193,9 @@ class Results:
         return cls(path, str(header["experiment"]), str(header["profile"]), json.loads(header["config"]),
                    units, params, seconds)
 
-    def stack(self, name: str, where=lambda params: True) -> np.ndarray:
-        """Array ``name`` of every unit whose params satisfy ``where``, stacked (key order)."""
-        keys = sorted(k for k in self.units if where(self.params[k]))
-        return np.stack([self.units[k][name] for k in keys])
+    def stack(self, name: str, **match) -> np.ndarray:
+        """Array ``name`` of every unit whose params include ``match``, stacked (key order)."""
+        return np.stack([self.units[k][name] for k in self.select(**match)])
 
     def select(self, **match) -> list[str]:
         """The keys of the units whose params include ``match`` (``select(rule="fa")``), sorted."""

@@ -10,7 +10,7 @@ from .common import label, panels, save
 def plot(results, path) -> None:
     fig, axes = panels(1, 2, f"Zero initial weights: BP deadlocks, FA escapes ({results.profile} profile)")
     for rule, colour in (("bp", "tab:red"), ("fa", "tab:blue")):
-        unit = results.units[rule]
+        unit = results.unit(rule=rule)
         for l, style in ((0, "-"), (1, "--")):
             axes[0][0].plot(unit["step"], unit["weight_norm"][:, 0, l], style, color=colour, label=f"{rule.upper()} hidden {l + 1}")
         axes[0][1].plot(np.arange(len(unit["test_accuracy"])), unit["test_accuracy"][:, 0], color=colour, label=rule.upper())

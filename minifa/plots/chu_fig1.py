@@ -14,10 +14,9 @@ def plot(results, path) -> None:
     fig, axes = panels(len(losses), 4, f"Chu & Bacho Fig. 1 — FA vs initial weight scale ({results.profile} profile)")
     shades = colours(len(scales))
     for row, loss in zip(axes, losses):
-        match = lambda p: p["loss"] == loss
-        acc = results.stack("test_accuracy", match)  # (seeds, epochs + 1, scales)
-        walign = results.stack("weight_alignment", match).mean(axis=0)  # (epochs + 1, scales, layers)
-        galign = results.stack("gradient_alignment", match).mean(axis=0)
+        acc = results.stack("test_accuracy", loss=loss)  # (seeds, epochs + 1, scales)
+        walign = results.stack("weight_alignment", loss=loss).mean(axis=0)  # (epochs + 1, scales, layers)
+        galign = results.stack("gradient_alignment", loss=loss).mean(axis=0)
         shown = min(10, acc.shape[1] - 1)
         epochs = np.arange(shown + 1)
         for s, (scale, colour) in enumerate(zip(scales, shades)):

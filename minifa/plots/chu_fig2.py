@@ -12,7 +12,7 @@ def plot(results, path) -> None:
     scales, losses = np.asarray(results.config["scales"]), results.config["losses"]
     fig, axes = panels(1, len(losses), f"Chu & Bacho Fig. 2 — norm of the first FA update ({results.profile} profile)")
     for ax, loss, letter in zip(axes[0], losses, "ab"):
-        norms = np.concatenate(list(results.stack("update_norm", lambda p: p["loss"] == loss)))
+        norms = np.concatenate(list(results.stack("update_norm", loss=loss)))
         depth = norms.shape[-1]
         for l, colour in enumerate(colours(depth)):
             name = layer_name(l, depth)

@@ -25,8 +25,7 @@ def plot(results, path) -> None:
             axes[row][0].axis("off")
         for col, (layer, letter) in enumerate(((0, "b"), (1, "c")), start=1):
             ax = axes[row][col]
-            fa, pert = results.units[f"bc_fa_scale{scale:g}"], results.units[f"bc_perturbed_scale{scale:g}"]
-            ll = results.units[f"bc_last-layer_scale{scale:g}"]
+            fa, pert, ll = (results.unit(panel="bc", method=m, scale=scale) for m in ("fa", "perturbed", "last-layer"))
             ax.scatter(fa["gradient_alignment"][:, layer], fa["accuracy"], s=12, label="FA")
             ax.scatter(pert["gradient_alignment"][:, layer], pert["accuracy"], s=12, marker="^", label="perturbed BP")
             ax.axhline(ll["accuracy"].mean(), color="red", label="last layer only")

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..experiments.song_fig2 import unit
 from .common import band, colours, label, panels, save
 
 LOSS_STEPS = 5000
@@ -17,13 +18,12 @@ def plot(results, path) -> None:
                                      f"({results.profile} profile)")
     for col, (net, (eta, lams)) in enumerate(nets.items()):
         for lam, colour in zip(lams, colours(len(lams))):
-            align = np.stack([results.units[f"{net}_lambda{lam:g}_p{p}"]["alignment"] for p in widths])
+            align = np.stack([unit(results, net, lam, p)["alignment"] for p in widths])
             axes[0][col].errorbar(widths, align.mean(axis=1), yerr=align.std(axis=1), marker="o", color=colour,
                                   label=f"λ = {lam:g}")
-            unit = results.units.get(f"{net}_lambda{lam:g}_p{cfg['loss_width']}")
-            if unit is not None:  # the paper's loss panels show the first 5000 steps
-                shown = unit["loss_step"] <= LOSS_STEPS
-                band(axes[1][col], unit["loss_step"][shown], np.log10(unit["loss"][shown]), colour, f"λ = {lam:g}", axis=1)
+            loss = unit(results, net, lam, cfg["loss_width"])
+            shown = loss["loss_step"] <= LOSS_STEPS  # the paper's loss panels show the first 5000 steps
+            band(axes[1][col], loss["loss_step"][shown], np.log10(loss["loss"][shown]), colour, f"λ = {lam:g}", axis=1)
         axes[0][col].set_xscale("log")
         axes[0][col].set_xticks(widths, [str(p) for p in widths], minor=False)
         axes[0][col].set_xticks([], minor=True)  # the log axis' minor labels would overlap these
