@@ -12,6 +12,7 @@ initial weights or the data order).
 from __future__ import annotations
 
 import math
+import os
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -101,6 +102,9 @@ def _fill(state: dict, first: int, out: np.ndarray) -> None:
 @lru_cache(maxsize=None)
 def _pool(workers: int) -> ThreadPoolExecutor:
     return ThreadPoolExecutor(workers, thread_name_prefix="minifa-normal")
+
+
+os.register_at_fork(after_in_child=_pool.cache_clear)  # a forked child has none of the pool's threads
 
 
 def normal(generators: list[np.random.Generator], shape: tuple[int, ...], dtype) -> np.ndarray:
