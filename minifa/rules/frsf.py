@@ -29,6 +29,7 @@ class FixedRandomMagnitudeSignConcordant(Rule):
         return backpropagate(self.xp, self.net, signal.cache, signal.e, carriers)
 
     def feedback_of(self, params, layers) -> list:
+        """``B_l = sign(W_l) ⊙ |R_l|`` for each layer ``l`` in ``layers``."""
         return [self.xp.sign(params.weights[l]) * self.magnitudes[l] for l in layers]
 
     def weight_feedback(self, params):
