@@ -51,7 +51,7 @@ def song_config(width: int, members: int) -> mf.Config:
     """Song Fig. 2's ReLU network as `minifa.experiments.song_fig2` builds it (λ = 0.02)."""
     return mf.Config(layers=(SONG["d"], width, 1), activation="relu", loss="mse", bias=False,
                      output_scale=width ** -0.5, init="normal", init_scale=1.0, rule="fa",
-                     rule_options={"feedback": "normal"}, lr=1e-2, l2=[0.0, 0.02], batch_size=SONG["n"],
+                     rule_options={"feedback": "normal"}, lr=1e-2, weight_decay=[0.0, 0.02], batch_size=SONG["n"],
                      shuffle=False, seeds=list(range(members)))
 
 
@@ -120,7 +120,7 @@ def song_mnist(ds, backend, steps: int):
     def make():
         cfg = mf.Config(layers=SONG_MNIST["layers"], activation="relu", loss="logitcrossentropy", bias=False,
                         output_scale=1000 ** -0.5, init="normal", init_scale=1.0, rule="fa",
-                        rule_options={"feedback": "normal"}, lr=1e-2, l2=[0.0, 0.1], batch_size=batch)
+                        rule_options={"feedback": "normal"}, lr=1e-2, weight_decay=[0.0, 0.1], batch_size=batch)
         run = mf.build(cfg, backend)
 
         def go():

@@ -12,6 +12,8 @@ The public API, in data-flow order::
     mf.train(run, data, epochs=10)                        # epochs, history in run.history
 """
 
+__version__ = "0.1.0"  # first: a submodule may read it while the package imports
+
 from . import blas  # noqa: F401  (sets NumPy's BLAS threads at import)
 from .backend import Backend, get_backend
 from .config import Config, Run, build
@@ -21,8 +23,6 @@ from .batches import DeviceData, epoch_batches
 from .network import Network, Params, Update, backpropagate, forward, gradient, output_error, sgd_step
 from .rules import RULES, make_rule, propose
 from .training import train, train_epoch, train_step
-
-__version__ = "0.1.0"
 
 
 def batch_updates(run: Run, x, targets) -> list:

@@ -35,11 +35,12 @@ import array_api_compat
 import h5py
 import numpy as np
 
-from . import integrity
+from . import __version__, integrity
 from .atomic import atomic_path
 from .backend import get_backend
 from .config import Config, Run, build
 from .errors import CheckpointError, MinifaError
+from .legacy import upgraded
 
 FORMAT = "minifa-checkpoint"
 FORMAT_VERSION = 2  # 2: the sha256 manifest (format 1 files have none)
@@ -85,7 +86,6 @@ def package_versions() -> dict[str, str]:
 
 
 def _write_header(f: h5py.File, run: Run) -> None:
-    from . import __version__  # late: minifa/__init__ is still importing when this module loads
     f.attrs.update({
         "format": FORMAT, "format_version": np.int64(FORMAT_VERSION), "minifa_version": __version__,
         "package_versions": json.dumps(package_versions(), sort_keys=True), "config": run.config.to_json(),
@@ -266,4 +266,4 @@ def peek(path) -> dict:
     with _open(path) as f:
         tables = _items(_need(f, "history", path))
         last = {t: {k: _rows(d, len(d) - 1)[0] if len(d) else None for k, d in _items(g)} for t, g in tables}
-        return {**_header(f, path), "config": json.loads(_need(f.attrs, "config", path)), "last": last}
+        return {**_header(f, path), "config": upgraded(json.loads(_need(f.attrs, "config", path))), "last": last}

@@ -10,13 +10,14 @@ from __future__ import annotations
 
 import json
 import os
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import MISSING, asdict, dataclass, field, fields
 from typing import Any
 
 import numpy as np
 
 from .errors import ConfigError, choose
 from .init import COUPLINGS, weights_from_feedback
+from .legacy import upgraded
 from .network import Network, Params, init_params
 from .rules import Rule, make_rule, rule_class
 from .streams import Streams
@@ -39,7 +40,7 @@ class Config:
     batch_size: int = 100
     shuffle: bool = True  # False: full-batch GD in data order (Song et al.)
     shared_order: bool = False  # all members see the same minibatches (member 0's order)
-    l2: float | list = 0.0  # weight decay: one value, or per layer a value or one per member
+    weight_decay: float | list = 0.0  # λ: one value, or per layer a value or one per member
     seeds: list[int] = field(default_factory=lambda: [0])  # one per ensemble member
     stream_seeds: dict[str, list[int]] = field(default_factory=dict)  # per-purpose overrides
     metrics_every: int = 0  # record step metrics every K steps; 0 = per epoch only
@@ -68,11 +69,12 @@ class Config:
         need(self.dtype in ("float32", "float64"), f"dtype {self.dtype!r} unsupported; use float32 or float64")
         need(_finite(self.init_scale) and np.all(np.asarray(self.init_scale) >= 0),
              f"init scale {self.init_scale} must be non-negative and finite")
-        layers = self.l2 if isinstance(self.l2, (list, tuple)) else [self.l2]
-        need(len(layers) in (1, self.depth), f"l2 needs one value or one per layer ({self.depth})")
+        layers = self.weight_decay if isinstance(self.weight_decay, (list, tuple)) else [self.weight_decay]
+        need(len(layers) in (1, self.depth), f"weight decay needs one value or one per layer ({self.depth})")
         for value in layers:
-            need(np.size(value) in (1, self.members), f"l2 of a layer needs one value or one per member ({self.members})")
-            need(_finite(value) and np.all(np.asarray(value, dtype=float) >= 0), f"l2 {self.l2} must be non-negative and finite")
+            need(np.size(value) in (1, self.members), f"weight decay of a layer needs one value or one per member ({self.members})")
+            need(_finite(value) and np.all(np.asarray(value, dtype=float) >= 0),
+                 f"weight decay {self.weight_decay} must be non-negative and finite")
         need(np.size(self.init_scale) in (1, self.members), f"init scale needs one value or one per member ({self.members})")
         choose("weights-from-feedback mode", self.weights_from_feedback, COUPLINGS)
         for purpose, seeds in self.stream_seeds.items():
@@ -91,13 +93,6 @@ class Config:
     def network(self) -> Network:
         return Network(self.layers, self.activation, self.loss, self.bias, self.output_scale)
 
-    def layer_l2(self) -> list | None:
-        """Per layer: a float, or an array with one decay per member; None when all zero."""
-        layers = list(self.l2) if isinstance(self.l2, (list, tuple)) else [self.l2]
-        layers = layers * self.depth if len(layers) == 1 else layers
-        values = [float(v) if np.size(v) == 1 else np.asarray(v, dtype=float) for v in layers]
-        return None if not any(np.any(v) for v in values) else values
-
     def streams(self) -> list[Streams]:
         return [
             Streams(seed, {p: s[r] for p, s in self.stream_seeds.items()}) for r, seed in enumerate(self.seeds)
@@ -108,12 +103,21 @@ class Config:
 
     @classmethod
     def from_json(cls, text: str) -> "Config":
-        data = json.loads(text)
-        known = {f.name for f in fields(cls)}
-        unknown = sorted(set(data) - known)
+        return cls.from_dict(json.loads(text))
+
+    @classmethod
+    def from_dict(cls, data: dict) -> "Config":
+        """A stored config (a checkpoint's, a sweep point's), its older field names read as today's."""
+        data = upgraded(data)
+        unknown = sorted(set(data) - set(defaults()))
         if unknown:
             raise ConfigError(f"config has unknown field {unknown[0]!r}; written by a newer minifa?")
         return cls(**data)
+
+
+def defaults() -> dict[str, Any]:
+    """Every field's default, as ``Config()`` sets it: the one place the CLI reads them from."""
+    return {f.name: f.default_factory() if f.default is MISSING else f.default for f in fields(Config)}
 
 
 def _finite(value) -> bool:
@@ -182,12 +186,15 @@ class Run:
         return self.backend.xp
 
     def decay(self) -> list | None:
-        """``config.layer_l2()`` ready for ``sgd_step``: per-member decays as device arrays
-        (R, 1, 1), made once per run."""
+        """``config.weight_decay`` per layer, ready for ``sgd_step``: a float, or per-member
+        decays as a device array (R, 1, 1); None when all are zero. Made once per run."""
         if not hasattr(self, "_decay"):
-            layers = self.config.layer_l2()
-            self._decay = None if layers is None else [
-                v if isinstance(v, float) else self.backend.asarray(v.reshape(-1, 1, 1), self.config.dtype) for v in layers]
+            given = self.config.weight_decay
+            layers = list(given) if isinstance(given, (list, tuple)) else [given]
+            layers = layers * self.config.depth if len(layers) == 1 else layers
+            values = [float(v) if np.size(v) == 1 else np.asarray(v, dtype=float) for v in layers]
+            self._decay = None if not any(np.any(v) for v in values) else [
+                v if isinstance(v, float) else self.backend.asarray(v.reshape(-1, 1, 1), self.config.dtype) for v in values]
         return self._decay
 
 

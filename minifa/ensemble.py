@@ -31,12 +31,13 @@ def member_config(config: Config, keep: Sequence[int]) -> Config:
     BP's ``alignment``); settings shared by all members stay as they are."""
     keep, members = [int(i) for i in keep], config.members
     # a layer's decays of one member become one value (Config reads a 1-list as a layer's list)
-    l2 = [_pick(v, keep, members) for v in config.l2] if isinstance(config.l2, (list, tuple)) else config.l2
-    l2 = [v[0] if isinstance(v, list) and len(v) == 1 else v for v in l2] if isinstance(l2, list) else l2
+    decay = config.weight_decay
+    decay = [_pick(v, keep, members) for v in decay] if isinstance(decay, (list, tuple)) else decay
+    decay = [v[0] if isinstance(v, list) and len(v) == 1 else v for v in decay] if isinstance(decay, list) else decay
     return replace(
         config, seeds=[config.seeds[i] for i in keep],
         stream_seeds={p: [s[i] for i in keep] for p, s in config.stream_seeds.items()},
-        init_scale=_pick(config.init_scale, keep, members), l2=l2,
+        init_scale=_pick(config.init_scale, keep, members), weight_decay=decay,
         rule_options={k: _pick(v, keep, members) for k, v in config.rule_options.items()})
 
 

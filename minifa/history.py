@@ -30,6 +30,7 @@ import h5py
 import numpy as np
 
 from .integrity import MANIFEST, first_mismatch, seal_problem
+from .legacy import upgraded
 from .errors import CheckpointError, choose
 
 CHECKPOINT_FORMAT = "minifa-checkpoint"  # checkpoint.FORMAT, not imported: that module builds runs
@@ -50,7 +51,7 @@ METRICS = {
 }
 X_AXIS = {"steps": "step", "epochs": "epoch"}
 # Config fields that may hold one value per member: each member's own setting.
-PER_MEMBER = ("init_scale", "l2")
+PER_MEMBER = ("init_scale", "weight_decay")
 PER_MEMBER_OPTIONS = ("alignment",)
 
 
@@ -78,13 +79,13 @@ class History:
         return self.steps if name == "steps" else self.epochs
 
     def member_settings(self) -> list[dict]:
-        """Per member, the settings given one per member (``init_scale``, per-member ``l2``,
+        """Per member, the settings given one per member (``init_scale``, per-member ``weight_decay``,
         perturbed BP's ``alignment``): members with equal settings differ by seed only."""
         out = [{} for _ in range(self.members)]
         sources = [(k, self.config.get(k)) for k in PER_MEMBER]
         sources += [(k, self.config.get("rule_options", {}).get(k)) for k in PER_MEMBER_OPTIONS]
         for name, value in sources:
-            if name == "l2" and isinstance(value, list):  # per layer: a value or one per member
+            if name == "weight_decay" and isinstance(value, list):  # per layer: a value or one per member
                 layers = [v for v in value if isinstance(v, list)]
                 for r in range(self.members if layers else 0):
                     out[r][name] = [v[r] if isinstance(v, list) else v for v in value]
@@ -163,7 +164,7 @@ def _verify(f: h5py.File, path: Path, what: str) -> None:
 
 def _checkpoint(f: h5py.File, path: Path) -> History:
     tables = {name: {k: d[()] for k, d in f["history"][name].items()} for name in f["history"]}
-    return History(path, "", json.loads(f.attrs["config"]), {}, tables.get("steps", {}), tables.get("epochs", {}))
+    return History(path, "", upgraded(json.loads(f.attrs["config"])), {}, tables.get("steps", {}), tables.get("epochs", {}))
 
 
 def _sweep(f: h5py.File, path: Path) -> list[History]:
@@ -177,7 +178,7 @@ def _sweep(f: h5py.File, path: Path) -> list[History]:
             if table in tables:
                 tables[table][column] = group[name][()]
         diverged = int(group["diverged_at"][()]) if "diverged_at" in group else None
-        runs.append(History(path, key, params["config"], params["point"], tables["steps"], tables["epochs"], diverged))
+        runs.append(History(path, key, upgraded(params["config"]), params["point"], tables["steps"], tables["epochs"], diverged))
     return runs
 
 

@@ -168,6 +168,28 @@ def test_a_rule_option_this_version_rejects_is_a_config_error_not_damage(tmp_pat
     assert "damaged" not in str(err.value) and "\n" not in str(err.value)
 
 
+def test_a_checkpoint_that_stores_weight_decay_as_l2_still_loads(tmp_path):
+    """Older minifa stored weight decay under the field name ``l2``; such a file loads as
+    ``weight_decay``, resumes with the same decay, and is saved back under today's name."""
+    run, data = make_run(weight_decay=[0.0, 0.1, [0.2, 0.3]])
+    mf.train_epoch(run, data)
+    path = checkpoint.save(run, tmp_path / "run.h5")
+    with h5py.File(path, "r+") as f:
+        config = json.loads(f.attrs["config"])
+        config["l2"] = config.pop("weight_decay")
+        f.attrs["config"] = json.dumps(config, sort_keys=True)
+        integrity.stamp(f)  # as the older minifa wrote it: intact, only the old name
+    integrity.seal(path)
+    old = checkpoint.load(path)
+    assert old.config == run.config and old.config.weight_decay == [0.0, 0.1, [0.2, 0.3]]
+    assert_same_run(old, run)
+    mf.train_epoch(old, data)
+    mf.train_epoch(run, data)
+    assert_same_run(old, run)  # the decay acts as before
+    stored = checkpoint.peek(checkpoint.save(old, tmp_path / "again.h5"))["config"]
+    assert "l2" not in stored and stored["weight_decay"] == [0.0, 0.1, [0.2, 0.3]]
+
+
 def _truncated(path):
     data = path.read_bytes()
     path.write_bytes(data[: len(data) // 2])

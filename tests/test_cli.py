@@ -136,3 +136,19 @@ def test_glorot_gain_defaults_to_one_and_an_explicit_scale_is_kept(tmp_path, ext
     bound = gain * np.sqrt(6 / (784 + 16))  # Flux glorot_uniform: U[-a, a)
     assert config.init_scale == gain
     assert np.abs(w).max() <= bound and np.abs(w).max() > 0.99 * bound
+
+
+def test_train_reads_its_defaults_from_config():
+    """Every option that sets a Config field defaults to Config's own default (one place);
+    only the step-metric interval differs, on purpose (the progress line shows them)."""
+    from dataclasses import fields
+
+    train_module = importlib.import_module("minifa.cli.train")  # the module, not the command
+    ctx = train_module.train.make_context("train", [])
+    config, default = train_module.config_from(ctx.params, set()), mf.Config()
+    differ = {f.name for f in fields(mf.Config) if getattr(config, f.name) != getattr(default, f.name)}
+    assert differ == {"metrics_every", "rule_options"}, differ
+    assert config.metrics_every == train_module.METRICS_EVERY
+    assert config.rule_options == mf.RULES["fa"].options  # the shortcut options, at the rule's defaults
+    ctx = train_module.train.make_context("train", ["--weight-decay", "0,0.1,0"])
+    assert train_module.config_from(ctx.params, {"weight_decay"}).weight_decay == [0.0, 0.1, 0.0]

@@ -65,7 +65,7 @@ def test_loss_values_follow_flux_definitions(cpu):
 def song_run(backend, loss, lr, l2):
     cfg = mf.Config(layers=(8, 30, 1), activation="relu", loss=loss, bias=False, output_scale=30 ** -0.5,
                     dtype="float64", init_scale=1.0, rule="fa", rule_options={"feedback": "normal"},
-                    lr=lr, l2=[0.0, l2], batch_size=20, shuffle=False, seeds=[2])
+                    lr=lr, weight_decay=[0.0, l2], batch_size=20, shuffle=False, seeds=[2])
     return mf.build(cfg, backend)
 
 

@@ -59,8 +59,8 @@ def test_fast_step_equals_plain_step(backend, monkeypatch, rule):
 @pytest.mark.parametrize("l2", [0.01, [0.0, 0.0, [0.1, 0.3]]])
 def test_fused_decay_equals_plain_decay(cpu, monkeypatch, l2):
     """Weight decay folds into the gemm's beta, one for all members or one per member."""
-    fast = _train(cpu, False, monkeypatch, dtype="float32", l2=l2)
-    plain = _train(cpu, True, monkeypatch, dtype="float32", l2=l2)
+    fast = _train(cpu, False, monkeypatch, dtype="float32", weight_decay=l2)
+    plain = _train(cpu, True, monkeypatch, dtype="float32", weight_decay=l2)
     _assert_same(fast, plain, cpu, TOL["float32"])
 
 

@@ -278,7 +278,7 @@ def test_every_rule_is_still_where_the_output_error_vanishes(backend, rule):
 def test_kolen_pollack_feedback_converges_to_the_weights(backend):
     """With decay λ on W and B, both get the same update, so W − B shrinks by (1 − ηλ) a step."""
     lr, decay, steps = 0.05, 0.5, 6
-    run = make(backend, "kolen-pollack", lr=lr, l2=decay, rule_options={"decay": decay})
+    run = make(backend, "kolen-pollack", lr=lr, weight_decay=decay, rule_options={"decay": decay})
     gap0 = [w - b for w, b in zip(host(backend, run.params.weights), host(backend, run.rule.feedback))]
     train_steps(backend, run, steps)
     gap = [w - b for w, b in zip(host(backend, run.params.weights), host(backend, run.rule.feedback))]

@@ -19,7 +19,7 @@ P = 30
 def song(backend, rule="fa", l2=0.0, seeds=(2,), classes=1, loss="mse"):
     cfg = mf.Config(layers=(8, P, classes), activation="relu", loss=loss, bias=False, output_scale=P ** -0.5,
                     dtype="float64", init_scale=1.0, rule=rule, rule_options={"feedback": "normal"} if rule == "fa" else {},
-                    lr=0.05, l2=[0.0, l2], batch_size=20, shuffle=False, seeds=list(seeds))
+                    lr=0.05, weight_decay=[0.0, l2], batch_size=20, shuffle=False, seeds=list(seeds))
     return mf.build(cfg, backend)
 
 
@@ -71,7 +71,7 @@ def test_signal_alignment_is_recorded_with_the_step_metrics(cpu):
 
 def members_run(backend, rule="fa", seeds=(3, 5, 8), scales=(0.05, 0.3, 1.0), l2=(0.0, 0.1, 0.4), options=None):
     cfg = mf.Config(layers=(12, 10, 8, 4), dtype="float64", batch_size=32, lr=0.1, rule=rule, seeds=list(seeds),
-                    init_scale=list(scales), l2=[0.0, 0.0, list(l2)], rule_options=options or {})
+                    init_scale=list(scales), weight_decay=[0.0, 0.0, list(l2)], rule_options=options or {})
     return mf.build(cfg, backend)
 
 
@@ -100,7 +100,7 @@ def test_song_members_stop_on_their_own_and_a_stopped_one_is_not_updated(cpu):
     def ensemble(seeds, lams):
         cfg = mf.Config(layers=(15, P, 1), activation="relu", loss="mse", bias=False, output_scale=P ** -0.5,
                         dtype="float64", init_scale=1.0, rule="fa", rule_options={"feedback": "normal"}, lr=0.05,
-                        l2=[0.0, lams], batch_size=10, shuffle=False, seeds=seeds)
+                        weight_decay=[0.0, lams], batch_size=10, shuffle=False, seeds=seeds)
         return mf.build(cfg, cpu)
 
     seeds = song_fig2.member_seeds({"networks": {"relu": [0.05, [0.0, 3.0]]}, "reps": 1}, "relu", 0.0, P)

@@ -9,6 +9,7 @@ from pathlib import Path
 
 import click
 
+from ..data import DATA_DIR
 from ..experiments import experiment
 from ..experiments import figures as all_figures
 from ..experiments.executors import make_executor
@@ -50,7 +51,7 @@ def claims_table(claims) -> list[str]:
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))
 @click.option("--figures-dir", default="figures", show_default=True, type=click.Path(file_okay=False))
 @click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True)
-@click.option("--data-dir", default="data/mnist", show_default=True, type=click.Path(file_okay=False))
+@click.option("--data-dir", default=DATA_DIR, show_default=True, type=click.Path(file_okay=False))
 @click.option("--check", is_flag=True,
               help="Exit non-zero if a claim does not hold by its margin, the declared known disagreements (README) "
                    "apart, or (with --no-compute) if a figure's results file is missing or incomplete.")

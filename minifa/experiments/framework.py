@@ -20,7 +20,7 @@ from typing import Any
 import numpy as np
 
 import minifa as mf
-from minifa.data import load_dataset
+from minifa.data import DATA_DIR, load_dataset
 from minifa.metrics import weight_alignment
 from minifa.batches import epoch_batches
 from minifa.training import evaluate_run
@@ -91,7 +91,7 @@ def device_data(config: dict):
     """(backend, DeviceData) for the config's data set, loaded once per process."""
     return _device_data(config.get("device", "auto"), config["dataset"],
                         json.dumps(config.get("dataset_options", {}), sort_keys=True),
-                        config["dtype"], config.get("data_dir", "data/mnist"))
+                        config["dtype"], config.get("data_dir", DATA_DIR))
 
 
 def device_backend(config: dict):

@@ -155,7 +155,7 @@ def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
     seeds = member_seeds(config, network, lam, width)
     cfg = mf.Config(layers=(config["d"], width, 1), activation=ENGINE_ACTIVATION[network], loss="mse", bias=False,
                     output_scale=width ** -0.5, dtype=config["dtype"], init="normal", init_scale=1.0, rule="fa",
-                    rule_options={"feedback": "normal"}, lr=config["networks"][network][0], l2=[0.0, lam],
+                    rule_options={"feedback": "normal"}, lr=config["networks"][network][0], weight_decay=[0.0, lam],
                     batch_size=config["n"], shuffle=False, seeds=seeds)
     x, y = member_data(backend, config, network, width, seeds, config["dtype"])
     out = train_until_settled(mf.build(cfg, backend), x, y, config, min_steps(width, config["min_steps_per_sqrt_p"]))

@@ -52,7 +52,7 @@ def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
     lams, width = config["lambdas"], config["layers"][1]
     rule = unit.params["rule"]
     run, data = fresh_run(config, rule=rule, rule_options={"feedback": "normal"} if rule == "fa" else {}, bias=False,
-                          output_scale=width ** -0.5, init="normal", init_scale=1.0, l2=[0.0, lams],
+                          output_scale=width ** -0.5, init="normal", init_scale=1.0, weight_decay=[0.0, lams],
                           seeds=[unit.params["seed"]] * len(lams), epochs=config["epochs"],
                           metrics_every=config["metrics_every"])
     mf.train(run, data)

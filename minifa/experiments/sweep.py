@@ -31,7 +31,7 @@ from typing import Callable
 import numpy as np
 
 import minifa as mf
-from minifa.data import load_dataset
+from minifa.data import DATA_DIR, load_dataset
 from minifa.errors import ConfigError, DivergenceError
 
 from .framework import Unit
@@ -57,7 +57,7 @@ def point_label(point: dict, grid: dict[str, list]) -> str:
 
 
 def sweep_config(grid: dict[str, list], points: list[tuple[dict, mf.Config]], device: str = "auto",
-                 data_dir: str = "data/mnist") -> dict:
+                 data_dir: str = DATA_DIR) -> dict:
     """The experiment config: the grid and each point's Config (what the results hash covers),
     plus where to compute (``device``, ``data_dir``: outside the hash)."""
     width = len(str(max(len(points) - 1, 0)))
@@ -75,11 +75,11 @@ def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
     """Train the point's ensemble as ``train`` would; its history tables as arrays. A run that
     diverges keeps the history up to there and records the step (a sweep over learning
     rates expects some to diverge; one such point must not stop the others)."""
-    cfg = mf.Config(**unit.params["config"])
+    cfg = mf.Config.from_dict(unit.params["config"])
     backend = mf.get_backend(config.get("device", "auto"))
     run = mf.build(cfg, backend)
     host = host_data(cfg.dataset, json.dumps(cfg.dataset_options, sort_keys=True), cfg.seeds[0],
-                     config.get("data_dir", "data/mnist"))
+                     config.get("data_dir", DATA_DIR))
     data = mf.DeviceData.from_dataset(backend, host, cfg.dtype, run.net)  # checks the sizes fit
     arrays = {}
     try:
@@ -99,7 +99,7 @@ def host_data(dataset: str, options: str, seed: int, data_dir: str):
 
 
 def run_sweep(path, grid: dict[str, list], points: list[tuple[dict, mf.Config]], executor=None,
-              on_unit: Callable | None = None, device: str = "auto", data_dir: str = "data/mnist") -> Path:
+              on_unit: Callable | None = None, device: str = "auto", data_dir: str = DATA_DIR) -> Path:
     """Run every point of the sweep not yet in ``path`` (``NAME.h5``); returns the path.
     ``points``: (grid values, Config) per point. A file written for another grid is moved aside."""
     path = Path(path)
