@@ -152,3 +152,12 @@ def test_train_reads_its_defaults_from_config():
     assert config.rule_options == mf.RULES["fa"].options  # the shortcut options, at the rule's defaults
     ctx = train_module.train.make_context("train", ["--weight-decay", "0,0.1,0"])
     assert train_module.config_from(ctx.params, {"weight_decay"}).weight_decay == [0.0, 0.1, 0.0]
+
+
+def test_reproduce_names_what_a_broken_figure_module_lacks(monkeypatch):
+    import minifa.experiments as experiments
+
+    problem = "figure module minifa/experiments/my_fig.py lacks claims; a figure defines NAME, ..."
+    monkeypatch.setattr(experiments, "BROKEN", [problem])
+    for args in (["reproduce", "--no-compute"], ["reproduce", "chu-fig1", "--no-compute"]):
+        assert_one_line_error(invoke(*args), 1, "my_fig.py lacks claims")

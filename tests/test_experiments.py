@@ -251,3 +251,35 @@ def test_results_find_a_unit_by_its_params_not_its_key(tmp_path):
         results.unit(method="dfa")
     with pytest.raises(ResultsError, match=r"has 2 units with method='fa' \(a, b\); match more params"):
         results.unit(method="fa")
+
+
+def test_the_readme_figure_example_is_a_whole_figure(tmp_path, monkeypatch):
+    """The README's "Adding a figure" files, as written: the contract holds, and the figure
+    computes, plots and judges itself at its tiny profile."""
+    import importlib.util
+    import re
+    import sys
+
+    import minifa.experiments as experiments
+
+    text = (ROOT / "README.md").read_text()
+    section = text[text.index("### Adding a figure"):]
+    codes = re.findall(r"```python\n(.*?)```", section, re.S)[:2]
+    modules = {}
+    for package, code in zip(("minifa.experiments", "minifa.plots"), codes):
+        path = tmp_path / package.rsplit(".", 1)[-1] / "my_figure.py"
+        path.parent.mkdir()
+        path.write_text(code)
+        spec = importlib.util.spec_from_file_location(f"{package}.my_figure", path)
+        module = importlib.util.module_from_spec(spec)
+        monkeypatch.setitem(sys.modules, spec.name, module)  # where discovery and plotting look
+        spec.loader.exec_module(module)
+        modules[package] = module
+    figure = modules["minifa.experiments"]
+    assert figure.NAME == "my-figure" and experiments.contract_problem(figure) is None
+    path = run_experiment(figure, "tiny", tmp_path / "results")
+    assert sorted(Results.load(path).units) == ["scale0.01", "scale1"]
+    png = plot_experiment(figure, path, tmp_path / "figures")
+    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    claims = experiment_claims(figure, path)
+    assert [c.figure for c in claims] == ["1b"] and isinstance(claims[0].holds, bool) and claims[0].margin
