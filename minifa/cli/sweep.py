@@ -16,7 +16,7 @@ import click
 
 from ..backend import NAMES
 from ..data import DATA_DIR
-from ..errors import ConfigError
+from ..errors import ConfigError, choose
 from ..experiments.executors import make_executor
 from ..experiments.sweep import grid_points, point_label, run_sweep
 from ..history import describe
@@ -30,6 +30,7 @@ NOT_GRID = {"checkpoint": "-o", "resume": "a rerun of the same sweep", "device":
             "data_dir": "--data-dir", "ensemble": "--seeds"}
 LIST_OPTIONS = ("layers", "init_scale", "weight_decay", "alignment")  # comma-separated values of `train`
 TRAIN_OPTIONS = {p.name: p for p in train_command.params if isinstance(p, click.Option)}
+GRID_KEYS = {name.replace("_", "-"): name for name in TRAIN_OPTIONS if name not in NOT_GRID}  # as typed: name
 
 
 def split_values(text: str) -> list[str]:
@@ -63,10 +64,7 @@ def grid_key(key: str) -> str:
     name = key.strip().replace("-", "_")
     if name in NOT_GRID:
         raise ConfigError(f"grid key {key!r} is set for the whole sweep: use {NOT_GRID[name]}")
-    if name not in TRAIN_OPTIONS:
-        choices = ", ".join(k.replace("_", "-") for k in TRAIN_OPTIONS if k not in NOT_GRID)
-        raise ConfigError(f"unknown grid key {key!r}; use a train option: {choices}")
-    return name
+    return choose("grid key", name.replace("_", "-"), GRID_KEYS)
 
 
 def read_grid_file(path: str) -> dict[str, list]:
