@@ -1,0 +1,137 @@
+"""BENCHMARKS.md's cost table: for every figure, its work in each profile, the measured cost
+per unit of work (from the ``seconds`` each results unit records) and the hours that makes
+on 2 cores, on 16 Dask workers and, as an estimate, on one GPU.
+
+    python bench/profile_costs.py docs/results/long docs/results/quick
+
+Work is counted in network-epochs of the figure's own network (600 updates of batch 100 for
+Chu & Bacho, 100 of batch 600 for Song Fig. 3), network-updates (Figs. 2, 5, 3b-c) or, for
+Song Fig. 2, member-steps at p ≥ 3200 equivalents (a step costs ∝ p). The measured cost is
+the figure's core-seconds (each unit's seconds × the BLAS threads its placement records)
+over the work done in the folder that ran it; 2 cores give 2 core-seconds a second, 16
+one-thread Dask workers up to 16 (at most one per unit); the GPU column is the 2-core time
+over ``GPU_SPEEDUP``, an estimate (no GPU was lent). Song Fig. 2's work for a profile not
+yet run counts each run at the rule's minimum length, a lower bound (linear λ > 0 runs ran
+3-4× longer at p = 3200).
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import sys
+from pathlib import Path
+
+import h5py
+import numpy as np
+
+sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
+
+from minifa.experiments import EXPERIMENTS  # noqa: E402
+from minifa.experiments.song_fig2 import min_steps  # noqa: E402
+from minifa.experiments.store import Results  # noqa: E402
+
+GPU_SPEEDUP = 20.0  # the GPU section's target (bench/gpu.py), unmeasured here: an estimate
+
+
+def work(name: str, c: dict) -> float:
+    """The figure's work in its unit of work (see the module docstring)."""
+    n = len
+    if name == "chu-fig1":
+        return n(c["scales"]) * c["epochs"] * n(c["seeds"]) * n(c["losses"])
+    if name == "chu-fig2":
+        return n(c["scales"]) * c["reps"] * n(c["losses"]) / 600  # one update each
+    if name == "chu-fig3":
+        early = n(c["scales_bc"]) * (c["fa_reps"] + n(c["alignments_bc"]) * c["perturbed_reps"] + c["ll_reps"])
+        return c["reps"] * (n(c["alignments"]) + 2) + early * c["updates_bc"] / 600
+    if name == "chu-fig4":
+        return n(c["variants"]) * n(c["seeds"]) * c["epochs"]
+    if name == "chu-fig5":
+        return n(c["seeds"]) * 4 * c["updates"] / 600
+    if name == "chu-stability":
+        return n(c["scales"]) * c["reps"] * c["epochs"]
+    if name == "chu-deadlock":
+        return 2 * n(c["seeds"]) * c["epochs"]
+    if name == "song-fig3":
+        return n(c["rules"]) * n(c["seeds"]) * n(c["lambdas"]) * c["epochs"]
+    if name == "song-fig2":  # each run at least the rule's minimum length, in p = 3200 step equivalents
+        runs = sum(n(lams) for _, lams in c["networks"].values()) * c["reps"]
+        return runs * sum(min_steps(p) * p / 3200 for p in c["widths"])
+    raise KeyError(name)
+
+
+UNIT_OF_WORK = {"chu-fig2": "network-epochs of updates", "chu-fig5": "network-epochs of updates",
+                "song-fig2": "member-steps (p = 3200 equiv.)"}
+
+
+def done_work(name: str, results) -> float:
+    """The work of the units in ``results``: Song Fig. 2 by its measured steps, Fig. 3 by
+    its one-epoch units (the 5-update ones are negligible), the rest as equal shares."""
+    units = EXPERIMENTS[name].units(results.config)
+    if name == "song-fig2":
+        return sum(float(np.sum(results.units[k]["steps"])) * results.params[k]["width"] / 3200 for k in results.units)
+    if name == "chu-fig3":
+        return sum(len(results.config["alignments"]) + 2 for k in results.units if results.params[k]["panel"] == "a")
+    return work(name, results.config) * len(results.units) / len(units)
+
+
+def core_seconds(path: Path) -> float:
+    """Σ over units of seconds × the BLAS threads it ran with (its recorded placement)."""
+    total = 0.0
+    with h5py.File(path, "r") as f:
+        for group in f["units"].values():
+            threads = re.search(r"(\d+) BLAS thread", str(group.attrs.get("device", "")))
+            total += float(group.attrs["seconds"]) * (int(threads.group(1)) if threads else 2)
+    return total
+
+
+def measured(folder: Path, name: str):
+    """(core-seconds per unit of work, profile, units done / total) from ``folder``'s file."""
+    path = folder / f"{name}.h5"
+    if not path.exists():
+        return None
+    results = Results.load(path)  # digests checked before the attributes are read below
+    if not results.units:
+        return None
+    total = len(EXPERIMENTS[name].units(results.config))
+    return core_seconds(path) / done_work(name, results), results.profile, f"{len(results.units)}/{total}"
+
+
+def main() -> None:
+    folders = [Path(p) for p in sys.argv[1:]] or [Path("docs/results/long"), Path("docs/results/quick")]
+    rows = []
+    for name, module in EXPERIMENTS.items():
+        costs = [m for m in (measured(f, name) for f in folders) if m is not None]
+        if not costs:
+            continue
+        cost, source, done = costs[0]
+        line = {"figure": name, "unit": UNIT_OF_WORK.get(name, "network-epochs"), "cost_s": cost,
+                "measured_on": f"{source} ({done} units)"}
+        for profile in ("quick", "long", "paper"):
+            config = module.PROFILES[profile]
+            total = work(name, config) * cost  # core-seconds
+            units = len(module.units(config))
+            line[profile] = {"work": work(name, config), "h_2_cores": total / 2 / 3600,
+                             "h_16_workers": total / min(16, units) / 3600,
+                             "h_gpu_estimate": total / 2 / GPU_SPEEDUP / 3600}
+        rows.append(line)
+    print(json.dumps(rows, indent=1) if "--json" in sys.argv else table(rows))
+
+
+def table(rows) -> str:
+    out = ["| figure | unit of work | s per unit (measured on) | quick: work, h 2 cores | long: work, h 2 cores / 16 workers / GPU est. | paper: work, h 2 cores / 16 workers / GPU est. |",
+           "| --- | --- | --- | --- | --- | --- |"]
+    for r in rows:
+        q, l, p = r["quick"], r["long"], r["paper"]
+        out.append(f"| {r['figure']} | {r['unit']} | {r['cost_s']:.3g} ({r['measured_on']}) | {q['work']:.4g}, {q['h_2_cores']:.2f} | "
+                   f"{l['work']:.4g}, {l['h_2_cores']:.2f} / {l['h_16_workers']:.2f} / {l['h_gpu_estimate']:.2f} | "
+                   f"{p['work']:.4g}, {p['h_2_cores']:.2f} / {p['h_16_workers']:.2f} / {p['h_gpu_estimate']:.2f} |")
+    for key in ("quick", "long", "paper"):
+        total = sum(r[key]["h_2_cores"] for r in rows)
+        out.append(f"\n{key}: {total:.1f} h on 2 cores over the figures above" + ("" if key == "quick" else
+                   f", {sum(r[key]['h_16_workers'] for r in rows):.1f} h on 16 workers, {sum(r[key]['h_gpu_estimate'] for r in rows):.2f} h on a GPU (estimate)"))
+    return "\n".join(out).replace("\n\n", "\n\n", 1)
+
+
+if __name__ == "__main__":
+    main()
