@@ -190,6 +190,17 @@ def test_a_flip_that_hangs_libhdf5_is_refused_by_the_seal(tmp_path):
         faulthandler.cancel_dump_traceback_later()
 
 
+def test_a_chunk_stored_shorter_than_its_checksum_is_refused_unread(tmp_path):
+    """libhdf5 crashes (segfault) reading a Fletcher-32 chunk whose stored size, in the chunk
+    index no checksum covers, is below the checksum's 4 bytes (one flipped size byte does it);
+    the digest check refuses such a dataset without reading it, naming it."""
+    _, path = trained_checkpoint(tmp_path)
+    with h5py.File(unsealed(path), "r+") as f:
+        f["history/epochs/train_loss"].id.write_direct_chunk((0, 0), b"ab")  # stored size 2
+    with pytest.raises(CheckpointError, match="'history/epochs/train_loss' fails its SHA-256"):
+        checkpoint.load(path)
+
+
 def test_the_seal_names_a_dataset_whose_stored_bytes_changed(tmp_path):
     _, path = trained_checkpoint(tmp_path)
     with h5py.File(path) as f:
