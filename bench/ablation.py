@@ -43,8 +43,8 @@ def masked_flush(self, a):
 SWITCHES = {  # name -> list of (object, attribute, replacement)
     "all on": [],
     "column gather": [],  # handled on the data
-    "ΔW formed": [(training, "sgd_step_factored", lambda xp, params, cache, steps, lr, l2=None: sgd_step(
-        params, updates_from_steps(xp, cache, steps, params.biases is not None), lr, l2)),
+    "ΔW formed": [(training, "sgd_step_factored", lambda xp, params, cache, steps, lr, weight_decay=None: sgd_step(
+        params, updates_from_steps(xp, cache, steps, params.biases is not None), lr, weight_decay)),
         (fp.NumpyOps, "gemm_update", fp.ArrayOps.gemm_update)],
     "masked flush": [(fp.NumpyOps, "flush_subnormals", masked_flush)],
     "no flush": [(fp.NumpyOps, "flush_subnormals", lambda self, a: a)],

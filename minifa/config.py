@@ -185,17 +185,17 @@ class Run:
     def xp(self):
         return self.backend.xp
 
-    def decay(self) -> list | None:
+    def weight_decay(self) -> list | None:
         """``config.weight_decay`` per layer, ready for ``sgd_step``: a float, or per-member
         decays as a device array (R, 1, 1); None when all are zero. Made once per run."""
-        if not hasattr(self, "_decay"):
+        if not hasattr(self, "_weight_decay"):
             given = self.config.weight_decay
             layers = list(given) if isinstance(given, (list, tuple)) else [given]
             layers = layers * self.config.depth if len(layers) == 1 else layers
             values = [float(v) if np.size(v) == 1 else np.asarray(v, dtype=float) for v in layers]
-            self._decay = None if not any(np.any(v) for v in values) else [
+            self._weight_decay = None if not any(np.any(v) for v in values) else [
                 v if isinstance(v, float) else self.backend.asarray(v.reshape(-1, 1, 1), self.config.dtype) for v in values]
-        return self._decay
+        return self._weight_decay
 
 
 def build(config: Config, backend) -> Run:

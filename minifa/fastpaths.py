@@ -24,11 +24,11 @@ import numpy as np
 from .blas import blas_libraries
 
 
-def descend(w, update, lr: float, decay=0.0):
-    """``w ← w − lr (update + decay w)`` in place where the namespace allows; returns ``w``.
-    ``decay`` is a float or an (R, 1, 1) array of per-member decays; 0 adds no term."""
-    if not isinstance(decay, float) or decay:
-        w -= lr * (update + decay * w)
+def descend(w, update, lr: float, weight_decay=0.0):
+    """``w ← w − lr (update + λ w)`` in place where the namespace allows; returns ``w``.
+    ``weight_decay`` λ is a float or an (R, 1, 1) array of per-member decays; 0 adds no term."""
+    if not isinstance(weight_decay, float) or weight_decay:
+        w -= lr * (update + weight_decay * w)
     else:
         w -= lr * update
     return w
@@ -40,11 +40,11 @@ class ArrayOps:
     def __init__(self, xp) -> None:
         self.xp = xp
 
-    def gemm_update(self, w, delta, x, lr: float, decay=0.0):
-        """``w − lr (δ xᵀ + decay w)`` for ``w`` (R, out, in), ``δ`` (R, out, B) and ``x``
+    def gemm_update(self, w, delta, x, lr: float, weight_decay=0.0):
+        """``w − lr (δ xᵀ + λ w)`` for ``w`` (R, out, in), ``δ`` (R, out, B) and ``x``
         (in, B) or (R, in, B), in place where the namespace allows; returns the result.
-        ``decay`` is a float or an (R, 1, 1) array of per-member decays (``sgd_step``)."""
-        return descend(w, delta @ self.xp.matrix_transpose(x), lr, decay)
+        ``weight_decay`` λ is a float or an (R, 1, 1) array of per-member decays (``sgd_step``)."""
+        return descend(w, delta @ self.xp.matrix_transpose(x), lr, weight_decay)
 
     def add_scaled(self, w, u, alpha):
         """``w + alpha u`` for ``w``, ``u`` (R, out, in) and ``alpha`` a float or (R, 1, 1),
@@ -62,17 +62,17 @@ class ArrayOps:
 
 
 class NumpyOps(ArrayOps):
-    """NumPy: the update is one BLAS ``gemm`` with ``alpha = −lr``, ``beta = 1 − lr·decay``
+    """NumPy: the update is one BLAS ``gemm`` with ``alpha = −lr``, ``beta = 1 − lr·λ``
     straight into ``w`` (no ΔW, no ``lr·ΔW`` temporary, no second pass over ``w``); flushing
     is in place. What BLAS cannot take as it is (a strided ``w``, other dtypes) falls back."""
 
-    def gemm_update(self, w, delta, x, lr: float, decay=0.0):
+    def gemm_update(self, w, delta, x, lr: float, weight_decay=0.0):
         routine = (_numpy_blas("gemm") or {}).get(w.dtype.char)
         arrays = (w, delta, x)
         if routine is None or not (w.flags.c_contiguous and w.flags.writeable and w.size and delta.shape[-1]
                                    and all(type(a) is np.ndarray and a.dtype == w.dtype for a in arrays)):
-            return super().gemm_update(w, delta, x, lr, decay)
-        betas = 1.0 - lr * np.broadcast_to(np.asarray(decay, dtype=float).reshape(-1), w.shape[:1])
+            return super().gemm_update(w, delta, x, lr, weight_decay)
+        betas = 1.0 - lr * np.broadcast_to(np.asarray(weight_decay, dtype=float).reshape(-1), w.shape[:1])
         if x.ndim == 2 and delta.flags.c_contiguous and np.all(betas == betas[0]):
             rows = w.shape[0] * w.shape[1]  # shared input, one decay: all members in one call
             _gemm(routine, delta.reshape(rows, -1), x.T, w.reshape(rows, -1), -float(lr), float(betas[0]))

@@ -166,15 +166,15 @@ def gradient(xp, net: Network, params: Params, cache: Cache, e) -> list[Update]:
     return updates_from_deltas(xp, net, cache, backpropagate(xp, net, cache, e, params.weights))
 
 
-def sgd_step(params: Params, updates: list[Update | None], lr: float, l2=None) -> None:
+def sgd_step(params: Params, updates: list[Update | None], lr: float, weight_decay=None) -> None:
     """Plain SGD in place, ``W ← W − η (ΔW + λ_l W)``; a ``None`` update leaves the layer
-    untouched (bit for bit). ``l2[l]`` is layer l's weight decay (Song et al. decay only
+    untouched (bit for bit). ``weight_decay[l]`` is layer l's λ_l (Song et al. decay only
     the output layer), a float or an array (R, 1, 1) of per-member decays; biases are not
     decayed."""
     for l, update in enumerate(updates):
         if update is None:
             continue
-        params.weights[l] = descend(params.weights[l], update.weight, lr, 0.0 if l2 is None else l2[l])
+        params.weights[l] = descend(params.weights[l], update.weight, lr, 0.0 if weight_decay is None else weight_decay[l])
         if update.bias is not None:
             params.biases[l] -= lr * update.bias
 
@@ -192,15 +192,16 @@ def updates_from_steps(xp, cache: Cache, steps: list[LayerStep | None], bias: bo
     return [None if s is None else step_update(xp, cache, l, s, bias) for l, s in enumerate(steps)]
 
 
-def sgd_step_factored(xp, params: Params, cache: Cache, steps: list[LayerStep | None], lr: float, l2=None) -> None:
+def sgd_step_factored(xp, params: Params, cache: Cache, steps: list[LayerStep | None], lr: float,
+                      weight_decay=None) -> None:
     """``sgd_step`` for factored updates: ``W ← W − η (δ xᵀ + c·u + λ_l W)`` without forming
     ``ΔW`` (on NumPy one BLAS ``gemm`` into ``W``, then one ``axpy`` of ``u``); same results
-    up to rounding. A ``None`` step leaves the layer untouched; ``l2`` as in ``sgd_step``."""
+    up to rounding. A ``None`` step leaves the layer untouched; ``weight_decay`` as in ``sgd_step``."""
     fast = ops(xp)
     for l, step in enumerate(steps):
         if step is None:
             continue
-        decay = 0.0 if l2 is None else l2[l]
+        decay = 0.0 if weight_decay is None else weight_decay[l]
         params.weights[l] = fast.gemm_update(params.weights[l], step.delta, cache.inputs[l], lr, decay)
         if step.extra is not None:
             params.weights[l] = fast.add_scaled(params.weights[l], step.extra, -lr * step.scale)

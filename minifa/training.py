@@ -89,9 +89,9 @@ def train_step(run: Run, x, targets, labels, measure: bool) -> dict[str, Any]:
     if measure:
         metrics.update(step_metrics(run, proposal, labels))
     if proposal.steps is not None:  # W ← W − η (δ xᵀ + c·u + λW): one fused GEMM per layer
-        sgd_step_factored(xp, run.params, proposal.signal.cache, proposal.steps, cfg.lr, run.decay())
+        sgd_step_factored(xp, run.params, proposal.signal.cache, proposal.steps, cfg.lr, run.weight_decay())
     else:
-        sgd_step(run.params, proposal.direct, cfg.lr, run.decay())
+        sgd_step(run.params, proposal.direct, cfg.lr, run.weight_decay())
     run.rule.after_step(proposal, cfg.lr)
     run.step += 1
     return metrics

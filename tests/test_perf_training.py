@@ -16,9 +16,9 @@ SIZES = (12, 10, 8, 4)
 TOL = {"float32": 2e-6, "float64": 1e-12}
 
 
-def formed_step(xp, params, cache, steps, lr, l2=None):
+def formed_step(xp, params, cache, steps, lr, weight_decay=None):
     """The plain step: every ΔW formed (``updates_from_steps``), then ``sgd_step``."""
-    sgd_step(params, updates_from_steps(xp, cache, steps, params.biases is not None), lr, l2)
+    sgd_step(params, updates_from_steps(xp, cache, steps, params.biases is not None), lr, weight_decay)
 
 
 def _train(backend, plain: bool, monkeypatch, dtype="float64", epochs=2, **kw):

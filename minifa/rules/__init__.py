@@ -7,7 +7,7 @@ import importlib
 import pkgutil
 from typing import Any
 
-from ..errors import ConfigError
+from ..errors import ConfigError, choose
 from .base import PROVIDES, Proposal, Rule, Signal, propose
 
 
@@ -30,10 +30,7 @@ RULES = _discover()
 
 
 def rule_class(name: str) -> type[Rule]:
-    try:
-        return RULES[name]
-    except KeyError:
-        raise ConfigError(f"unknown rule {name!r}; choose one of {', '.join(RULES)}") from None
+    return choose("rule", name, RULES)
 
 
 def make_rule(name: str, backend, net, streams, dtype: str, options: dict[str, Any] | None = None) -> Rule:

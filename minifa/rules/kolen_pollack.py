@@ -8,7 +8,7 @@ from .fa import FeedbackAlignment
 class KolenPollack(FeedbackAlignment):
     """FA whose feedback learns too: after each step ``B_l ← B_l − η (δ_l x_lᵀ + λ B_l)``, the
     same update as ``W_l`` (B has W's shape here), as one fused GEMM like W's. With decay
-    λ > 0 on both (set ``l2`` for W), ``W_l − B_l`` shrinks by ``(1 − ηλ)`` per step, so B
+    λ > 0 on both (set ``weight_decay`` for W), ``W_l − B_l`` shrinks by ``(1 − ηλ)`` per step, so B
     converges to W."""
 
     name = "kolen-pollack"
