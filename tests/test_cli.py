@@ -161,3 +161,23 @@ def test_reproduce_names_what_a_broken_figure_module_lacks(monkeypatch):
     monkeypatch.setattr(experiments, "BROKEN", [problem])
     for args in (["reproduce", "--no-compute"], ["reproduce", "chu-fig1", "--no-compute"]):
         assert_one_line_error(invoke(*args), 1, "my_fig.py lacks claims")
+
+
+def test_every_lookup_by_name_is_one_choose_line():
+    """One helper, ``errors.choose``, names the choices for every unknown name."""
+    from minifa.activations import get_activation
+    from minifa.data import load_dataset
+    from minifa.errors import BackendError, ConfigError, DataError, choose
+    from minifa.experiments import experiment
+    from minifa.init import feedback_sampler, weight_sampler
+    from minifa.losses import get_loss
+
+    assert choose("thing", "b", {"a": 1, "b": 2}) == 2 and choose("thing", "b", ("a", "b")) == "b"
+    lookups = [(get_activation, "activation", ConfigError), (get_loss, "loss", ConfigError),
+               (mf.rules.rule_class, "rule", ConfigError), (lambda n: weight_sampler(n, (2, 2), 1.0), "init", ConfigError),
+               (lambda n: feedback_sampler(n, (2, 2)), "feedback", ConfigError), (load_dataset, "data set", DataError),
+               (mf.get_backend, "device", BackendError), (experiment, "figure", ConfigError)]
+    for lookup, kind, error in lookups:
+        with pytest.raises(error) as err:
+            lookup("nonesuch")
+        assert str(err.value).startswith(f"unknown {kind} 'nonesuch'; choose one of "), str(err.value)
