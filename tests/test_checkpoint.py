@@ -188,6 +188,10 @@ def test_a_checkpoint_that_stores_weight_decay_as_l2_still_loads(tmp_path):
     assert_same_run(old, run)  # the decay acts as before
     stored = checkpoint.peek(checkpoint.save(old, tmp_path / "again.h5"))["config"]
     assert "l2" not in stored and stored["weight_decay"] == [0.0, 0.1, [0.2, 0.3]]
+    from minifa import history  # the file reader (plot, inspect) sees today's name too
+
+    (read,) = history.read(path)
+    assert read.member_settings() == [{"weight_decay": [0.0, 0.1, 0.2]}, {"weight_decay": [0.0, 0.1, 0.3]}]
 
 
 def _truncated(path):
