@@ -357,6 +357,13 @@ def test_song_fig3_each_ordering_fails_when_broken(broken):
     assert not find(sfig3(broken), broken).holds
 
 
+def test_song_fig3_short_runs_declare_the_alignment_ordering_by_their_length_not_their_data():
+    short, full = find(sfig3("alignment ordered", epochs=30), "alignment ordered"), find(sfig3("alignment ordered"), "alignment ordered")
+    assert not short.holds and short.known.startswith("shorter than the paper's 300 epochs")
+    assert not full.holds and full.known == ""  # at the paper's length a broken ordering is a plain "no"
+    assert find(sfig3(epochs=30), "alignment ordered").holds  # a short run may still show it
+
+
 @pytest.mark.parametrize("lam", [0, 1, 2])
 @pytest.mark.parametrize("broken", ["accuracy matches", "alignment matches"])
 def test_song_fig3_each_match_with_the_saved_values_fails_when_broken(broken, lam):
