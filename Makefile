@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: test test-fast data env bench reproduce claims clean
+.PHONY: test test-fast test-kernels data env bench reproduce claims clean
 
 env: $(STAMP)
 
@@ -20,6 +20,13 @@ data: $(STAMP)
 # The whole suite, real-MNIST checks included (so the data step runs first).
 test: data
 	$(BIN)/python -m pytest -q
+
+# The bit-equality tests again under OpenBLAS's Haswell kernels (AMD Zen 3's pick; any AVX2
+# CPU runs them) and, where the CPU has AVX-512, its SkylakeX kernels (Zen 4's pick).
+BITS_TESTS := tests/test_dask.py tests/test_experiments.py tests/test_checkpoint.py tests/test_rule_checkpoints.py
+test-kernels: $(STAMP)
+	OPENBLAS_CORETYPE=Haswell $(BIN)/python -m pytest -q -p no:cacheprovider $(BITS_TESTS)
+	if grep -qw avx512f /proc/cpuinfo; then OPENBLAS_CORETYPE=SkylakeX $(BIN)/python -m pytest -q -p no:cacheprovider $(BITS_TESTS); fi
 
 # The suite without the real-MNIST checks (no download).
 test-fast: $(STAMP)
