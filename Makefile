@@ -38,7 +38,7 @@ reproduce: data
 	$(BIN)/python cli.py reproduce --profile $(PROFILE)
 
 # The quick profile, failing if a claim's direction does not hold and is not a known
-# disagreement explained in README Results (not in CI: ~35 min on 2 cores).
+# disagreement explained in README Results (not in CI: 35–45 min on 2 cores).
 claims: data
 	$(BIN)/python cli.py reproduce --profile quick --check
 
