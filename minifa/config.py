@@ -143,7 +143,7 @@ def _check_rule_options(rule: str, options: dict) -> None:
         numbers = value if isinstance(value, (list, tuple)) else [value]
         if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers) or not _finite(numbers):
             raise ConfigError(f"rule option {name}={value!r} must be a finite number, e.g. {name}={default}")
-        if name in NON_NEGATIVE_OPTIONS and min(numbers) < 0:
+        if name in NON_NEGATIVE_OPTIONS and numbers and min(numbers) < 0:
             raise ConfigError(f"rule option {name}={value!r} must be 0 or more")
 
 

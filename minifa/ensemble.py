@@ -57,5 +57,6 @@ def keep_members(run: Run, keep: Sequence[int]) -> Run:
         new.rule.load_state({k: backend.to_host(v)[keep] for k, v in state.items()})
     for mine, i in zip(new.streams, keep):  # the rule draws from these same objects
         mine.set_state(run.streams[i].state())
-    new.step, new.epoch, new.history = run.step, run.epoch, run.history
+    new.step, new.epoch = run.step, run.epoch
+    new.history = {table: {k: list(v) for k, v in columns.items()} for table, columns in run.history.items()}
     return new

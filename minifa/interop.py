@@ -22,6 +22,7 @@ the logits; the loss (softmax for ``softmax-crossentropy``) is not part of it.
 
 from __future__ import annotations
 
+import json
 from functools import lru_cache
 
 import numpy as np
@@ -204,8 +205,8 @@ def history_frame(path):
                     "layer": pd.array(l + 1 if values.ndim == 3 else [None] * t.size, dtype="Int64"),
                     "metric": metric, "value": values.ravel()})
                 for key, value in run.point.items():  # the grid values (a grid's "rule" is the rule column)
-                    if key not in frame:
-                        frame[key] = value
+                    if key not in frame:  # a list or dict value (layers, dataset options) as its JSON text
+                        frame[key] = value if np.isscalar(value) else json.dumps(value)
                 for key in sorted({k for member in own for k in member}):
                     frame[key] = [own[m].get(key) for m in r]
                 frames.append(frame)

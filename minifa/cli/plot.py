@@ -6,6 +6,7 @@ from pathlib import Path
 
 import click
 
+from ..errors import ConfigError
 from ..history import METRICS
 
 
@@ -27,7 +28,10 @@ def plot(files, output, metrics) -> None:
     Per layer: weight alignment, gradient alignment and update norm vs step; then train loss
     and test accuracy vs epoch. Several seeds of one setting are drawn as mean ± sd.
     """
-    from ..plots.run import plot as draw  # matplotlib only when plotting
+    try:
+        from ..plots.run import plot as draw  # matplotlib only when plotting
+    except ImportError as err:
+        raise ConfigError(f"plot needs matplotlib ({err.name or err} is missing): pip install 'minifa[plots]'") from None
 
     out = Path(output) if output else Path(files[0]).with_suffix(".png")
     draw(files, out, metrics or None)

@@ -160,10 +160,10 @@ def sweep(grid_file, grid_items, seeds, output, device, data_dir, scheduler, bla
     """
     grid = read_grid(grid_items, grid_file)
     points = resolve(grid, seeds)
+    Path(output).parent.mkdir(parents=True, exist_ok=True)  # before a cluster is started
     executor = make_executor(scheduler, blas_threads=blas_threads, connect_timeout=connect_timeout)
     if scheduler:  # workers may start elsewhere; on a shared file system an absolute path still holds
         data_dir = os.path.abspath(data_dir)
-    Path(output).parent.mkdir(parents=True, exist_ok=True)
     try:
         if scheduler or blas_threads:
             click.echo(executor.describe(), err=True)

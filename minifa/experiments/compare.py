@@ -50,8 +50,9 @@ def paired(a, b) -> Stat:
 
 
 def unpaired(a: Stat, b: Stat) -> Stat:
-    """a − b of independent samples, carried as a Stat whose se is √(se_a² + se_b²)."""
-    n = min(a.n, b.n)
+    """a − b of independent samples, carried as a Stat whose se is √(se_a² + se_b²) (a side
+    with n = 1 adds no standard error, but the other side's still counts)."""
+    n = min(a.n, b.n) if min(a.n, b.n) > 1 else max(a.n, b.n)
     se = math.hypot(a.se, b.se)
     return Stat(a.mean - b.mean, se * math.sqrt(n) if n > 1 else math.nan, n)
 

@@ -43,14 +43,18 @@ def run_experiment(module, profile: str, results_dir, overrides: dict | None = N
     config = experiment_config(module, profile, overrides)
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
-    store = ResultStore(results_dir / f"{module.NAME}.h5", module.NAME, profile, config)
+    with ResultStore(results_dir / f"{module.NAME}.h5", module.NAME, profile, config) as store:
+        return _run_units(module, config, store, executor or LocalExecutor(), on_unit)
+
+
+def _run_units(module, config: dict, store: ResultStore, executor, on_unit: Callable | None) -> Path:
+    """The units of ``module`` not yet in ``store``, written as they finish (the single writer)."""
     if store.moved_aside is not None:  # never silent: the user may have meant to resume
         print(f"{module.NAME}: {store.path} held another config's results; kept as {store.moved_aside}, "
               "starting afresh", file=sys.stderr)
     all_units = module.units(config)
     done = store.done()
     todo = [u for u in all_units if u.key not in done]
-    executor = executor or LocalExecutor()
     count = len(all_units) - len(todo)
     if on_unit is not None:
         on_unit(count, len(all_units), None, 0.0)
