@@ -224,10 +224,13 @@ def describe(path) -> tuple[dict, list[str]]:
     path = Path(path)
     if kind(path) != "sweep":
         raise CheckpointError(f"{path} is a checkpoint, not a sweep results file")
-    with h5py.File(path, "r") as f:
-        config = json.loads(f.attrs["config"])
-    grid, total = dict(config["grid"]), len(config["units"])  # the grid: [key, values] pairs, in order
-    runs = read(path)
+    runs = read(path)  # seal and digests checked before the config is read below
+    try:
+        with h5py.File(path, "r") as f:
+            config = json.loads(f.attrs["config"])
+        grid, total = dict(config["grid"]), len(config["units"])  # the grid: [key, values] pairs, in order
+    except (OSError, KeyError, ValueError, TypeError) as err:
+        raise CheckpointError(f"{path}: not a readable sweep results file ({err}); rerun the sweep") from None
     points = []
     lines = [f"{path}: sweep of {total} point(s), {len(runs)} finished; grid "
              + ", ".join(f"{k}={','.join(map(str, v))}" for k, v in grid.items())]

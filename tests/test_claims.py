@@ -481,8 +481,6 @@ def test_no_compute_names_an_incomplete_results_file(tmp_path):
 
 
 def test_unpaired_keeps_the_other_sides_noise_when_one_side_is_a_single_value():
-    from minifa.experiments.compare import Stat, unpaired
-
     many, one = Stat.of([0.5, 0.7, 0.6, 0.4, 0.8]), Stat.of([0.2])
     assert unpaired(many, one).se == pytest.approx(many.se) and unpaired(one, many).se == pytest.approx(many.se)
     assert unpaired(one, Stat.of([0.1])).se == 0.0  # neither side has an estimate: the minimum effect decides
