@@ -39,7 +39,7 @@ from . import __version__, integrity
 from .atomic import atomic_path
 from .backend import get_backend
 from .config import Config, Run, build
-from .errors import CheckpointError, MinifaError
+from .errors import CheckpointError, MinifaError, reason
 from .legacy import upgraded
 
 FORMAT = "minifa-checkpoint"
@@ -66,7 +66,7 @@ def save(run: Run, path) -> Path:
             integrity.seal(temp)
             _check_loads(temp, path)
     except OSError as err:
-        raise CheckpointError(f"cannot write checkpoint {path} ({_reason(err)}); "
+        raise CheckpointError(f"cannot write checkpoint {path} ({reason(err)}); "
                               "check that its directory exists and is writable") from err
     return path
 
@@ -137,10 +137,6 @@ def _items(group: h5py.Group) -> list:
     return [(name, group[name]) for name in group]  # h5py's items() turns a damaged member into None
 
 
-def _reason(err: BaseException) -> str:
-    return " ".join(str(err).split()) or type(err).__name__  # h5py messages may span lines
-
-
 @contextmanager
 def _open(path: Path):
     """The open, format-checked file; any low-level failure becomes a one-line CheckpointError."""
@@ -149,13 +145,13 @@ def _open(path: Path):
     try:
         problem = integrity.seal_problem(path)  # before libhdf5 parses a byte of it
     except OSError as err:
-        raise CheckpointError(f"cannot read checkpoint {path} ({_reason(err)}); check its permissions") from err
+        raise CheckpointError(f"cannot read checkpoint {path} ({reason(err)}); check its permissions") from err
     if problem is not None:
         raise CheckpointError(f"checkpoint {path} is damaged: {problem}; {INTACT}")
     try:
         f = h5py.File(path, "r")
     except OSError as err:
-        raise CheckpointError(f"checkpoint {path} is not a readable HDF5 file ({_reason(err)}); "
+        raise CheckpointError(f"checkpoint {path} is not a readable HDF5 file ({reason(err)}); "
                               f"it is truncated or corrupt, {INTACT}") from err
     try:
         with f:
@@ -165,7 +161,7 @@ def _open(path: Path):
     except MinifaError:  # ours, or the caller's (a ConfigError from build()): already one clear line
         raise
     except (OSError, KeyError, ValueError, TypeError, RuntimeError) as err:  # unreadable parts of a damaged file
-        raise CheckpointError(f"checkpoint {path} is damaged ({_reason(err)}); {INTACT}") from err
+        raise CheckpointError(f"checkpoint {path} is damaged ({reason(err)}); {INTACT}") from err
 
 
 def _check_format(f: h5py.File, path: Path) -> None:

@@ -4,6 +4,11 @@ The CLI turns any `MinifaError` into that line and a non-zero exit, without a tr
 """
 
 
+def reason(err: BaseException) -> str:
+    """An exception's message on one line (HDF5 and Dask messages span lines), or its type."""
+    return " ".join(str(err).split()) or type(err).__name__
+
+
 class MinifaError(Exception):
     """Base of every error a user can cause and fix (bad input, missing data, no GPU)."""
 

@@ -31,7 +31,7 @@ import numpy as np
 
 from .integrity import MANIFEST, first_mismatch, seal_problem
 from .legacy import upgraded
-from .errors import CheckpointError, choose
+from .errors import CheckpointError, choose, reason
 
 CHECKPOINT_FORMAT = "minifa-checkpoint"  # checkpoint.FORMAT, not imported: that module builds runs
 UNITS = "units"  # the results file's group of finished units (experiments.store)
@@ -144,8 +144,8 @@ def read(path) -> list[History]:
     except CheckpointError:
         raise
     except (OSError, KeyError, ValueError, TypeError, RuntimeError) as err:
-        reason = " ".join(str(err).split()) or type(err).__name__
-        raise CheckpointError(f"{path} is damaged ({reason}); use an intact copy or write it again") from None
+        why = reason(err)
+        raise CheckpointError(f"{path} is damaged ({why}); use an intact copy or write it again") from None
 
 
 def _verify(f: h5py.File, path: Path, what: str) -> None:

@@ -78,7 +78,8 @@ def reproduce(figures, profile, results_dir, figures_dir, device, data_dir, chec
         claims, unchecked = stored_claims(modules, Path(results_dir))
         print_claims(claims, check, unchecked)
         return
-    profile, why = resolve_profile(profile, stored_profiles(Path(results_dir), [m.NAME for m in modules]))
+    stored = stored_profiles(Path(results_dir), [m.NAME for m in modules]) if profile == "auto" else {}
+    profile, why = resolve_profile(profile, stored)
     click.echo(f"profile {profile} ({why}); results in {results_dir}/, figures in {figures_dir}/", err=True)
     executor = make_executor(scheduler, blas_threads=blas_threads, connect_timeout=connect_timeout)
     if scheduler:  # workers may start elsewhere; on a shared file system an absolute path still holds

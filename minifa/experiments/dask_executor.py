@@ -31,7 +31,7 @@ from concurrent.futures import CancelledError
 from typing import Callable, Iterable, Iterator
 
 from .. import __version__
-from ..errors import ClusterError
+from ..errors import ClusterError, reason
 from .local import timed
 
 CLUSTER_EXTRA = "pip install 'minifa[cluster]'"
@@ -83,8 +83,8 @@ def scheduler_address(scheduler: str) -> str:
         with open(scheduler) as handle:
             return str(json.load(handle)["address"])
     except (OSError, ValueError, KeyError, TypeError) as err:
-        reason = err.strerror if isinstance(err, OSError) else f"no scheduler address in it ({err})"
-        raise ClusterError(f"cannot read the Dask scheduler file {scheduler}: {reason}") from None
+        why = err.strerror if isinstance(err, OSError) else f"no scheduler address in it ({err})"
+        raise ClusterError(f"cannot read the Dask scheduler file {scheduler}: {why}") from None
 
 
 def refused(address: str, timeout: float) -> bool:
@@ -112,11 +112,11 @@ def connect(scheduler: str, timeout: float):
             raise OSError(f"connection refused (nothing listens on {address})")
         return distributed.Client(address, timeout=timeout)
     except (OSError, TimeoutError, ValueError) as err:
-        reason = " ".join(str(err).split()) or type(err).__name__
-        if isinstance(err, TimeoutError) or reason.startswith("Timed out"):
-            reason = f"no answer within {timeout:g} s"
+        why = reason(err)
+        if isinstance(err, TimeoutError) or why.startswith("Timed out"):
+            why = f"no answer within {timeout:g} s"
         where = address if address == scheduler else f"{address} (from {scheduler})"
-        raise ClusterError(f"cannot reach the Dask scheduler at {where}: {reason}; is `dask scheduler` "
+        raise ClusterError(f"cannot reach the Dask scheduler at {where}: {why}; is `dask scheduler` "
                            f"running there? (--scheduler takes {SCHEDULER_FORMS})") from None
 
 
@@ -153,7 +153,7 @@ class DaskExecutor:
             except (OSError, TimeoutError) as err:
                 self.close()
                 raise ClusterError(f"could not start a local Dask cluster of {count} workers: "
-                                   f"{' '.join(str(err).split())}") from None
+                                   f"{reason(err)}") from None
         else:
             self.client = connect(scheduler, connect_timeout)
             try:

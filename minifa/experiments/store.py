@@ -38,16 +38,12 @@ import numpy as np
 
 from .. import __version__, integrity
 from ..atomic import atomic_path
-from ..errors import MinifaError, ResultsError
+from ..errors import MinifaError, ResultsError, reason
 from ..lock import exclusive
 from .framework import Unit, config_hash
 
 UNITS = "units"
 MOVE_AWAY = "move it away (or restore an intact copy) and rerun"
-
-
-def _reason(err: BaseException) -> str:
-    return " ".join(str(err).split()) or type(err).__name__  # HDF5 messages span lines
 
 
 @contextmanager
@@ -65,7 +61,7 @@ def _reading(path: Path):
     except MinifaError:
         raise
     except (OSError, KeyError, ValueError, TypeError, RuntimeError) as err:
-        raise ResultsError(f"{path}: not a readable minifa results file ({_reason(err)}); {MOVE_AWAY}") from None
+        raise ResultsError(f"{path}: not a readable minifa results file ({reason(err)}); {MOVE_AWAY}") from None
 
 
 def _check(f: h5py.File, path: Path) -> None:
