@@ -1,5 +1,5 @@
 """BENCHMARKS.md's cost table: for every figure, its work in each profile, the measured cost
-per unit of work (from the ``seconds`` each results unit records) and the hours that makes
+per unit of work (from the time each results unit records) and the hours that makes
 on 2 cores, on 16 Dask workers and, as an estimate, on one GPU.
 
     python bench/profile_costs.py docs/results/long docs/results/quick
@@ -7,8 +7,8 @@ on 2 cores, on 16 Dask workers and, as an estimate, on one GPU.
 Work is counted in network-epochs of the figure's own network (600 updates of batch 100 for
 Chu & Bacho, 100 of batch 600 for Song Fig. 3), network-updates (Figs. 2, 5, 3b-c) or, for
 Song Fig. 2, member-steps at p ≥ 3200 equivalents (a step costs ∝ p). The measured cost is
-the figure's core-seconds (each unit's seconds × the BLAS threads its placement records)
-over the work done in the folder that ran it; 2 cores give 2 core-seconds a second, 16
+the figure's core-seconds (each unit's recorded CPU seconds; in files from before units kept
+them, its wall seconds × the BLAS threads of its placement) over the work done in the folder that ran it; 2 cores give 2 core-seconds a second, 16
 one-thread Dask workers up to 16 (at most one per unit); the GPU column is the 2-core time
 over ``GPU_SPEEDUP``, an estimate (no GPU was lent). Song Fig. 2's work for a profile not
 yet run counts each run at the rule's minimum length, a lower bound (linear λ > 0 runs ran
@@ -22,7 +22,6 @@ import re
 import sys
 from pathlib import Path
 
-import h5py
 import numpy as np
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
@@ -75,13 +74,13 @@ def done_work(name: str, results) -> float:
     return work(name, results.config) * len(results.units) / len(units)
 
 
-def core_seconds(path: Path) -> float:
-    """Σ over units of seconds × the BLAS threads it ran with (its recorded placement)."""
+def core_seconds(results: Results) -> float:
+    """Σ over units of the CPU seconds it recorded or, in files from before units kept them,
+    its wall seconds × the BLAS threads its placement records (an upper bound on a busy machine)."""
     total = 0.0
-    with h5py.File(path, "r") as f:
-        for group in f["units"].values():
-            threads = re.search(r"(\d+) BLAS thread", str(group.attrs.get("device", "")))
-            total += float(group.attrs["seconds"]) * (int(threads.group(1)) if threads else 2)
+    for record in results.records.values():
+        threads = re.search(r"(\d+) BLAS thread", str(record["device"]))
+        total += record.get("cpu_seconds", record["seconds"] * (int(threads.group(1)) if threads else 2))
     return total
 
 
@@ -94,7 +93,7 @@ def measured(folder: Path, name: str):
     if not results.units:
         return None
     total = len(EXPERIMENTS[name].units(results.config))
-    return core_seconds(path) / done_work(name, results), results.profile, f"{len(results.units)}/{total}"
+    return core_seconds(results) / done_work(name, results), results.profile, f"{len(results.units)}/{total}"
 
 
 def main() -> None:

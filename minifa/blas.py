@@ -11,6 +11,7 @@ import atexit
 import contextlib
 import math
 import os
+import platform
 import tempfile
 import threading
 import warnings
@@ -96,6 +97,22 @@ def blas_kernel() -> str:
     lib = libs[0]
     name = {"openblas": "OpenBLAS", "mkl": "MKL", "blis": "BLIS"}.get(lib.get("internal_api"), lib.get("internal_api"))
     return " ".join(str(part) for part in (name, lib.get("version"), lib.get("architecture")) if part)
+
+
+def cpu_name() -> str:
+    """The CPU, as a results unit records it beside the BLAS kernel: ``/proc/cpuinfo``'s model
+    name, family and model (virtual machines often show only "Intel(R) Xeon(R) Processor")
+    and the usable cores, e.g. ``Intel(R) Xeon(R) Processor (family 6 model 207), 2 cores``."""
+    fields = {}
+    with contextlib.suppress(OSError):
+        for line in open("/proc/cpuinfo").read().split("\n\n")[0].splitlines():
+            key, _, value = line.partition(":")
+            fields[key.strip()] = value.strip()
+    name = fields.get("model name") or platform.processor() or platform.machine() or "unknown CPU"
+    if "cpu family" in fields and "model" in fields:
+        name += f" (family {fields['cpu family']} model {fields['model']})"
+    cores = usable_cores()
+    return f"{name}, {cores} core{'s' * (cores != 1)}"
 
 
 def set_blas_threads(n: int | str | None = None) -> int:

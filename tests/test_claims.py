@@ -443,7 +443,7 @@ def stored(directory: Path, module, claims_results: Results) -> Path:
     """Write synthetic results as a results file of ``module``'s tiny profile."""
     store = ResultStore(directory / f"{module.NAME}.h5", module.NAME, "tiny", module.PROFILES["tiny"])
     for key, arrays in claims_results.units.items():
-        store.write_unit(Unit(key, claims_results.params[key]), arrays, 0.0, "cpu")
+        store.write_unit(Unit(key, claims_results.params[key]), arrays, {"seconds": 0.0, "device": "cpu"})
     return store.path
 
 

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import os
 import random
+import re
 import signal
 import subprocess
 import sys
@@ -117,7 +118,7 @@ def test_config_changes_back_and_forth_never_overwrite_a_moved_file(tmp_path):
     stores = []
     for n, config in enumerate(configs):
         store = ResultStore(path, "fig", "tiny", config)
-        store.write_unit(Unit(f"u{n}"), {"x": np.full(3, n)}, 0.5, "cpu")
+        store.write_unit(Unit(f"u{n}"), {"x": np.full(3, n)}, {"seconds": 0.5, "device": "cpu"})
         stores.append(store)
     a, b = stores[0].hash, stores[1].hash
     assert stores[0].moved_aside is None
@@ -136,13 +137,13 @@ def test_a_killed_writers_temp_is_never_reused_and_is_cleaned_up(tmp_path):
     """Half-written temps of a ``kill -9`` (today's random names and older pid names) never reach
     the results file and are removed when the store reopens."""
     path = tmp_path / "fig.h5"
-    ResultStore(path, "fig", "tiny", {}).write_unit(Unit("a"), {"x": np.zeros(2)}, 1.0, "cpu")
+    ResultStore(path, "fig", "tiny", {}).write_unit(Unit("a"), {"x": np.zeros(2)}, {"seconds": 1.0, "device": "cpu"})
     stale = [tmp_path / ".fig.h5.0123456789abcdef.tmp", tmp_path / f"fig.h5.{os.getpid()}.tmp"]
     for temp in stale:
         temp.write_bytes(b"\x89HDF\r\n\x1a\n half-written")
     store = ResultStore(path, "fig", "tiny", {})
     assert not any(temp.exists() for temp in stale)
-    store.write_unit(Unit("b"), {"x": np.ones(2)}, 1.0, "cpu")
+    store.write_unit(Unit("b"), {"x": np.ones(2)}, {"seconds": 1.0, "device": "cpu"})
     assert sorted(Results.load(path).units) == ["a", "b"]
     store.close()  # releases the writer lock (its .fig.h5.lock file)
     assert [p.name for p in tmp_path.iterdir()] == ["fig.h5"]
@@ -151,24 +152,42 @@ def test_a_killed_writers_temp_is_never_reused_and_is_cleaned_up(tmp_path):
 def test_a_failed_unit_write_leaves_the_file_and_no_temp(tmp_path):
     path = tmp_path / "fig.h5"
     store = ResultStore(path, "fig", "tiny", {})
-    store.write_unit(Unit("a"), {"x": np.zeros(2)}, 1.0, "cpu")
+    store.write_unit(Unit("a"), {"x": np.zeros(2)}, {"seconds": 1.0, "device": "cpu"})
     before = path.read_bytes()
     with pytest.raises(TypeError):
-        store.write_unit(Unit("b"), {"x": object()}, 1.0, "cpu")  # h5py cannot store it
+        store.write_unit(Unit("b"), {"x": object()}, {"seconds": 1.0, "device": "cpu"})  # h5py cannot store it
     store.close()  # releases the writer lock (its .fig.h5.lock file)
     assert path.read_bytes() == before and [p.name for p in tmp_path.iterdir()] == ["fig.h5"]
 
 
-def test_each_unit_records_its_device_blas_kernel_and_thread_count(tmp_path):
+def test_each_unit_records_its_device_blas_kernel_thread_count_cpu_and_times(tmp_path):
     """The determinism contract (same config, seeds, BLAS threads and kernel, same bits) can
-    only be checked if every unit says what it ran on."""
-    from minifa.blas import blas_kernel
+    only be checked if every unit says what it ran on; a cost estimate needs its CPU time
+    apart from its wall time, which a busy machine stretches."""
+    from minifa.blas import blas_kernel, cpu_name
 
     path = run_experiment(experiment("chu-deadlock"), "tiny", tmp_path, executor=LocalExecutor(1))
-    with h5py.File(path, "r") as f:
-        places = {f["units"][k].attrs["device"] for k in f["units"]}
-    assert places == {f"cpu; {blas_kernel()}; 1 BLAS thread"}
+    records = Results.load(path).records
+    assert {r["device"] for r in records.values()} == {f"cpu; {blas_kernel()}; 1 BLAS thread"}
     assert "OpenBLAS" in blas_kernel() or "MKL" in blas_kernel() or "BLIS" in blas_kernel()
+    assert {r["cpu"] for r in records.values()} == {cpu_name()}
+    assert re.fullmatch(r".+, \d+ cores?", cpu_name())
+    for r in records.values():  # one thread: CPU time ≤ wall time (plus timer granularity)
+        assert 0 < r["cpu_seconds"] <= r["seconds"] + 0.05
+
+
+def test_a_results_file_without_cpu_records_still_loads(tmp_path):
+    """Files written before units kept cpu_seconds and cpu (the committed long runs) load."""
+    store = ResultStore(tmp_path / "fig.h5", "fig", "tiny", {})
+    store.write_unit(Unit("a"), {"x": np.zeros(2)}, {"seconds": 2.0, "device": "cpu"})
+    store.write_unit(Unit("b"), {"x": np.ones(2)}, {"seconds": 1.0, "cpu_seconds": 0.9, "device": "cpu", "cpu": "X"})
+    store.close()
+    results = Results.load(tmp_path / "fig.h5")
+    assert results.seconds == 3.0
+    assert results.records["a"] == {"seconds": 2.0, "device": "cpu"}
+    assert results.records["b"]["cpu_seconds"] == 0.9
+    with ResultStore(tmp_path / "g.h5", "fig", "tiny", {}) as other, pytest.raises(ValueError, match="needs seconds"):
+        other.write_unit(Unit("a"), {"x": np.zeros(2)}, {"seconds": 1.0})
 
 
 def test_weight_alignment_is_read_at_each_epochs_end():

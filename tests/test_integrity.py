@@ -148,7 +148,7 @@ def results_file(tmp_path):
     rng = np.random.default_rng(0)
     for rep in range(3):
         unit = Unit(f"a_rep{rep}", {"rep": rep, "lr": 0.05})
-        store.write_unit(unit, {"accuracy": rng.random(20), "loss": rng.random((4, 5))}, 1.5, "cpu")
+        store.write_unit(unit, {"accuracy": rng.random(20), "loss": rng.random((4, 5))}, {"seconds": 1.5, "device": "cpu"})
     store.close()
     return store.path
 

@@ -127,7 +127,7 @@ def test_two_train_processes_on_one_checkpoint(tmp_path):
 def test_a_second_results_writer_is_refused_and_deletes_nothing(tmp_path, held):
     path = tmp_path / "chu-deadlock.h5"
     store = ResultStore(path, "fig", "tiny", {})
-    store.write_unit(Unit("a"), {"x": np.zeros(2)}, 1.0, "cpu")
+    store.write_unit(Unit("a"), {"x": np.zeros(2)}, {"seconds": 1.0, "device": "cpu"})
     store.close()
     pid = held(path)
     live_temp = tmp_path / f".chu-deadlock.h5.{pid}-0123456789abcdef.tmp"  # the holder's, being written
@@ -262,7 +262,7 @@ def test_a_damaged_results_unit_is_one_line_naming_the_unit_and_array(tmp_path):
 
     path = tmp_path / "fig.h5"
     with ResultStore(path, "fig", "tiny", {}) as store:
-        store.write_unit(Unit("a_rep0"), {"accuracy": np.arange(4.0), "loss": np.ones(3)}, 1.0, "cpu")
+        store.write_unit(Unit("a_rep0"), {"accuracy": np.arange(4.0), "loss": np.ones(3)}, {"seconds": 1.0, "device": "cpu"})
     with h5py.File(path, "r+") as f:
         f["units/a_rep0/accuracy"][1] = 7.0  # what the XOR of two data bytes does
     with pytest.raises(ResultsError, match="unit 'a_rep0', 'accuracy' fails its SHA-256"):

@@ -55,7 +55,7 @@ BLAS_VARIABLES = ("OMP_NUM_THREADS", "OPENBLAS_NUM_THREADS", "MKL_NUM_THREADS", 
 
 
 def run_on_worker(function: Callable, config: dict, unit, blas_threads: int, version: str):
-    """The Dask task: one unit under a BLAS thread limit; ``(unit, arrays, seconds, placement)``.
+    """The Dask task: one unit under a BLAS thread limit; ``(unit, arrays, record)``.
     Refuses to run under another minifa version than the driver's (other code, other numbers)."""
     if __version__ != version:
         raise ClusterError(f"a Dask worker runs minifa {__version__} but the driver {version}: "

@@ -1,8 +1,9 @@
 """The in-process executor, and what every executor shares: timing a unit and naming
 where it ran (device, BLAS kernel, BLAS threads), which a results file records per unit.
 
-Every executor has ``map(function, config, units)`` yielding ``(unit, arrays, seconds,
-placement)`` as units finish, in any order, and ``close()``. The determinism contract: the
+Every executor has ``map(function, config, units)`` yielding ``(unit, arrays, record)`` as
+units finish, in any order, and ``close()``; ``record`` is what the results file keeps of
+the run (``timed``). The determinism contract: the
 same config, seeds, BLAS thread count and CPU kind (BLAS kernel) give the same bits, so
 each unit runs under an explicit thread count and its placement names it.
 """
@@ -15,7 +16,7 @@ from typing import Callable, Iterable, Iterator
 from threadpoolctl import threadpool_limits
 
 from ..backend import get_backend
-from ..blas import blas_kernel, blas_threads
+from ..blas import blas_kernel, blas_threads, cpu_name
 
 
 def placement(config: dict) -> str:
@@ -25,12 +26,16 @@ def placement(config: dict) -> str:
 
 
 def timed(function: Callable, config: dict, unit, threads: int):
-    """``(unit, arrays, seconds, placement)``: one unit under ``threads`` BLAS threads."""
+    """``(unit, arrays, record)``: one unit under ``threads`` BLAS threads. ``record``: wall
+    ``seconds``; ``cpu_seconds``, this process's CPU time (all its threads, no other
+    process's: on a busy machine seconds ≫ cpu_seconds / threads); ``device`` (``placement``)
+    and ``cpu`` (``cpu_name``)."""
     with threadpool_limits(limits=threads, user_api="blas"):
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.process_time()
         arrays = function(config, unit)
-        seconds = time.perf_counter() - start
-        return unit, arrays, seconds, placement(config)
+        record = {"seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu_start,
+                  "device": placement(config), "cpu": cpu_name()}
+        return unit, arrays, record
 
 
 class LocalExecutor:

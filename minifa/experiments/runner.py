@@ -58,14 +58,14 @@ def _run_units(module, config: dict, store: ResultStore, executor, on_unit: Call
     count = len(all_units) - len(todo)
     if on_unit is not None:
         on_unit(count, len(all_units), None, 0.0)
-    for unit, arrays, seconds, placement in executor.map(module.run_unit, config, todo):
+    for unit, arrays, record in executor.map(module.run_unit, config, todo):
         if unit.key in done:  # the single writer stores each unit once
             continue
-        store.write_unit(unit, arrays, seconds, placement)
+        store.write_unit(unit, arrays, record)
         done.add(unit.key)
         count += 1
         if on_unit is not None:
-            on_unit(count, len(all_units), unit, seconds)
+            on_unit(count, len(all_units), unit, record["seconds"])
     return store.path
 
 

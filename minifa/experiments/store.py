@@ -4,8 +4,10 @@
 
     /            attrs: experiment, profile, config (JSON), config_hash, minifa_version, created,
                         sha256 (the header's digests: these attributes and that /units exists)
-    /units/<key> one group per finished unit: its arrays; attrs params (JSON), seconds, device,
-                        sha256 (the unit's digests: each array and each attribute)
+    /units/<key> one group per finished unit: its arrays; attrs params (JSON), the run's record
+                        (seconds, device, cpu_seconds, cpu: `local.timed`; files from before
+                        12/2026 lack the last two), sha256 (the unit's digests: each array and
+                        each attribute)
 (after the HDF5 data) the seal: SHA-256 of the file's bytes, checked before parsing
 
 Integrity (`minifa.integrity`): reading a file checks the header's digests and every unit's;
@@ -43,6 +45,7 @@ from ..lock import exclusive
 from .framework import Unit, config_hash
 
 UNITS = "units"
+RECORD = {"seconds", "cpu_seconds", "device", "cpu"}  # what a unit keeps of its run
 MOVE_AWAY = "move it away (or restore an intact copy) and rerun"
 
 
@@ -138,8 +141,12 @@ class ResultStore:
         with _reading(self.path) as f:
             return set(f[UNITS].keys())
 
-    def write_unit(self, unit: Unit, arrays: dict[str, np.ndarray], seconds: float, device: str) -> None:
-        """Add one finished unit: copy, append, fsync, rename (the single writer)."""
+    def write_unit(self, unit: Unit, arrays: dict[str, np.ndarray], record: dict) -> None:
+        """Add one finished unit: copy, append, fsync, rename (the single writer). ``record``:
+        its run's ``seconds`` and ``device``, and optionally ``cpu_seconds`` and ``cpu``."""
+        missing = {"seconds", "device"} - record.keys()
+        if missing or not record.keys() <= RECORD:
+            raise ValueError(f"a unit's record needs seconds and device, and only {sorted(RECORD)}: {sorted(record)}")
         with atomic_path(self.path) as temp:
             exists = self.path.exists()
             if exists:
@@ -150,7 +157,7 @@ class ResultStore:
                 group = f[UNITS].create_group(unit.key)
                 for name, value in arrays.items():
                     group.create_dataset(name, data=np.asarray(value))
-                group.attrs.update(params=json.dumps(unit.params), seconds=seconds, device=device)
+                group.attrs.update(params=json.dumps(unit.params), **record)
                 integrity.stamp(group)
             integrity.seal(temp)
             _read_header(temp)  # the new file reads back, digests and all, before it replaces the old
@@ -173,21 +180,26 @@ class Results:
     config: dict
     units: dict[str, dict[str, np.ndarray]]
     params: dict[str, dict]
-    seconds: float
+    records: dict[str, dict]  # per unit, what it kept of its run (RECORD; older files lack cpu_*)
+
+    @property
+    def seconds(self) -> float:
+        """The units' wall seconds, summed."""
+        return sum(float(r["seconds"]) for r in self.records.values())
 
     @classmethod
     def load(cls, path) -> "Results":
         path = Path(path)
-        units, params, seconds = {}, {}, 0.0
+        units, params, records = {}, {}, {}
         with _reading(path) as f:
             header = {k: f.attrs[k] for k in ("experiment", "profile", "config")}
             for key in f[UNITS]:
                 group = f[UNITS][key]
                 units[key] = {name: group[name][()] for name in group}
                 params[key] = json.loads(group.attrs["params"])
-                seconds += float(group.attrs["seconds"])
+                records[key] = {k: group.attrs[k] for k in RECORD & set(group.attrs)}
         return cls(path, str(header["experiment"]), str(header["profile"]), json.loads(header["config"]),
-                   units, params, seconds)
+                   units, params, records)
 
     def stack(self, name: str, **match) -> np.ndarray:
         """Array ``name`` of every unit whose params include ``match``, stacked (key order)."""
