@@ -1,13 +1,19 @@
-"""The README's Results tables from the committed results folders, nothing recomputed:
-one table per paper, claim | paper | long (mean ± sd, n) | quick | verdict (long) and margin.
+"""The generated parts of the README's Results section, from the committed results folders,
+nothing recomputed: which long figures are complete, the figures, one claims table per paper
+(claim | paper | long (mean ± sd, n) | quick | verdict (long) and margin) and the wall times.
 
-    python docs/results/readme_tables.py [LONG_DIR] [QUICK_DIR]
+    python docs/results/readme_tables.py           # print the blocks
+    python docs/results/readme_tables.py --write   # rewrite them in README.md
 
-A figure whose long file is missing or incomplete shows its quick numbers, and says so.
+Each block sits between ``<!-- readme_tables: NAME -->`` and ``<!-- /readme_tables -->`` in
+README.md; the prose around them is written by hand. ``tests/test_readme_results.py`` fails
+when a block differs from what the committed files give. A figure whose long file is missing
+or incomplete shows its quick numbers, and says so.
 """
 
 from __future__ import annotations
 
+import re
 import sys
 from pathlib import Path
 
@@ -17,18 +23,27 @@ sys.path.insert(0, str(ROOT))
 from minifa.experiments import EXPERIMENTS  # noqa: E402
 from minifa.experiments.store import Results  # noqa: E402
 
-PAPERS = {"Chu & Bacho 2024": "chu-", "Song, Xu & Lafferty 2021": "song-"}
+LONG, QUICK = ROOT / "docs/results/long", ROOT / "docs/results/quick"
+PAPERS = {"chu": "chu-", "song": "song-"}
+BLOCK = re.compile(r"(<!-- readme_tables: (\w+) -->\n)(.*?)(<!-- /readme_tables -->)", re.S)
+
+
+def load(module, folder: Path):
+    """``(results or None, units done, units in all)`` of the module's file in ``folder``."""
+    path = folder / f"{module.NAME}.h5"
+    if not path.exists():
+        return None, 0, 0
+    results = Results.load(path)
+    return results, len(results.units), len(module.units(results.config))
 
 
 def claims_of(module, folder: Path):
     """``({(figure, statement): claim}, note)`` of the module's complete file in ``folder``."""
-    path = folder / f"{module.NAME}.h5"
-    if not path.exists():
+    results, done, total = load(module, folder)
+    if results is None:
         return {}, "not run"
-    results = Results.load(path)
-    total = len(module.units(results.config))
-    if len(results.units) < total:
-        return {}, f"{len(results.units)} of {total} units"
+    if done < total:
+        return {}, f"{done} of {total} units"
     return {(c.figure, c.statement): c for c in module.claims(results)}, ""
 
 
@@ -36,7 +51,7 @@ def cell(text: str) -> str:
     return text.replace("|", "\\|")
 
 
-def table(prefix: str, long_dir: Path, quick_dir: Path) -> list[str]:
+def claims_table(prefix: str, long_dir: Path, quick_dir: Path) -> list[str]:
     lines = ["| figure | claim | paper | long (mean ± sd, n) | quick | verdict (long), margin |",
              "| --- | --- | --- | --- | --- | --- |"]
     for name, module in EXPERIMENTS.items():
@@ -56,12 +71,89 @@ def table(prefix: str, long_dir: Path, quick_dir: Path) -> list[str]:
     return lines
 
 
+def complete(long_dir: Path) -> dict[str, str]:
+    """``{figure: "complete" | "k of n units" | "not started"}`` for the long folder."""
+    out = {}
+    for name, module in EXPERIMENTS.items():
+        results, done, total = load(module, long_dir)
+        out[name] = "not started" if results is None else "complete" if done == total else f"{done} of {total} units"
+    return out
+
+
+def status_block(long_dir: Path, quick_dir: Path) -> list[str]:
+    state = complete(long_dir)
+    names = lambda test: ", ".join(f"`{n}`" + ("" if s in ("complete", "not started") else f" ({s})")
+                                   for n, s in state.items() if test(s)) or "none"
+    return [f"Complete: {names(lambda s: s == 'complete')}. Part-way, resumable: "
+            f"{names(lambda s: s.endswith('units'))}. Not started: {names(lambda s: s == 'not started')}."]
+
+
+def paper_block(key: str, long_dir: Path, quick_dir: Path) -> list[str]:
+    state = complete(long_dir)
+    figures = [n for n in EXPERIMENTS if n.startswith(PAPERS[key])]
+    images = []
+    for name in figures:
+        source = "long" if state[name] == "complete" else "quick"
+        folder = long_dir if source == "long" else quick_dir
+        if (folder / f"{name}.png").exists():
+            images.append(f"![{name} ({source})](docs/results/{source}/{name}.png)")
+    return images + [""] + claims_table(PAPERS[key], long_dir, quick_dir)
+
+
+def duration(seconds: float) -> str:
+    return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.2f} h"
+
+
+def times(module, folder: Path) -> tuple[str, str, set[str]]:
+    """``(wall, CPU, where)`` of the module's file in ``folder``: the units' recorded seconds
+    summed (CPU only over the units that recorded it) and the places they ran."""
+    results, done, total = load(module, folder)
+    if results is None:
+        return "(not run)", "", set()
+    records = list(results.records.values())
+    wall = duration(sum(float(r["seconds"]) for r in records))
+    timed = [float(r["cpu_seconds"]) for r in records if "cpu_seconds" in r]
+    cpu = "not recorded" if not timed else duration(sum(timed)) + ("" if len(timed) == len(records) else f" ({len(timed)} of {done} units)")
+    if done < total:
+        wall += f" ({done} of {total} units)"
+    where = {f"{r.get('cpu', 'CPU model not recorded')}; {r['device']}" for r in records}
+    return wall, cpu, where
+
+
+def walltime_block(long_dir: Path, quick_dir: Path) -> list[str]:
+    lines = ["| figure | long: wall | long: CPU | quick: wall | quick: CPU |", "| --- | ---: | ---: | ---: | ---: |"]
+    places = {"long": set(), "quick": set()}
+    for name, module in EXPERIMENTS.items():
+        long_wall, long_cpu, long_where = times(module, long_dir)
+        quick_wall, quick_cpu, quick_where = times(module, quick_dir)
+        places["long"] |= long_where
+        places["quick"] |= quick_where
+        lines.append(f"| {name} | {long_wall} | {long_cpu} | {quick_wall} | {quick_cpu} |")
+    lines.append("")
+    for profile, where in places.items():
+        lines.append(f"Ran on ({profile}): " + " · ".join(f"`{w}`" for w in sorted(where)) + ".")
+    return lines
+
+
+BLOCKS = {"status": status_block, "chu": lambda l, q: paper_block("chu", l, q),
+          "song": lambda l, q: paper_block("song", l, q), "walltime": walltime_block}
+
+
+def render(readme: str, long_dir: Path = LONG, quick_dir: Path = QUICK) -> str:
+    """``readme`` with every generated block rebuilt from the two folders."""
+    def fill(match):
+        return match.group(1) + "\n".join(BLOCKS[match.group(2)](long_dir, quick_dir)) + "\n" + match.group(4)
+    return BLOCK.sub(fill, readme)
+
+
 def main() -> None:
-    long_dir = Path(sys.argv[1]) if len(sys.argv) > 1 else ROOT / "docs/results/long"
-    quick_dir = Path(sys.argv[2]) if len(sys.argv) > 2 else ROOT / "docs/results/quick"
-    for paper, prefix in PAPERS.items():
-        print(f"\n#### {paper}\n")
-        print("\n".join(table(prefix, long_dir, quick_dir)))
+    path = ROOT / "README.md"
+    readme = path.read_text()
+    if "--write" in sys.argv:
+        path.write_text(render(readme))
+        return
+    for match in BLOCK.finditer(render(readme)):
+        print(f"<!-- {match.group(2)} -->\n{match.group(3)}")
 
 
 if __name__ == "__main__":
