@@ -27,7 +27,7 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from minifa.experiments import EXPERIMENTS  # noqa: E402
-from minifa.experiments.song_fig2 import min_steps  # noqa: E402
+from minifa.experiments.song_fig2 import min_steps, reps_at  # noqa: E402
 from minifa.experiments.store import Results  # noqa: E402
 
 GPU_SPEEDUP = 20.0  # the GPU section's target (bench/gpu.py), unmeasured here: an estimate
@@ -54,8 +54,8 @@ def work(name: str, c: dict) -> float:
     if name == "song-fig3":
         return n(c["rules"]) * n(c["seeds"]) * n(c["lambdas"]) * c["epochs"]
     if name == "song-fig2":  # each run at least the rule's minimum length, in p = 3200 step equivalents
-        runs = sum(n(lams) for _, lams in c["networks"].values()) * c["reps"]
-        return runs * sum(min_steps(p) * p / 3200 for p in c["widths"])
+        settings = sum(n(lams) for _, lams in c["networks"].values())
+        return settings * sum(reps_at(c, p) * min_steps(p) * p / 3200 for p in c["widths"])
     raise KeyError(name)
 
 

@@ -121,3 +121,31 @@ def test_song_fig2_seeds_differ_across_networks_lambdas_widths_and_repetitions()
     seeds = [s for net, (_, lams) in config["networks"].items() for lam in lams for p in config["widths"]
              for s in song_fig2.member_seeds(config, net, lam, p)]
     assert len(seeds) == len(set(seeds)) == 3 * 4 * 7 * 50
+
+
+def test_song_fig2_long_seeds_are_distinct_and_its_first_three_repetitions_are_those_of_three(tmp_path):
+    """long's repetitions vary per width (50 at p = 200 … 3 from 1600): each width's seeds are
+    distinct, and its first three are the 3-repetition design's, so growing a width's count
+    only adds runs."""
+    config = song_fig2.PROFILES["long"]
+    assert [song_fig2.reps_at(config, p) for p in config["widths"]] == [50, 10, 5, 3, 3, 3, 3]
+    seeds = [s for net, (_, lams) in config["networks"].items() for lam in lams for p in config["widths"]
+             for s in song_fig2.member_seeds(config, net, lam, p)]
+    assert len(seeds) == len(set(seeds)) == 3 * 4 * (50 + 10 + 5 + 3 * 4)
+    three = {**config, "reps": 3}
+    assert song_fig2.member_seeds(config, "tanh", 0.001, 200)[:3] == song_fig2.member_seeds(three, "tanh", 0.001, 200)
+
+
+def test_song_fig2_runs_and_plots_with_repetitions_per_width(tmp_path):
+    pytest.importorskip("matplotlib")
+    from minifa.experiments import experiment
+    from minifa.experiments.executors import LocalExecutor
+    from minifa.experiments.runner import plot_experiment, run_experiment
+    from minifa.experiments.store import Results
+
+    module = experiment("song-fig2")
+    overrides = {"networks": {"relu": song_fig2.NETWORKS["relu"]}, "reps": [3, 1]}
+    path = run_experiment(module, "tiny", tmp_path, overrides, executor=LocalExecutor(1))
+    results = Results.load(path)
+    assert {p: song_fig2.unit(results, "relu", 0.0, p)["alignment"].shape for p in (20, 40)} == {20: (3,), 40: (1,)}
+    assert plot_experiment(module, path, tmp_path / "figures").stat().st_size > 0

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..experiments.song_fig2 import unit
+from ..experiments.song_fig2 import reps_at, unit
 from .common import band, colours, label, panels, save
 
 LOSS_STEPS = 5000
@@ -14,13 +14,14 @@ LOSS_STEPS = 5000
 def plot(results, path) -> None:
     cfg = results.config
     nets, widths = cfg["networks"], np.asarray(cfg["widths"])
-    fig, axes = panels(2, len(nets), f"Song, Xu & Lafferty Fig. 2 — Gaussian data, {cfg['reps']} repetitions "
-                                     f"({results.profile} profile)")
+    reps = sorted({reps_at(cfg, p) for p in widths})
+    fig, axes = panels(2, len(nets), f"Song, Xu & Lafferty Fig. 2 — Gaussian data, "
+                                     f"{'–'.join(str(r) for r in reps[::-1])} repetitions ({results.profile} profile)")
     for col, (net, (eta, lams)) in enumerate(nets.items()):
         for lam, colour in zip(lams, colours(len(lams))):
-            align = np.stack([unit(results, net, lam, p)["alignment"] for p in widths])
-            axes[0][col].errorbar(widths, align.mean(axis=1), yerr=align.std(axis=1), marker="o", color=colour,
-                                  label=f"λ = {lam:g}")
+            align = [unit(results, net, lam, p)["alignment"] for p in widths]  # repetitions per width may differ
+            axes[0][col].errorbar(widths, [a.mean() for a in align], yerr=[a.std() for a in align], marker="o",
+                                  color=colour, label=f"λ = {lam:g}")
             loss = unit(results, net, lam, cfg["loss_width"])
             shown = loss["loss_step"] <= LOSS_STEPS  # the paper's loss panels show the first 5000 steps
             band(axes[1][col], loss["loss_step"][shown], np.log10(loss["loss"][shown]), colour, f"λ = {lam:g}", axis=1)
