@@ -6,7 +6,9 @@ interleaved with everything else):
 - ``song_step_over_floor_p{P}``: a Song et al. Fig. 2 full-batch ensemble step (n = 50,
   d = 150, width P, ReLU, FA, per-member data) against the same products back to back
   (stacked ``matmul``); ``song_floor_stacked_over_one_gemm_p{P}`` says how well those skinny
-  stacked products use the cores against one GEMM of the same flops.
+  stacked products use the cores against one GEMM of the same flops;
+  ``song_step_over_carried_p{P}`` is the speed-up of the step Song Fig. 2 takes, layer 0
+  carried as H = W X (`minifa.fullbatch`), over that ``train_step``.
 - ``song_mnist_over_floor``: the Song Fig. 3 network (784-1000-10 ReLU, no biases, batch
   600, FA) against its products back to back.
 
@@ -19,7 +21,7 @@ from __future__ import annotations
 import numpy as np
 
 import minifa as mf
-from minifa import DeviceData, train_epoch
+from minifa import DeviceData, fullbatch, train_epoch
 
 import cases
 
@@ -37,6 +39,7 @@ def ratio_table() -> dict:
         **{f"song_step_over_floor_p{p}": (f"minifa_song_p{p}", f"floor_song_p{p}") for p in SONG["widths"]},
         **{f"song_floor_stacked_over_one_gemm_p{p}": (f"floor_song_p{p}", f"one_gemm_song_p{p}")
            for p in SONG["widths"]},
+        **{f"song_step_over_carried_p{p}": (f"minifa_song_p{p}", f"minifa_song_carried_p{p}") for p in SONG["widths"]},
     }
 
 
@@ -55,8 +58,9 @@ def song_config(width: int, members: int) -> mf.Config:
                      shuffle=False, seeds=list(range(members)))
 
 
-def song_step(backend, width: int, steps: int):
-    """``steps`` full-batch steps of an ensemble of ``SONG['members']``, each with its own data."""
+def song_step(backend, width: int, steps: int, carried: bool = False):
+    """``steps`` full-batch steps of an ensemble of ``SONG['members']``, each with its own
+    data: ``train_step``, or (``carried``) ``fullbatch.step`` as Song Fig. 2 runs them."""
     members = SONG["members"]
 
     def make():
@@ -64,10 +68,15 @@ def song_step(backend, width: int, steps: int):
         rng = np.random.default_rng(0)
         x = backend.asarray(rng.standard_normal((members, SONG["d"], SONG["n"]), dtype=np.float32))
         y = backend.asarray(rng.standard_normal((members, 1, SONG["n"]), dtype=np.float32))
+        if carried:
+            state = fullbatch.carry(run, x)
+            one = lambda: fullbatch.step(state, y)
+        else:
+            one = lambda: mf.train_step(run, x, y, None, False)
 
         def go():
             for _ in range(steps):
-                mf.train_step(run, x, y, None, False)
+                one()
         return go
     return make, members
 
@@ -142,6 +151,7 @@ def cases_for(ds, backend, steps: int) -> dict:
     out = {"minifa_perturbed_unit": perturbed_unit(data, backend)}
     for p in SONG["widths"]:
         out[f"minifa_song_p{p}"] = song_step(backend, p, SONG["steps"])
+        out[f"minifa_song_carried_p{p}"] = song_step(backend, p, SONG["steps"], carried=True)
         out[f"floor_song_p{p}"] = stacked_floor(song_shapes(p), SONG["members"], SONG["steps"])
         out[f"one_gemm_song_p{p}"] = one_gemm(p, SONG["members"], SONG["steps"])
     mnist_steps = max(1, steps // 6)

@@ -110,12 +110,13 @@ def init_params(backend, net: Network, streams: list[Streams], init: str, scales
     return Params(weights, biases)
 
 
-def forward(xp, net: Network, params: Params, x) -> Cache:
-    """``h_l = W_l x_l (+ b_l)``, ``x_{l+1} = f(h_l)``; the last layer is linear."""
+def forward(xp, net: Network, params: Params, x, first=None) -> Cache:
+    """``h_l = W_l x_l (+ b_l)``, ``x_{l+1} = f(h_l)``; the last layer is linear. ``first``:
+    ``h_0`` when the caller carries it (`minifa.fullbatch`), in place of ``W_0 x``."""
     act = get_activation(net.activation)
     inputs, pre = [x], []
     for l, weight in enumerate(params.weights):
-        h = weight @ inputs[-1]
+        h = first if l == 0 and first is not None else weight @ inputs[-1]
         if params.biases is not None:
             h += params.biases[l]  # in place: h is fresh, so no second (out, B) temporary
         pre.append(h)
@@ -145,7 +146,9 @@ def backpropagate(xp, net: Network, cache: Cache, e, feedback: list[Any]) -> lis
     act = get_activation(net.activation)
     deltas = [e]
     for l in range(net.depth - 1, 0, -1):
-        carried = xp.matrix_transpose(feedback[l]) @ deltas[0]
+        transposed = xp.matrix_transpose(feedback[l])
+        # one output (Song et al.): an outer product, exact as a broadcast product and far faster
+        carried = transposed * deltas[0] if deltas[0].shape[-2] == 1 else transposed @ deltas[0]
         deltas.insert(0, layer_error(xp, act, carried, cache.pre[l - 1], cache.inputs[l]))
     return deltas
 

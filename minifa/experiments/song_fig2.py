@@ -21,12 +21,13 @@ Paper (saved numbers): λ = 0 alignment falls with p (≈ .21/.22/.26 at p = 200
 12800); λ > 0 stays high and grows with λ; the λ = 0 loss falls by ≥ 7 decades in 5000
 steps, λ > 0 plateaus at a floor growing with λ.
 
-Command: ``python cli.py reproduce song-fig2``. On 2 cores a member's step costs 1.6 ms at
-p = 3200 and 4.9 ms at 12800 (measured, 3 members an ensemble); a run lasts about the rule's
+Command: ``python cli.py reproduce song-fig2``. At 1 BLAS thread a member's step costs 0.9 ms
+at p = 3200 and 3.3 ms at 12800 with layer 0 carried (`minifa.fullbatch`; 1.7 and 7.3 ms
+through ``train_step``; measured, 3 members an ensemble); a run lasts about the rule's
 minimum, except linear λ > 0 (58k–82k steps at p = 3200, README). Quick (widths cut to
 p ≤ 1600, loss panel at p = 1600, 2 repetitions) ≈ 10 min; long (the paper's p = 200 … 12800
 and rule, loss panel at 3200, repetitions cut 50 → 50/10/5 at p = 200/400/800 and 3 beyond)
-≈ 4.5–5 h, most of it p ≥ 6400, and uncertain by how long linear λ > 0 runs there (assumed
+≈ 2.5 h (4.5–5 h before layer 0 was carried), most of it p ≥ 6400, and uncertain by how long linear λ > 0 runs there (assumed
 75k steps); paper (50 repetitions) needs a GPU or a cluster.
 """
 
@@ -37,8 +38,8 @@ import math
 import numpy as np
 
 import minifa as mf
+from minifa import fullbatch
 from minifa.data import gaussian_teacher
-from minifa.ensemble import keep_members
 from minifa.metrics import cosine
 
 from .compare import Stat, above, each, every, exceeds, fmt, not_less, unpaired, within
@@ -116,9 +117,10 @@ def final_alignment(run) -> np.ndarray:
 
 
 def train_until_settled(run, x, y, config: dict, limit: int) -> dict[str, np.ndarray]:
-    """Full-batch GD, each member stopped on its own by the code's rule: at least ``limit``
-    steps, then until its training MSE moved < ``tolerance`` since the check
-    ``check_every`` steps before (at most ``max_steps``). A stopped member leaves the
+    """Full-batch GD (layer 0 carried, `minifa.fullbatch`), each member stopped on its own by
+    the code's rule: at least ``limit`` steps, then until its training MSE moved <
+    ``tolerance`` since the check ``check_every`` steps before (at most ``max_steps``). A
+    stopped member leaves the
     ensemble (``keep_members``), so it costs nothing more. Returns per member its final
     cos(β, b), its number of steps and whether the rule (not the cap) stopped it, and the
     loss of every member every ``loss_every`` steps (NaN once it has stopped)."""
@@ -133,8 +135,9 @@ def train_until_settled(run, x, y, config: dict, limit: int) -> dict[str, np.nda
         out["alignment"][active[done]] = final_alignment(run)[done]
         out["steps"][active[done]], out["stopped_by_rule"][active[done]] = run.step, by_rule
 
+    carried = fullbatch.carry(run, x)  # every step sees the same x: layer 0 as W x
     while run.step < config["max_steps"]:
-        loss = mf.train_step(run, x, y, None, False)["loss"]
+        loss = fullbatch.step(carried, y)
         recording, checking = (run.step - 1) % config["loss_every"] == 0, run.step >= limit and run.step % every == 0
         if recording or checking:
             loss = backend.to_host(loss)  # only when read: a device sync
@@ -153,7 +156,8 @@ def train_until_settled(run, x, y, config: dict, limit: int) -> dict[str, np.nda
                     break
                 keep = np.flatnonzero(~done)
                 index = backend.asarray(keep)
-                run, x, y = keep_members(run, keep), backend.xp.take(x, index, axis=0), backend.xp.take(y, index, axis=0)
+                carried = fullbatch.keep(carried, keep)
+                run, y = carried.run, backend.xp.take(y, index, axis=0)
                 active = active[keep]
     if active.size:
         finish(np.ones(active.size, bool), False)
