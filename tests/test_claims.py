@@ -477,7 +477,31 @@ def test_no_compute_names_an_incomplete_results_file(tmp_path):
     del partial.units["fa"]
     stored(tmp_path, chu_deadlock, partial)
     result = reproduce("chu-deadlock", "--no-compute", "--check", "--results-dir", tmp_path)
-    assert result.exit_code == 1 and "lacks 1 of its 2 units; run without --no-compute to finish it" in result.stderr
+    assert result.exit_code == 1 and "has 1 of 2 units; run without --no-compute to finish it" in result.stderr
+
+
+def test_beside_prints_two_folders_per_paper_and_checks_only_the_first(tmp_path):
+    """The README's tables: one folder's numbers beside another's, the verdict the first's;
+    a figure the first folder lacks shows the second's verdict and is not checked."""
+    long, quick = tmp_path / "long", tmp_path / "quick"
+    long.mkdir(), quick.mkdir()
+    stored(long, chu_deadlock, deadlock_results())
+    stored(quick, chu_deadlock, deadlock_results("learns"))
+    stored(quick, chu_fig4, fig4_results())
+    result = reproduce("chu-deadlock", "chu-fig4", "--no-compute", "--check", "--results-dir", long,
+                       "--beside", quick)
+    lines = result.stdout.splitlines()
+    assert "#### Chu & Bacho 2024" in lines and "Song" not in result.stdout
+    assert "| figure | claim | paper | long (mean ± sd, n) | quick | verdict (long), margin |" in lines
+    deadlock = [line for line in lines if line.startswith("| A.1 |")]
+    assert deadlock and all(line.split(" | ")[-1].startswith("yes;") for line in deadlock)
+    assert any(line.startswith("| 4a |") and "long: not run; quick: yes" in line for line in lines)
+    assert result.exit_code == 1 and "not checked: chu-fig4" in result.stderr  # long lacks it
+
+
+def test_beside_needs_no_compute(tmp_path):
+    result = reproduce("chu-deadlock", "--results-dir", tmp_path, "--beside", tmp_path)
+    assert result.exit_code == 2 and "add --no-compute" in result.output
 
 
 def test_unpaired_keeps_the_other_sides_noise_when_one_side_is_a_single_value():

@@ -1,6 +1,7 @@
 """The generated parts of the README's Results section, from the committed results folders,
 nothing recomputed: which long figures are complete, the figures, one claims table per paper
-(claim | paper | long (mean ± sd, n) | quick | verdict (long) and margin) and the wall times.
+(`minifa.experiments.report.beside_table`, which ``reproduce --no-compute --results-dir
+docs/results/long --beside docs/results/quick`` prints too) and the wall times.
 
     python docs/results/readme_tables.py           # print the blocks
     python docs/results/readme_tables.py --write   # rewrite them in README.md
@@ -21,6 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from minifa.experiments import EXPERIMENTS  # noqa: E402
+from minifa.experiments.report import beside_table  # noqa: E402
 from minifa.experiments.store import Results  # noqa: E402
 
 LONG, QUICK = ROOT / "docs/results/long", ROOT / "docs/results/quick"
@@ -35,40 +37,6 @@ def load(module, folder: Path):
         return None, 0, 0
     results = Results.load(path)
     return results, len(results.units), len(module.units(results.config))
-
-
-def claims_of(module, folder: Path):
-    """``({(figure, statement): claim}, note)`` of the module's complete file in ``folder``."""
-    results, done, total = load(module, folder)
-    if results is None:
-        return {}, "not run"
-    if done < total:
-        return {}, f"{done} of {total} units"
-    return {(c.figure, c.statement): c for c in module.claims(results)}, ""
-
-
-def cell(text: str) -> str:
-    return text.replace("|", "\\|")
-
-
-def claims_table(prefix: str, long_dir: Path, quick_dir: Path) -> list[str]:
-    lines = ["| figure | claim | paper | long (mean ± sd, n) | quick | verdict (long), margin |",
-             "| --- | --- | --- | --- | --- | --- |"]
-    for name, module in EXPERIMENTS.items():
-        if not name.startswith(prefix):
-            continue
-        long, long_note = claims_of(module, long_dir)
-        quick, quick_note = claims_of(module, quick_dir)
-        for key in list(long) + [k for k in quick if k not in long]:
-            ours, other = long.get(key), quick.get(key)
-            claim = ours or other
-            verdict = f"{ours.verdict}; {ours.margin}" if ours else f"long: {long_note}; quick: {other.verdict}"
-            lines.append(" | ".join(["", claim.figure, cell(claim.statement), cell(claim.paper),
-                                     cell(ours.measured) if ours else f"({long_note})",
-                                     cell(other.measured) if other else f"({quick_note})", cell(verdict), ""]).strip())
-        if not long and not quick:
-            lines.append(f"| {name} | | | ({long_note}) | ({quick_note}) | |")
-    return lines
 
 
 def complete(long_dir: Path) -> dict[str, str]:
@@ -97,7 +65,7 @@ def paper_block(key: str, long_dir: Path, quick_dir: Path) -> list[str]:
         folder = long_dir if source == "long" else quick_dir
         if (folder / f"{name}.png").exists():
             images.append(f"![{name} ({source})](docs/results/{source}/{name}.png)")
-    return images + [""] + claims_table(PAPERS[key], long_dir, quick_dir)
+    return images + [""] + beside_table([EXPERIMENTS[n] for n in figures], long_dir, quick_dir)
 
 
 def duration(seconds: float) -> str:

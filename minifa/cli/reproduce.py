@@ -14,7 +14,8 @@ from ..experiments import experiment
 from ..experiments import figures as all_figures
 from ..experiments.executors import make_executor
 from ..experiments.runner import PROFILES, experiment_claims, plot_experiment, resolve_profile, run_experiment
-from ..experiments.store import Results, stored_profiles
+from ..experiments.report import beside_table, by_paper, claims_table, complete_results
+from ..experiments.store import stored_profiles
 
 
 @contextlib.contextmanager
@@ -35,12 +36,6 @@ def unit_progress(name: str):
         yield report
 
 
-def claims_table(claims) -> list[str]:
-    lines = ["| figure | claim | paper | ours (mean ± sd, n) | margin | verdict |", "| --- | --- | --- | --- | --- | --- |"]
-    lines += [f"| {c.figure} | {c.statement} | {c.paper} | {c.measured} | {c.margin} | {c.verdict} |" for c in claims]
-    return lines
-
-
 @click.command()
 @click.argument("figures", nargs=-1)
 @click.option("--profile", type=click.Choice(list(PROFILES)), default="auto", show_default=True,
@@ -58,6 +53,10 @@ def claims_table(claims) -> list[str]:
 @click.option("--no-compute", is_flag=True,
               help="Compute nothing and plot nothing: read each figure's results file in --results-dir (any "
                    "folder, e.g. a committed docs/results/long) and evaluate its claims from the file alone.")
+@click.option("--beside", metavar="DIR", default=None, type=click.Path(file_okay=False, exists=True),
+              help="With --no-compute: print, per paper, each claim's numbers in --results-dir beside those in DIR "
+                   "(e.g. docs/results/quick): the README's Results tables. The verdicts and --check stay "
+                   "--results-dir's.")
 @click.option("--scheduler", metavar="local:N|tcp://HOST:PORT", default=None,
               help="Run work units on Dask: local:N starts N worker processes here, tcp://HOST:PORT (or a "
                    "scheduler file *.json) joins a running scheduler. Default: in this process. "
@@ -68,15 +67,17 @@ def claims_table(claims) -> list[str]:
                    "records its count and BLAS kernel: equal counts on the same kernel give equal bits.")
 @click.option("--connect-timeout", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True,
               help="Seconds to wait for the Dask scheduler (with --scheduler).")
-def reproduce(figures, profile, results_dir, figures_dir, device, data_dir, check, no_compute, scheduler, blas_threads,
-              connect_timeout) -> None:
+def reproduce(figures, profile, results_dir, figures_dir, device, data_dir, check, no_compute, beside, scheduler,
+              blas_threads, connect_timeout) -> None:
     """Compute (resumably), plot and summarise FIGURES (default: all of them); with
     --no-compute, only evaluate the claims of the results already in --results-dir."""
     names = list(figures) or all_figures()
     modules = [experiment(n) for n in names]
+    if beside and not no_compute:
+        raise click.UsageError("--beside reads two folders of results and computes nothing: add --no-compute")
     if no_compute:
         claims, unchecked = stored_claims(modules, Path(results_dir))
-        print_claims(claims, check, unchecked)
+        print_claims(claims, check, unchecked, beside and (modules, Path(results_dir), Path(beside)))
         return
     stored = stored_profiles(Path(results_dir), [m.NAME for m in modules]) if profile == "auto" else {}
     profile, why = resolve_profile(profile, stored)
@@ -106,24 +107,26 @@ def stored_claims(modules, results_dir: Path) -> tuple[list, list[str]]:
     claims, unchecked = [], []
     for module in modules:
         path = results_dir / f"{module.NAME}.h5"
-        if not path.exists():
-            unchecked.append(f"{module.NAME}: no results file {path}")
-            continue
-        results = Results.load(path)
-        missing = {u.key for u in module.units(results.config)} - set(results.units)
-        if missing:
-            unchecked.append(f"{module.NAME}: {path} lacks {len(missing)} of its {len(module.units(results.config))} "
-                             "units; run without --no-compute to finish it")
+        results, note = complete_results(module, results_dir)
+        if results is None:
+            unchecked.append(f"{module.NAME}: no results file {path}" if note == "not run" else
+                             f"{module.NAME}: {path} has {note}; run without --no-compute to finish it")
             continue
         click.echo(f"{module.NAME}: {path} ({results.profile} profile)", err=True)
         claims += module.claims(results)
     return claims, unchecked
 
 
-def print_claims(claims, check: bool, unchecked: list[str] = ()) -> None:
-    """Print the claims table and the tally; with ``check``, exit 1 on an unexpected "no" or
-    a figure that could not be checked."""
-    click.echo("\n".join(claims_table(claims)))
+def print_claims(claims, check: bool, unchecked: list[str] = (), beside: tuple | None = None) -> None:
+    """Print the claims table (or, ``beside = (modules, main, other)``, one two-folder table
+    per paper) and the tally; with ``check``, exit 1 on an unexpected "no" or a figure that
+    could not be checked."""
+    if beside:
+        modules, main, other = beside
+        for paper, group in by_paper(modules).items():
+            click.echo(f"\n#### {paper}\n\n" + "\n".join(beside_table(group, main, other)))
+    else:
+        click.echo("\n".join(claims_table(claims)))
     failed = [c for c in claims if not c.holds and not c.known]
     known = sum(1 for c in claims if not c.holds and c.known)
     for line in unchecked:
