@@ -24,11 +24,12 @@ steps, λ > 0 plateaus at a floor growing with λ.
 Command: ``python cli.py reproduce song-fig2``. At 1 BLAS thread a member's step costs 0.9 ms
 at p = 3200 and 3.3 ms at 12800 with layer 0 carried (`minifa.fullbatch`; 1.7 and 7.3 ms
 through ``train_step``; measured, 3 members an ensemble); a run lasts about the rule's
-minimum, except linear λ > 0 (58k–82k steps at p = 3200, README). Quick (widths cut to
-p ≤ 1600, loss panel at p = 1600, 2 repetitions) ≈ 10 min; long (the paper's p = 200 … 12800
-and rule, loss panel at 3200, repetitions cut 50 → 50/10/5 at p = 200/400/800 and 3 beyond)
-≈ 2.5 h (4.5–5 h before layer 0 was carried), most of it p ≥ 6400, and uncertain by how long linear λ > 0 runs there (assumed
-75k steps); paper (50 repetitions) needs a GPU or a cluster.
+minimum, except linear λ > 0 (58k–82k steps at p = 3200, README). Quick (long's widths to
+p = 1600 and its repetitions there, loss panel at p = 1600) ≈ 15 min; long (the paper's
+p = 200 … 12800 and rule, loss panel at 3200, repetitions cut 50 → 50/10/5 at p =
+200/400/800 and 3 beyond) ≈ 2.5 h (4.5–5 h before layer 0 was carried), most of it p ≥ 6400,
+and uncertain by how long linear λ > 0 runs there (assumed 75k steps); paper (50
+repetitions) needs a GPU or a cluster.
 """
 
 from __future__ import annotations
@@ -69,9 +70,10 @@ PROFILES = {
     # the gaps are ≥ .09 and the sd smaller. Costs ≈ 0.5 core-h over 3 everywhere.
     "long": {**COMMON, "networks": NETWORKS, "widths": [200 * 2**k for k in range(7)], "reps": [50, 10, 5, 3, 3, 3, 3],
              "max_steps": 400_000},
-    # Widths cut to p <= 1600 (and the loss panel to p = 1600) and 2 repetitions, so that the
-    # uncapped rule fits the quick budget; no run stops before the rule says so.
-    "quick": {**COMMON, "networks": NETWORKS, "widths": [200, 400, 800, 1600], "reps": 2, "loss_width": 1600,
+    # long's widths cut to p <= 1600 (and the loss panel to p = 1600), with long's repetitions
+    # there (2 everywhere could not decide tanh's p = 200 claims: see long); no run stops
+    # before the rule says so.
+    "quick": {**COMMON, "networks": NETWORKS, "widths": [200, 400, 800, 1600], "reps": [50, 10, 5, 3], "loss_width": 1600,
               "max_steps": 400_000},
     # Plumbing only: a shortened rule (min 5·√p steps, checks every 10) so that members stop.
     "tiny": {**COMMON, "networks": NETWORKS, "widths": [20, 40], "reps": 2, "max_steps": 300, "loss_width": 40,
