@@ -15,6 +15,7 @@ import platform
 import tempfile
 import threading
 import warnings
+from pathlib import Path
 
 import numpy as np
 
@@ -105,7 +106,7 @@ def cpu_name() -> str:
     and the usable cores, e.g. ``Intel(R) Xeon(R) Processor (family 6 model 207), 2 cores``."""
     fields = {}
     with contextlib.suppress(OSError):
-        for line in open("/proc/cpuinfo").read().split("\n\n")[0].splitlines():
+        for line in Path("/proc/cpuinfo").read_text().split("\n\n")[0].splitlines():
             key, _, value = line.partition(":")
             fields[key.strip()] = value.strip()
     name = fields.get("model name") or platform.processor() or platform.machine() or "unknown CPU"

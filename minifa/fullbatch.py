@@ -5,7 +5,7 @@ decay, ``W_0 ← W_0 − η δ_0 Xᵀ`` moves ``H_0 = W_0 X`` by ``−η δ_0 G`
 (n × n). So a step needs one (p × n)(n × n) product for layer 0 instead of ``W_0 X`` and
 ``δ_0 Xᵀ`` (each p·d·n), and ``W_0`` only when read: ``W_0(t) = W_0(0) − η A Xᵀ`` with
 ``A = Σ_s δ_0(s)``. The other layers step as in ``train_step``. Song et al.'s Figure 2 (n = 50
-points, d = 150) is 4–6× faster so. Same maths as ``train_step`` up to rounding
+points, d = 150) steps about 2× faster so (BENCHMARKS.md). Same maths as ``train_step`` up to rounding
 (``tests/test_fullbatch.py`` checks the two in float64).
 """
 
@@ -40,12 +40,14 @@ class Carried:
 
 
 def carry(run: Run, x) -> Carried:
-    """Start carrying layer 0 of ``run`` on the inputs ``x``; a run this cannot serve is a
-    ConfigError (a bias, decay on layer 0, or a rule that forms whole updates)."""
+    """Start carrying layer 0 of ``run`` on the per-member inputs ``x`` (R, d, n); a run this
+    cannot serve is a ConfigError (a bias, decay on layer 0, or a rule that forms whole updates)."""
     decay = (run.weight_decay() or [0.0])[0]
     decayed = bool(np.any(decay if isinstance(decay, float) else run.backend.to_host(decay)))
     if run.config.bias or run.rule.provides != "deltas" or decayed:
         raise ConfigError("fullbatch.carry needs layer 0 without bias or weight decay and a rule that provides deltas")
+    if x.ndim != 3:
+        raise ConfigError(f"fullbatch.carry needs per-member inputs (members, features, samples), not shape {tuple(x.shape)}")
     xp, w = run.xp, run.params.weights[0]
     gram = xp.matrix_transpose(x) @ x
     gram = (gram + xp.matrix_transpose(gram)) / 2  # exactly symmetric: the step uses G for Gᵀ

@@ -116,9 +116,12 @@ def forward(xp, net: Network, params: Params, x, first=None) -> Cache:
     act = get_activation(net.activation)
     inputs, pre = [x], []
     for l, weight in enumerate(params.weights):
-        h = first if l == 0 and first is not None else weight @ inputs[-1]
-        if params.biases is not None:
-            h += params.biases[l]  # in place: h is fresh, so no second (out, B) temporary
+        if l == 0 and first is not None:
+            h = first if params.biases is None else first + params.biases[0]  # the caller's: never in place
+        else:
+            h = weight @ inputs[-1]
+            if params.biases is not None:
+                h += params.biases[l]  # in place: h is fresh, so no second (out, B) temporary
         pre.append(h)
         if l < net.depth - 1:
             inputs.append(act.value(xp, h))

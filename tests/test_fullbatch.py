@@ -76,7 +76,13 @@ def test_a_run_it_cannot_carry_is_refused(cpu, change):
         fullbatch.carry(run, x)
 
 
-def test_a_rule_that_adds_to_layer_0s_update_is_refused_before_anything_moves(cpu):
+def test_shared_inputs_are_refused(cpu):
+    run, x, _ = make(cpu)
+    with pytest.raises(ConfigError, match="per-member inputs"):
+        fullbatch.carry(run, x[0])
+
+
+def test_a_rule_that_adds_to_layer_0s_update_is_refused_before_a_weight_moves(cpu):
     run, x, y = make(cpu, rule="perturbed", decay=(0.0, 0.0))
     before = [w.copy() for w in run.params.weights]
     carried = fullbatch.carry(run, x)

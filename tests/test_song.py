@@ -8,6 +8,7 @@ import pytest
 
 import minifa as mf
 from minifa.ensemble import keep_members
+from minifa.errors import ConfigError
 from minifa.experiments import song_fig2
 from minifa.metrics import signal_alignment
 
@@ -123,7 +124,7 @@ def test_song_fig2_seeds_differ_across_networks_lambdas_widths_and_repetitions()
     assert len(seeds) == len(set(seeds)) == 3 * 4 * 7 * 50
 
 
-def test_song_fig2_long_seeds_are_distinct_and_its_first_three_repetitions_are_those_of_three(tmp_path):
+def test_song_fig2_long_seeds_are_distinct_and_its_first_three_repetitions_are_those_of_three():
     """long's repetitions vary per width (50 at p = 200 … 3 from 1600): each width's seeds are
     distinct, and its first three are the 3-repetition design's, so growing a width's count
     only adds runs."""
@@ -134,6 +135,8 @@ def test_song_fig2_long_seeds_are_distinct_and_its_first_three_repetitions_are_t
     assert len(seeds) == len(set(seeds)) == 3 * 4 * (50 + 10 + 5 + 3 * 4)
     three = {**config, "reps": 3}
     assert song_fig2.member_seeds(config, "tanh", 0.001, 200)[:3] == song_fig2.member_seeds(three, "tanh", 0.001, 200)
+    with pytest.raises(ConfigError, match="2 counts for 7 widths"):
+        song_fig2.reps_at({**config, "reps": [5, 3]}, 200)
 
 
 def test_song_fig2_runs_and_plots_with_repetitions_per_width(tmp_path):

@@ -14,6 +14,7 @@ or incomplete shows its quick numbers, and says so.
 
 from __future__ import annotations
 
+import functools
 import re
 import sys
 from pathlib import Path
@@ -22,21 +23,12 @@ ROOT = Path(__file__).resolve().parents[2]
 sys.path.insert(0, str(ROOT))
 
 from minifa.experiments import EXPERIMENTS  # noqa: E402
-from minifa.experiments.report import beside_table  # noqa: E402
-from minifa.experiments.store import Results  # noqa: E402
+from minifa.experiments.report import beside_table, by_paper, progress  # noqa: E402
 
 LONG, QUICK = ROOT / "docs/results/long", ROOT / "docs/results/quick"
-PAPERS = {"chu": "chu-", "song": "song-"}
+PAPERS = {"chu": "Chu & Bacho 2024", "song": "Song, Xu & Lafferty 2021"}  # block name -> report.PAPERS key
 BLOCK = re.compile(r"(<!-- readme_tables: (\w+) -->\n)(.*?)(<!-- /readme_tables -->)", re.S)
-
-
-def load(module, folder: Path):
-    """``(results or None, units done, units in all)`` of the module's file in ``folder``."""
-    path = folder / f"{module.NAME}.h5"
-    if not path.exists():
-        return None, 0, 0
-    results = Results.load(path)
-    return results, len(results.units), len(module.units(results.config))
+load = functools.cache(progress)  # each file read (and its digests checked) once per run
 
 
 def complete(long_dir: Path) -> dict[str, str]:
@@ -48,7 +40,7 @@ def complete(long_dir: Path) -> dict[str, str]:
     return out
 
 
-def status_block(long_dir: Path, quick_dir: Path) -> list[str]:
+def status_block(long_dir: Path, quick_dir: Path) -> list[str]:  # quick_dir: every block takes both
     state = complete(long_dir)
     names = lambda test: ", ".join(f"`{n}`" + ("" if s in ("complete", "not started") else f" ({s})")
                                    for n, s in state.items() if test(s)) or "none"
@@ -58,14 +50,14 @@ def status_block(long_dir: Path, quick_dir: Path) -> list[str]:
 
 def paper_block(key: str, long_dir: Path, quick_dir: Path) -> list[str]:
     state = complete(long_dir)
-    figures = [n for n in EXPERIMENTS if n.startswith(PAPERS[key])]
+    modules = by_paper(list(EXPERIMENTS.values()))[PAPERS[key]]
     images = []
-    for name in figures:
+    for name in [m.NAME for m in modules]:
         source = "long" if state[name] == "complete" else "quick"
         folder = long_dir if source == "long" else quick_dir
         if (folder / f"{name}.png").exists():
             images.append(f"![{name} ({source})](docs/results/{source}/{name}.png)")
-    return images + [""] + beside_table([EXPERIMENTS[n] for n in figures], long_dir, quick_dir)
+    return images + [""] + beside_table(modules, long_dir, quick_dir)
 
 
 def duration(seconds: float) -> str:
@@ -99,7 +91,7 @@ def walltime_block(long_dir: Path, quick_dir: Path) -> list[str]:
         lines.append(f"| {name} | {long_wall} | {long_cpu} | {quick_wall} | {quick_cpu} |")
     lines.append("")
     for profile, where in places.items():
-        lines.append(f"Ran on ({profile}): " + " · ".join(f"`{w}`" for w in sorted(where)) + ".")
+        lines.append(f"Ran on ({profile}): " + (" · ".join(f"`{w}`" for w in sorted(where)) or "nothing yet") + ".")
     return lines
 
 

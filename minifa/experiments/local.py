@@ -28,8 +28,9 @@ def placement(config: dict) -> str:
 def timed(function: Callable, config: dict, unit, threads: int):
     """``(unit, arrays, record)``: one unit under ``threads`` BLAS threads. ``record``: wall
     ``seconds``; ``cpu_seconds``, this process's CPU time (all its threads, no other
-    process's: on a busy machine seconds ≫ cpu_seconds / threads); ``device`` (``placement``)
-    and ``cpu`` (``cpu_name``)."""
+    process's: on a busy machine seconds ≫ cpu_seconds / threads; a Dask worker running
+    several units at once in threads counts them all); ``device`` (``placement``) and ``cpu``
+    (``cpu_name``)."""
     with threadpool_limits(limits=threads, user_api="blas"):
         start, cpu_start = time.perf_counter(), time.process_time()
         arrays = function(config, unit)

@@ -10,17 +10,24 @@ from .store import Results
 PAPERS = {"Chu & Bacho 2024": "chu-", "Song, Xu & Lafferty 2021": "song-"}
 
 
+def progress(module, folder: Path) -> tuple[Results | None, int, int]:
+    """``(results or None, units of its config done, units in all)`` of the module's file in
+    ``folder`` (digests checked)."""
+    path = Path(folder) / f"{module.NAME}.h5"
+    if not path.exists():
+        return None, 0, 0
+    results = Results.load(path)
+    keys = {u.key for u in module.units(results.config)}
+    return results, len(keys & results.units.keys()), len(keys)
+
+
 def complete_results(module, folder: Path) -> tuple[Results | None, str]:
     """``(results, "")`` of the module's complete file in ``folder``, else ``(None, why)``:
     ``"not run"`` or ``"k of n units"``."""
-    path = Path(folder) / f"{module.NAME}.h5"
-    if not path.exists():
+    results, done, total = progress(module, folder)
+    if results is None:
         return None, "not run"
-    results = Results.load(path)
-    total = len(module.units(results.config))
-    if len(results.units) < total:
-        return None, f"{len(results.units)} of {total} units"
-    return results, ""
+    return (results, "") if done == total else (None, f"{done} of {total} units")
 
 
 def folder_claims(module, folder: Path) -> tuple[dict, str]:

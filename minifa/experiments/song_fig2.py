@@ -41,6 +41,7 @@ import numpy as np
 import minifa as mf
 from minifa import fullbatch
 from minifa.data import gaussian_teacher
+from minifa.errors import ConfigError
 from minifa.metrics import cosine
 
 from .compare import Stat, above, each, every, exceeds, fmt, not_less, unpaired, within
@@ -54,8 +55,10 @@ TITLE = "Song et al. Figure 2: alignment vs width, Gaussian data"
 NETWORKS = {"linear": [1e-3, [0.0, 0.2, 0.3, 0.5]], "relu": [1e-2, [0.0, 0.02, 0.05, 0.2]],
             "tanh": [1e-1, [0.0, 0.001, 0.002, 0.005]]}
 ENGINE_ACTIVATION = {"linear": "identity", "relu": "relu", "tanh": "tanh"}
+# "layer0": the code path is part of the config, so a file of units stepped through
+# train_step (before 12/2026; other rounding) is never resumed with carried ones.
 COMMON = {"n": 50, "d": 150, "dtype": "float32", "loss_width": 3200, "loss_every": 10, "tolerance": 1e-3,
-          "check_every": 1000, "min_steps_per_sqrt_p": 5000 / 14}
+          "check_every": 1000, "min_steps_per_sqrt_p": 5000 / 14, "layer0": "carried"}
 # A fixed code per network for the seeds (the config's dict order is not part of its meaning).
 NETWORK_CODE = {"linear": 1, "relu": 2, "tanh": 3}
 
@@ -94,7 +97,13 @@ def min_steps(width: int, per_sqrt_p: float = 5000 / 14) -> int:
 def reps_at(config: dict, width: int) -> int:
     """The repetitions at ``width``: ``reps`` is one count, or one per entry of ``widths``."""
     reps = config["reps"]
-    return reps[config["widths"].index(width)] if isinstance(reps, list) else reps
+    if not isinstance(reps, list):
+        return reps
+    widths = config["widths"]
+    if len(reps) != len(widths):
+        raise ConfigError(f"song-fig2: reps {reps} has {len(reps)} counts for {len(widths)} widths {widths}; "
+                          "give one count, or one per width")
+    return reps[widths.index(width)]
 
 
 def member_seeds(config: dict, network: str, lam: float, width: int) -> list[int]:
@@ -122,8 +131,7 @@ def train_until_settled(run, x, y, config: dict, limit: int) -> dict[str, np.nda
     """Full-batch GD (layer 0 carried, `minifa.fullbatch`), each member stopped on its own by
     the code's rule: at least ``limit`` steps, then until its training MSE moved <
     ``tolerance`` since the check ``check_every`` steps before (at most ``max_steps``). A
-    stopped member leaves the
-    ensemble (``keep_members``), so it costs nothing more. Returns per member its final
+    stopped member leaves the ensemble (``fullbatch.keep``), so it costs nothing more. Returns per member its final
     cos(β, b), its number of steps and whether the rule (not the cap) stopped it, and the
     loss of every member every ``loss_every`` steps (NaN once it has stopped)."""
     backend, members = run.backend, run.params.members
