@@ -8,8 +8,9 @@ Work is counted in network-epochs of the figure's own network (600 updates of ba
 Chu & Bacho, 100 of batch 600 for Song Fig. 3), network-updates (Figs. 2, 5, 3b-c) or, for
 Song Fig. 2, member-steps at p ≥ 3200 equivalents (a step costs ∝ p). The measured cost is
 the figure's core-seconds (each unit's recorded CPU seconds; in files from before units kept
-them, its wall seconds × the BLAS threads of its placement) over the work done in the folder that ran it; 2 cores give 2 core-seconds a second, 16
-one-thread Dask workers up to 16 (at most one per unit); the GPU column is the 2-core time
+them, its wall seconds × the BLAS threads of its placement) over the work done in the
+folder that ran it; 2 cores give 2 core-seconds a second, 16 one-thread Dask workers up to
+16 (at most one per unit); the GPU column is the 2-core time
 over ``GPU_SPEEDUP``, an estimate (no GPU was lent). Song Fig. 2's work for a profile not
 yet run counts each run at the rule's minimum length, a lower bound (linear λ > 0 runs ran
 3-4× longer at p = 3200).
