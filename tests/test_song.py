@@ -129,10 +129,10 @@ def test_song_fig2_long_seeds_are_distinct_and_its_first_three_repetitions_are_t
     distinct, and its first three are the 3-repetition design's, so growing a width's count
     only adds runs."""
     config = song_fig2.PROFILES["long"]
-    assert [song_fig2.reps_at(config, p) for p in config["widths"]] == [50, 10, 5, 3, 3, 3, 3]
+    assert [song_fig2.reps_at(config, p) for p in config["widths"]] == [50, 10, 5, 3, 10, 3, 3]
     seeds = [s for net, (_, lams) in config["networks"].items() for lam in lams for p in config["widths"]
              for s in song_fig2.member_seeds(config, net, lam, p)]
-    assert len(seeds) == len(set(seeds)) == 3 * 4 * (50 + 10 + 5 + 3 * 4)
+    assert len(seeds) == len(set(seeds)) == 3 * 4 * (50 + 10 + 5 + 10 + 3 * 3)
     three = {**config, "reps": 3}
     assert song_fig2.member_seeds(config, "tanh", 0.001, 200)[:3] == song_fig2.member_seeds(three, "tanh", 0.001, 200)
     with pytest.raises(ConfigError, match="2 counts for 7 widths"):

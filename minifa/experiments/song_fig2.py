@@ -26,8 +26,8 @@ at p = 3200 and 3.3 ms at 12800 with layer 0 carried (`minifa.fullbatch`; 1.7 an
 through ``train_step``; measured, 3 members an ensemble); a run lasts about the rule's
 minimum, except linear λ > 0 (58k–82k steps at p = 3200, README). Quick (long's widths to
 p = 1600 and its repetitions there, loss panel at p = 1600) ≈ 15 min; long (the paper's
-p = 200 … 12800 and rule, loss panel at 3200, repetitions cut 50 → 50/10/5 at p =
-200/400/800 and 3 beyond) ≈ 2.5 h (4.5–5 h before layer 0 was carried), most of it p ≥ 6400,
+p = 200 … 12800 and rule, loss panel at 3200, repetitions cut 50 → 50/10/5/3/10/3/3
+at p = 200 … 12800) ≈ 2.5 h (4.5–5 h before layer 0 was carried), most of it p ≥ 6400,
 and uncertain by how long linear λ > 0 runs there (assumed 75k steps); paper (50
 repetitions) needs a GPU or a cluster.
 """
@@ -70,8 +70,11 @@ PROFILES = {
     # saved numbers before these cells ran: tanh's smallest gaps, λ .001 − 0 = .068 and
     # .002 − .001 = .043 at p = 200 with sd ≈ .055, pass the claims' 2-SE rules with
     # probability .38 and .22 at 3 repetitions, .95 and .97 at 50 (simulated); at p ≥ 800
-    # the gaps are ≥ .09 and the sd smaller. Costs ≈ 0.5 core-h over 3 everywhere.
-    "long": {**COMMON, "networks": NETWORKS, "widths": [200 * 2**k for k in range(7)], "reps": [50, 10, 5, 3, 3, 3, 3],
+    # the gaps are ≥ .09 and the sd smaller. And 10 at p = 3200, the loss panel's width: quick's
+    # pilot (p = 1600, n = 3) put the λ = 0 fall at 7.42 ± 0.37 decades against the paper's
+    # ≥ 7, which 3 repetitions decide half the time and 10 ~95 %. Costs ≈ 1.3 core-h over 3
+    # everywhere; set before long ran any of these cells.
+    "long": {**COMMON, "networks": NETWORKS, "widths": [200 * 2**k for k in range(7)], "reps": [50, 10, 5, 3, 10, 3, 3],
              "max_steps": 400_000},
     # long's widths cut to p <= 1600 (and the loss panel to p = 1600), with long's repetitions
     # there (2 everywhere could not decide tanh's p = 200 claims: see long); no run stops
