@@ -126,6 +126,15 @@ def test_reproduce_check_fails_only_on_an_unexplained_claim(tmp_path, monkeypatc
     assert f"1 known disagreement(s), explained in README Results; {code} unexpected" in result.stderr
 
 
+def test_reproduce_logs_a_line_per_unit_when_stderr_is_no_terminal(tmp_path):
+    """A background run's log says which unit finished and how long it took."""
+    result = invoke("reproduce", "chu-deadlock", "--profile", "tiny",
+                    "--results-dir", tmp_path / "results", "--figures-dir", tmp_path / "figures")
+    assert result.exit_code == 0, result.output
+    lines = [line for line in result.stderr.splitlines() if line.startswith("chu-deadlock: unit ")]
+    assert [line.split()[2] for line in lines] == ["1/2", "2/2"] and all(line.endswith(" min") for line in lines)
+
+
 @pytest.mark.parametrize("extra, gain", [([], 1.0), (["--init-scale", "0.5"], 0.5)])
 def test_glorot_gain_defaults_to_one_and_an_explicit_scale_is_kept(tmp_path, extra, gain):
     """``--init-scale`` defaults to the paper's 0.05 for normal weights, not for glorot's gain."""

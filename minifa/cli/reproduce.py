@@ -21,12 +21,16 @@ from ..experiments.store import stored_profiles
 @contextlib.contextmanager
 def unit_progress(name: str):
     """A progress bar over one experiment's units, fed by ``run_experiment``'s ``on_unit``
-    (first call: the units done before and the total); finished however the run ends."""
+    (first call: the units done before and the total); finished however the run ends. Where
+    stderr is no terminal (a background run's log), one line per finished unit instead."""
     with contextlib.ExitStack() as stack:
         bars = []
 
         def report(done, total, unit, seconds):
-            if unit is None:
+            if not sys.stderr.isatty():
+                if unit is not None:
+                    click.echo(f"{name}: unit {done}/{total} {unit.key} in {seconds / 60:.1f} min", err=True)
+            elif unit is None:
                 bars.append(stack.enter_context(
                     click.progressbar(length=total, label=name, file=sys.stderr, show_pos=True)))
                 bars[0].update(done)
