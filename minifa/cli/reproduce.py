@@ -44,7 +44,7 @@ def unit_progress(name: str):
 @click.argument("figures", nargs=-1)
 @click.option("--profile", type=click.Choice(list(PROFILES)), default="auto", show_default=True,
               help="paper: the papers' full scale (a GPU or a cluster); long: the papers' lengths, fewer repetitions "
-                   "(10-13 h on a 2-core CPU, all figures); quick: 35-45 min on a 2-core CPU; tiny: seconds, CI "
+                   "(about 8 h on a 2-core CPU, all figures); quick: 35-50 min on a 2-core CPU; tiny: seconds, CI "
                    "plumbing; auto: the profile of the results already in --results-dir, else paper on a GPU "
                    "and quick on a CPU.")
 @click.option("--results-dir", default="results", show_default=True, type=click.Path(file_okay=False))

@@ -20,7 +20,7 @@ LOSSES = ["softmax-crossentropy", "logitcrossentropy"]
 
 def profiles(paper: dict, long: dict, quick: dict, tiny: dict) -> dict[str, dict]:
     """The four profiles of an experiment, its own settings over the common network:
-    ``paper`` (full scale), ``long`` (the paper's lengths, fewer repetitions: ≈ 10 h for all
+    ``paper`` (full scale), ``long`` (the paper's lengths, fewer repetitions: ≈ 8 h for all
     figures on 2 cores), ``quick`` (≈ 35 min) and ``tiny`` (CI)."""
     return {"paper": {**PAPER_NET, **paper}, "long": {**PAPER_NET, **long}, "quick": {**PAPER_NET, **quick},
             "tiny": {**TINY_NET, **tiny}}
