@@ -71,7 +71,7 @@ def times(module, folder: Path) -> tuple[str, str, set[str]]:
     if results is None:
         return "(not run)", "", set()
     records = list(results.records.values())
-    wall = duration(sum(float(r["seconds"]) for r in records))
+    wall = duration(results.seconds)
     timed = [float(r["cpu_seconds"]) for r in records if "cpu_seconds" in r]
     cpu = "not recorded" if not timed else duration(sum(timed)) + ("" if len(timed) == len(records) else f" ({len(timed)} of {done} units)")
     if done < total:
