@@ -117,6 +117,45 @@ def test_song_members_stop_on_their_own_and_a_stopped_one_is_not_updated(cpu):
     assert after.any() and np.all(np.isnan(out["loss"][after, first])) and np.all(np.isfinite(out["loss"][:, last]))
 
 
+def authors_loop(run, x, y, limit, every, tolerance, max_steps):
+    """The authors' stopping loop (``simulation_align.py``) for one run, as plain Python: a
+    check every ``every`` steps from the start (at t % every == every − 1, on the loss before
+    update t) latches ``continue_flag`` off at the first change < ``tolerance`` since the last
+    check (the first against 0), and ``while t < limit or continue_flag`` runs on."""
+    t, continue_flag, loss_record = 0, True, 0.0
+    while (t < limit or continue_flag) and t < max_steps:
+        loss = float(mf.train_step(run, x, y, None, False)["loss"][0])  # computed before the update
+        if t % every == every - 1:
+            if abs(loss - loss_record) < tolerance:
+                continue_flag = False
+            loss_record = loss
+        t += 1
+    return t, song_fig2.final_alignment(run)[0]
+
+
+def test_song_fig2_stops_every_member_where_the_authors_loop_does(cpu):
+    """Four members of one ensemble (linear, λ 0 … 3) stop at the steps of the authors' loop run
+    alone, and end with its cos(β, b) (1e-10): one latched before the minimum stops at it
+    (290, not a multiple of the checks), the others at their first small change after it."""
+    settings, limit = {"max_steps": 3000, "loss_every": 5, "check_every": 20, "tolerance": 1e-3}, 290
+    lams, seeds = [0.0, 0.3, 1.0, 3.0], [11, 12, 13, 14]
+
+    def ensemble(seeds, lams):
+        cfg = mf.Config(layers=(15, P, 1), activation="identity", loss="mse", bias=False, output_scale=P ** -0.5,
+                        dtype="float64", init_scale=1.0, rule="fa", rule_options={"feedback": "normal"}, lr=0.01,
+                        weight_decay=[0.0, lams], batch_size=10, shuffle=False, seeds=seeds)
+        return mf.build(cfg, cpu)
+
+    x, y = song_fig2.member_data(cpu, {"n": 10, "d": 15}, "linear", P, seeds, "float64")
+    out = song_fig2.train_until_settled(ensemble(seeds, lams), x, y, settings, limit)
+    assert out["stopped_by_rule"].all() and limit in out["steps"] and (out["steps"] > limit + 500).sum() >= 2
+    for r in range(4):
+        steps, alignment = authors_loop(ensemble(seeds[r:r + 1], lams[r]), x[r:r + 1], y[r:r + 1], limit, 20, 1e-3,
+                                        settings["max_steps"])
+        assert out["steps"][r] == steps
+        assert abs(out["alignment"][r] - alignment) <= 1e-10
+
+
 def test_song_fig2_seeds_differ_across_networks_lambdas_widths_and_repetitions():
     config = song_fig2.PROFILES["paper"]
     seeds = [s for net, (_, lams) in config["networks"].items() for lam in lams for p in config["widths"]

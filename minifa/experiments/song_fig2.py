@@ -9,13 +9,16 @@ repetition draws fresh data, weights and b from its own seed, distinct across ev
 (ψ, λ, p, repetition); the repetitions of one (ψ, λ, p) are one ensemble with their own data
 (features × samples per member).
 
-Length, per member as the authors' code stops each run on its own: at least ⌊5000·√p/14⌋
-steps, then on until its training MSE moves less than 1e-3 between checks 1000 steps apart
-(``max_steps`` = 400,000 is only a guard; no profile but ``tiny`` stops a run before the rule
-does). A stopped member leaves the ensemble (`minifa.ensemble.keep_members`) and costs
-nothing more. Recorded per member: the final ``cos(β, b)``, its step count, whether the rule
-(not the guard) stopped it, its seed, and its training loss (penalty excluded) every
-``loss_every`` steps (NaN after it stopped).
+Length, per member, as the authors' code stops each run on its own: checks every 1000 steps
+from the start compare the training MSE with the previous check's, and the first change
+< 1e-3 marks the run done, but it runs at least ⌊5000·√p/14⌋ steps (``train_until_settled``;
+``max_steps`` = 400,000 is only a guard, reached by no profile but ``tiny``). A run whose
+loss pauses early (linear λ = 0.2 at p = 12800 nears 1e-3 per 1000 steps around step 6000)
+stops at the minimum, one that does not runs on to convergence: the authors' saved
+alignments there are two clusters (≈ .39 and ≈ .66). A stopped member leaves the ensemble
+(`minifa.ensemble.keep_members`) and costs nothing more. Recorded per member: the final
+``cos(β, b)``, its step count, whether the rule (not the guard) stopped it, its seed, and its
+training loss (penalty excluded) every ``loss_every`` steps (NaN after it stopped).
 
 Paper (saved numbers): λ = 0 alignment falls with p (≈ .21/.22/.26 at p = 200, ≤ .02 at
 12800); λ > 0 stays high and grows with λ; the λ = 0 loss falls by ≥ 7 decades in 5000
@@ -56,9 +59,12 @@ NETWORKS = {"linear": [1e-3, [0.0, 0.2, 0.3, 0.5]], "relu": [1e-2, [0.0, 0.02, 0
             "tanh": [1e-1, [0.0, 0.001, 0.002, 0.005]]}
 ENGINE_ACTIVATION = {"linear": "identity", "relu": "relu", "tanh": "tanh"}
 # "layer0": the code path is part of the config, so a file of units stepped through
-# train_step (before 12/2026; other rounding) is never resumed with carried ones.
+# train_step (before 12/2026; other rounding) is never resumed with carried ones. "stop": the
+# authors' latched rule (train_until_settled); files of the earlier reading (checks only
+# after the minimum, session 12) are never resumed with it.
 COMMON = {"n": 50, "d": 150, "dtype": "float32", "loss_width": 3200, "loss_every": 10, "tolerance": 1e-3,
-          "check_every": 1000, "min_steps_per_sqrt_p": 5000 / 14, "layer0": "carried"}
+          "check_every": 1000, "min_steps_per_sqrt_p": 5000 / 14, "layer0": "carried",
+          "stop": "latched"}
 # A fixed code per network for the seeds (the config's dict order is not part of its meaning).
 NETWORK_CODE = {"linear": 1, "relu": 2, "tanh": 3}
 
@@ -132,16 +138,19 @@ def final_alignment(run) -> np.ndarray:
 
 def train_until_settled(run, x, y, config: dict, limit: int) -> dict[str, np.ndarray]:
     """Full-batch GD (layer 0 carried, `minifa.fullbatch`), each member stopped on its own by
-    the code's rule: at least ``limit`` steps, then until its training MSE moved <
-    ``tolerance`` since the check ``check_every`` steps before (at most ``max_steps``). A
-    stopped member leaves the ensemble (``fullbatch.keep``), so it costs nothing more. Returns per member its final
-    cos(β, b), its number of steps and whether the rule (not the cap) stopped it, and the
-    loss of every member every ``loss_every`` steps (NaN once it has stopped)."""
+    the rule as the authors' code runs it (``simulation_align.py``): every ``check_every``
+    steps from the start, a check compares the training MSE with the previous check's (the
+    first with 0); the first change < ``tolerance`` *latches* the member done, and a latched
+    member stops once it has ``limit`` steps. So a run lasts max(``limit``, its first small
+    change), at most ``max_steps``. A stopped member leaves the ensemble (``fullbatch.keep``),
+    so it costs nothing more. Returns per member its final cos(β, b), its number of steps and
+    whether the rule (not the cap) stopped it, and the loss of every member every
+    ``loss_every`` steps (NaN once it has stopped)."""
     backend, members = run.backend, run.params.members
     active = np.arange(members)
     out = {"alignment": np.full(members, np.nan), "steps": np.zeros(members, np.int64),
            "stopped_by_rule": np.zeros(members, bool)}
-    previous, losses, steps = np.full(members, np.nan), [], []
+    previous, latched, losses, steps = np.zeros(members), np.zeros(members, bool), [], []
     every = config["check_every"]
 
     def finish(done: np.ndarray, by_rule: bool) -> None:
@@ -150,8 +159,8 @@ def train_until_settled(run, x, y, config: dict, limit: int) -> dict[str, np.nda
 
     carried = fullbatch.carry(run, x)  # every step sees the same x: layer 0 as W x
     while run.step < config["max_steps"]:
-        loss = fullbatch.step(carried, y)
-        recording, checking = (run.step - 1) % config["loss_every"] == 0, run.step >= limit and run.step % every == 0
+        loss = fullbatch.step(carried, y)  # the loss before this step's update, as the code's check reads it
+        recording, checking = (run.step - 1) % config["loss_every"] == 0, run.step % every == 0
         if recording or checking:
             loss = backend.to_host(loss)  # only when read: a device sync
         if recording:
@@ -160,18 +169,18 @@ def train_until_settled(run, x, y, config: dict, limit: int) -> dict[str, np.nda
             steps.append(run.step - 1)
             losses.append(row)
         if checking:
-            done = np.abs(loss - previous[active]) < config["tolerance"]  # NaN (first check): not done
+            latched[active] |= np.abs(loss - previous[active]) < config["tolerance"]  # NaN never latches
             previous[active] = loss
-            if done.any():
-                finish(done, True)
-                if done.all():
-                    active = active[:0]
-                    break
-                keep = np.flatnonzero(~done)
-                index = backend.asarray(keep)
-                carried = fullbatch.keep(carried, keep)
-                run, y = carried.run, backend.xp.take(y, index, axis=0)
-                active = active[keep]
+        if run.step >= limit and (checking or run.step == limit) and latched[active].any():
+            done = latched[active]
+            finish(done, True)
+            if done.all():
+                active = active[:0]
+                break
+            keep = np.flatnonzero(~done)
+            carried = fullbatch.keep(carried, keep)
+            run, y = carried.run, backend.xp.take(y, backend.asarray(keep), axis=0)
+            active = active[keep]
     if active.size:
         finish(np.ones(active.size, bool), False)
     return {**out, "loss_step": np.asarray(steps), "loss": np.asarray(losses)}
