@@ -426,6 +426,13 @@ SFIG2 = {"zero falls": ("λ = 0:", "falls as the width"), "zero at 200": ("λ = 
          "floor rising": ("floor rising",), "floor match": ("floors match",)}
 
 
+def test_song_fig2_saved_spreads_cover_every_saved_mean():
+    """Every saved mean has its runs' sd (their per-run files), in the same layout."""
+    for net, (_, lams) in song_fig2.NETWORKS.items():
+        assert list(song_fig2.SAVED[net]) == list(song_fig2.SAVED_SD[net]) == lams
+        assert all(len(song_fig2.SAVED_SD[net][lam]) == len(WIDTHS) for lam in lams)
+
+
 def test_song_fig2_claims_hold_on_results_that_agree():
     assert_all_hold(sfig2())
 
