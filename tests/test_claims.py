@@ -409,8 +409,10 @@ def broken_alignment(break_, lam, j, p, mean, saved, i):
         return 0.4
     if break_ == "zero at 12800" and lam == 0 and p == 12800:
         return 0.05
-    if break_ == "far above" and j == 1 and p == 800:
+    if break_ in ("far above", "smallest and 800") and j == 1 and p == 800:
         return saved[0.0][i] + 0.02
+    if break_ in ("smallest gap", "smallest and 800") and j == 1 and p == 200:
+        return saved[0.0][i] + 0.03
     if break_ == "rises" and j == 2 and p == 3200:
         return list(saved.values())[3][i] + 0.05
     if break_ == "vanish" and lam > 0 and p == 12800:
@@ -424,6 +426,19 @@ SFIG2 = {"zero falls": ("λ = 0:", "falls as the width"), "zero at 200": ("λ = 
          "zero at 12800": ("λ = 0, p = 12800",), "far above": ("far above",), "rises": ("rises with λ",),
          "vanish": ("does not vanish",), **{f"saved {p}": (f"λ > 0, p = {p}",) for p in WIDTHS}, "decades": ("by decades",),
          "floor rising": ("floor rising",), "floor match": ("floors match",)}
+
+
+def test_song_fig2_a_declared_cell_is_known_only_when_it_alone_fails():
+    """tanh's (p 200, λ 0.001) gap is declared: a "no" there alone is known; another failing
+    cell beside it, or the same cell in another network, is a plain "no"."""
+    def far_above(broken, network):
+        return find([c for c in sfig2(broken, network) if c.statement.startswith(network + ",")], "far above")
+
+    alone = far_above("smallest gap", "tanh")
+    assert not alone.holds and alone.known.startswith("at the smallest λ and width")
+    for broken, network in [("far above", "tanh"), ("smallest and 800", "tanh"), ("smallest gap", "relu")]:
+        claim = far_above(broken, network)
+        assert not claim.holds and claim.known == "", (broken, network)
 
 
 def test_song_fig2_saved_spreads_cover_every_saved_mean():
