@@ -15,7 +15,7 @@ from the start compare the training MSE with the previous check's, and the first
 ``max_steps`` = 400,000 is only a guard, reached by no profile but ``tiny``). A run whose
 loss pauses early (linear λ = 0.2 at p = 12800 nears 1e-3 per 1000 steps around step 6000)
 stops at the minimum, one that does not runs on to convergence: the authors' saved
-alignments there are two clusters (≈ .39 and ≈ .66). A stopped member leaves the ensemble
+alignments there are two clusters (≈ .38 and ≈ .64). A stopped member leaves the ensemble
 (`minifa.ensemble.keep_members`) and costs nothing more. Recorded per member: the final
 ``cos(β, b)``, its step count, whether the rule (not the guard) stopped it, its seed, and its
 training loss (penalty excluded) every ``loss_every`` steps (NaN after it stopped).
