@@ -133,11 +133,13 @@ def authors_loop(run, x, y, limit, every, tolerance, max_steps):
     return t, song_fig2.final_alignment(run)[0]
 
 
-def test_song_fig2_stops_every_member_where_the_authors_loop_does(cpu):
+@pytest.mark.parametrize("limit", [290, 160])
+def test_song_fig2_stops_every_member_where_the_authors_loop_does(cpu, limit):
     """Four members of one ensemble (linear, λ 0 … 3) stop at the steps of the authors' loop run
     alone, and end with its cos(β, b) (1e-10): one latched before the minimum stops at it
-    (290, not a multiple of the checks), the others at their first small change after it."""
-    settings, limit = {"max_steps": 3000, "loss_every": 5, "check_every": 20, "tolerance": 1e-3}, 290
+    (290, not a multiple of the checks; at 160 it latches at the minimum's own check), the
+    others at their first small change after it."""
+    settings = {"max_steps": 3000, "loss_every": 5, "check_every": 20, "tolerance": 1e-3}
     lams, seeds = [0.0, 0.3, 1.0, 3.0], [11, 12, 13, 14]
 
     def ensemble(seeds, lams):
@@ -154,6 +156,12 @@ def test_song_fig2_stops_every_member_where_the_authors_loop_does(cpu):
                                         settings["max_steps"])
         assert out["steps"][r] == steps
         assert abs(out["alignment"][r] - alignment) <= 1e-10
+
+
+def test_song_fig2_minimum_is_the_authors_proportion_step():
+    """``np.rint(n_step·√p // np.rint(√200))`` with n_step = 5000, at every width of the sweep."""
+    for p in [200 * 2**k for k in range(7)] + list(range(1, 3001)):
+        assert song_fig2.min_steps(p) == int(np.rint(5000 * np.sqrt(p) // np.rint(np.sqrt(200)))), p
 
 
 def test_song_fig2_seeds_differ_across_networks_lambdas_widths_and_repetitions():

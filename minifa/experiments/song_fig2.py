@@ -168,7 +168,7 @@ def train_until_settled(run, x, y, config: dict, limit: int) -> dict[str, np.nda
             steps.append(run.step - 1)
             losses.append(row)
         if checking:
-            latched[active] |= np.abs(loss - previous[active]) < config["tolerance"]  # NaN never latches
+            latched[active] |= np.abs(loss - previous[active]) < config["tolerance"]
             previous[active] = loss
         if run.step >= limit and (checking or run.step == limit) and latched[active].any():
             done = latched[active]
