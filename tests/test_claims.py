@@ -13,7 +13,7 @@ from click.testing import CliRunner
 
 from minifa.cli import cli
 from minifa.experiments import (chu_deadlock, chu_fig1, chu_fig2, chu_fig3, chu_fig4, chu_fig5, chu_stability,
-                                song_fig2, song_fig3)
+                                song_fig2, song_fig2_claims, song_fig3)
 from minifa.experiments.compare import Stat, above, below, each, equivalent, exceeds, not_less, paired, unpaired, within
 from minifa.experiments.framework import Unit
 from minifa.experiments.store import Results, ResultStore
@@ -374,7 +374,7 @@ def test_song_fig3_each_match_with_the_saved_values_fails_when_broken(broken, la
 
 # --- Song et al. Figure 2 ---------------------------------------------------------------------------
 
-WIDTHS = song_fig2.SAVED_WIDTHS
+WIDTHS = song_fig2_claims.SAVED_WIDTHS
 
 
 def sfig2(break_=None, network="linear"):
@@ -382,17 +382,17 @@ def sfig2(break_=None, network="linear"):
     for net, (_, lams) in song_fig2.NETWORKS.items():
         for j, lam in enumerate(lams):
             for i, p in enumerate(WIDTHS):
-                mean = song_fig2.SAVED[net][lam][i]
+                mean = song_fig2_claims.SAVED[net][lam][i]
                 if net == network:
-                    mean = broken_alignment(break_, lam, j, p, mean, song_fig2.SAVED[net], i)
+                    mean = broken_alignment(break_, lam, j, p, mean, song_fig2_claims.SAVED[net], i)
                 loss_step = np.arange(0, 6001, 10)
                 if lam == 0:
                     end = 1e-3 if (break_ == "decades" and net == network) else 1e-6
                     loss = np.exp(np.interp(loss_step, [0, 5000, 6000], np.log([100, end, end])))
                 else:
-                    floor = song_fig2.SAVED_FLOOR[net][j - 1]
+                    floor = song_fig2_claims.SAVED_FLOOR[net][j - 1]
                     if net == network:
-                        floor = {"floor rising": song_fig2.SAVED_FLOOR[net][0], "floor match": 10 * floor}.get(break_, floor)
+                        floor = {"floor rising": song_fig2_claims.SAVED_FLOOR[net][0], "floor match": 10 * floor}.get(break_, floor)
                     loss = np.exp(np.interp(loss_step, [0, 1000, 6000], np.log([100, floor, floor])))
                 units[f"{net}_lambda{lam:g}_p{p}"] = ({"network": net, "lambda": lam, "width": p}, {
                     "alignment": noisy(mean, 3, 0.004), "loss_step": loss_step,
@@ -444,8 +444,8 @@ def test_song_fig2_a_declared_cell_is_known_only_when_it_alone_fails():
 def test_song_fig2_saved_spreads_cover_every_saved_mean():
     """Every saved mean has its runs' sd (their per-run files), in the same layout."""
     for net, (_, lams) in song_fig2.NETWORKS.items():
-        assert list(song_fig2.SAVED[net]) == list(song_fig2.SAVED_SD[net]) == lams
-        assert all(len(song_fig2.SAVED_SD[net][lam]) == len(WIDTHS) for lam in lams)
+        assert list(song_fig2_claims.SAVED[net]) == list(song_fig2_claims.SAVED_SD[net]) == lams
+        assert all(len(song_fig2_claims.SAVED_SD[net][lam]) == len(WIDTHS) for lam in lams)
 
 
 def test_song_fig2_claims_hold_on_results_that_agree():

@@ -9,7 +9,7 @@ import pytest
 import minifa as mf
 from minifa.ensemble import keep_members
 from minifa.errors import ConfigError
-from minifa.experiments import song_fig2
+from minifa.experiments import song_fig2, song_fig2_claims
 from minifa.metrics import signal_alignment
 
 from .conftest import host, tiny_batch, tiny_dataset
@@ -197,5 +197,5 @@ def test_song_fig2_runs_and_plots_with_repetitions_per_width(tmp_path):
     overrides = {"networks": {"relu": song_fig2.NETWORKS["relu"]}, "reps": [3, 1]}
     path = run_experiment(module, "tiny", tmp_path, overrides, executor=LocalExecutor(1))
     results = Results.load(path)
-    assert {p: song_fig2.unit(results, "relu", 0.0, p)["alignment"].shape for p in (20, 40)} == {20: (3,), 40: (1,)}
+    assert {p: song_fig2_claims.unit(results, "relu", 0.0, p)["alignment"].shape for p in (20, 40)} == {20: (3,), 40: (1,)}
     assert plot_experiment(module, path, tmp_path / "figures").stat().st_size > 0

@@ -5,7 +5,8 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..experiments.song_fig2 import reps_at, unit
+from ..experiments.song_fig2 import reps_at
+from ..experiments.song_fig2_claims import unit
 from .common import band, colours, label, panels, save
 
 LOSS_STEPS = 5000
