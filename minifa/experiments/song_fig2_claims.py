@@ -56,7 +56,8 @@ def alignment_claims(results, network: str, lams: list[float]) -> list[Claim]:
                          " → ".join(str(a) for a in zero) + f" (p = {widths[0]} … {widths[-1]})",
                          every([each(steps, "no significant rise between neighbours"), exceeds(fall, 0.1)]))]
     for p in [p for p in widths if p in ZERO_MATCH_WIDTHS]:
-        saved, sd = SAVED[network][0.0][SAVED_WIDTHS.index(p)], SAVED_SD[network][0.0][SAVED_WIDTHS.index(p)]
+        k = SAVED_WIDTHS.index(p)
+        saved, sd = SAVED[network][0.0][k], SAVED_SD[network][0.0][k]
         out.append(Claim.checked("S2", f"{network}, λ = 0, p = {p}: alignment matches the saved mean",
                                  f"{saved} ± {sd} (50 runs)", str(at[0.0, p]), within(at[0.0, p], saved, 2 * sd)))
     # 0.05: the authors' own smallest gap is .068 (tanh, λ .001, p = 200)
