@@ -1,45 +1,19 @@
-"""Every claim check can fail: for each module, small synthetic results (no training) on
-which every claim holds, and for each claim a change that clearly breaks it, on which that
-claim says "no". Plus the `compare` rules themselves and ``reproduce --no-compute``."""
+"""Every claim check can fail: for each Chu & Bacho module, small synthetic results (no
+training) on which every claim holds, and for each claim a change that clearly breaks it, on
+which that claim says "no". Plus the `compare` rules themselves. Song et al.'s are in
+`test_claims_song.py`, ``reproduce --no-compute`` in `test_reproduce_check.py`."""
 
 from __future__ import annotations
 
 import math
-from pathlib import Path
 
 import numpy as np
 import pytest
-from click.testing import CliRunner
 
-from minifa.cli import cli
-from minifa.experiments import (chu_deadlock, chu_fig1, chu_fig2, chu_fig3, chu_fig4, chu_fig5, chu_stability,
-                                song_fig2, song_fig2_claims, song_fig3)
+from minifa.experiments import chu_deadlock, chu_fig1, chu_fig2, chu_fig3, chu_fig4, chu_fig5, chu_stability
 from minifa.experiments.compare import Stat, above, below, each, equivalent, exceeds, not_less, paired, unpaired, within
-from minifa.experiments.framework import Unit
-from minifa.experiments.store import Results, ResultStore
 
-RNG = np.random.default_rng(0)
-
-
-def noisy(value, shape, sd=0.002):
-    return np.asarray(value, dtype=float) + sd * RNG.standard_normal(shape)
-
-
-def results(name: str, config: dict, units: dict[str, tuple[dict, dict]]) -> Results:
-    return Results(Path(f"{name}.h5"), name, "synthetic", config, {k: a for k, (_, a) in units.items()},
-                   {k: p for k, (p, _) in units.items()}, 0.0)
-
-
-def find(claims, *words):
-    """The one claim whose figure + statement contains every word."""
-    hits = [c for c in claims if all(w in f"{c.figure} {c.statement}" for w in words)]
-    assert len(hits) == 1, [c.statement for c in hits]
-    return hits[0]
-
-
-def assert_all_hold(claims):
-    assert claims and [c.statement for c in claims if not c.holds] == []
-    assert all(c.margin for c in claims)
+from .claims_helpers import RNG, assert_all_hold, find, noisy, results
 
 
 # --- the rules -------------------------------------------------------------------------------------
@@ -324,206 +298,6 @@ def test_deadlock_claims_hold_on_results_that_agree():
 @pytest.mark.parametrize("broken", ["never move", "chance", "learns"])
 def test_deadlock_each_claim_fails_when_broken(broken):
     assert not find(deadlock(broken), broken).holds
-
-
-# --- Song et al. Figure 3 ---------------------------------------------------------------------------
-
-def sfig3(break_=None, epochs=300, lam=0):
-    acc, align = [0.885, 0.916, 0.906], [0.07, 0.55, 0.66]
-    if break_ == "accuracy ordered":
-        acc[2] = acc[1]
-    if break_ == "alignment ordered":
-        align[1] = align[2]
-    if break_ == "accuracy matches":  # off by over 3 saved sd, the order kept
-        acc[lam] += [-0.015, 0.015, -0.0135][lam]
-    if break_ == "alignment matches":  # off by 0.1, the order kept
-        align[lam] += [0.1, -0.1, 0.1][lam]
-    steps = np.arange(0, epochs * 100, 20)
-    units = {f"fa_seed{s}": ({"rule": "fa", "seed": s}, {
-        "test_accuracy": noisy(acc, (epochs + 1, 3), 0.0005), "step": steps,
-        "alignment": noisy(align, (len(steps), 3), 0.01)}) for s in range(3)}
-    config = {"lambdas": [0.0, 0.1, 0.3], "metrics_every": 20}
-    return song_fig3.claims(results("song-fig3", config, units))
-
-
-def test_song_fig3_claims_hold_on_results_that_agree():
-    claims = sfig3()
-    assert_all_hold(claims)
-    assert len(claims) == 8 and len(sfig3(epochs=30)) == 2  # the saved values are at 300 epochs
-
-
-@pytest.mark.parametrize("broken", ["accuracy ordered", "alignment ordered"])
-def test_song_fig3_each_ordering_fails_when_broken(broken):
-    assert not find(sfig3(broken), broken).holds
-
-
-def test_song_fig3_short_runs_declare_the_alignment_ordering_by_their_length_not_their_data():
-    short, full = find(sfig3("alignment ordered", epochs=30), "alignment ordered"), find(sfig3("alignment ordered"), "alignment ordered")
-    assert not short.holds and short.known.startswith("shorter than the paper's 300 epochs")
-    assert not full.holds and full.known == ""  # at the paper's length a broken ordering is a plain "no"
-    assert find(sfig3(epochs=30), "alignment ordered").holds  # a short run may still show it
-
-
-@pytest.mark.parametrize("lam", [0, 1, 2])
-@pytest.mark.parametrize("broken", ["accuracy matches", "alignment matches"])
-def test_song_fig3_each_match_with_the_saved_values_fails_when_broken(broken, lam):
-    claims = sfig3(broken, lam=lam)
-    assert not find(claims, f"λ {[0, 0.1, 0.3][lam]:g}:", broken).holds
-    assert find(claims, broken.split()[0] + " ordered").holds  # only the match is broken
-
-
-# --- Song et al. Figure 2 ---------------------------------------------------------------------------
-
-WIDTHS = song_fig2_claims.SAVED_WIDTHS
-
-
-def sfig2(break_=None, network="linear"):
-    units = {}
-    for net, (_, lams) in song_fig2.NETWORKS.items():
-        for j, lam in enumerate(lams):
-            for i, p in enumerate(WIDTHS):
-                mean = song_fig2_claims.SAVED[net][lam][i]
-                if net == network:
-                    mean = broken_alignment(break_, lam, j, p, mean, song_fig2_claims.SAVED[net], i)
-                loss_step = np.arange(0, 6001, 10)
-                if lam == 0:
-                    end = 1e-3 if (break_ == "decades" and net == network) else 1e-6
-                    loss = np.exp(np.interp(loss_step, [0, 5000, 6000], np.log([100, end, end])))
-                else:
-                    floor = song_fig2_claims.SAVED_FLOOR[net][j - 1]
-                    if net == network:
-                        floor = {"floor rising": song_fig2_claims.SAVED_FLOOR[net][0], "floor match": 10 * floor}.get(break_, floor)
-                    loss = np.exp(np.interp(loss_step, [0, 1000, 6000], np.log([100, floor, floor])))
-                units[f"{net}_lambda{lam:g}_p{p}"] = ({"network": net, "lambda": lam, "width": p}, {
-                    "alignment": noisy(mean, 3, 0.004), "loss_step": loss_step,
-                    "loss": loss[:, None] * np.exp(noisy(0, (len(loss_step), 3), 0.01))})
-    config = {"networks": song_fig2.NETWORKS, "widths": WIDTHS, "loss_width": 3200}
-    return song_fig2.claims(results("song-fig2", config, units))
-
-
-def broken_alignment(break_, lam, j, p, mean, saved, i):
-    """The mean alignment of (λ = lams[j], p = WIDTHS[i]) after the change ``break_``."""
-    if break_ == "zero falls" and lam == 0 and p == 3200:
-        return 0.2
-    if break_ == "zero at 200" and lam == 0 and p == 200:
-        return 0.4
-    if break_ == "zero at 12800" and lam == 0 and p == 12800:
-        return 0.05
-    if break_ in ("far above", "smallest and 800") and j == 1 and p == 800:
-        return saved[0.0][i] + 0.02
-    if break_ in ("smallest gap", "smallest and 800") and j == 1 and p == 200:
-        return saved[0.0][i] + 0.03
-    if break_ == "rises" and j == 2 and p == 3200:
-        return list(saved.values())[3][i] + 0.05
-    if break_ == "vanish" and lam > 0 and p == 12800:
-        return 0.05
-    if break_ == f"saved {p}" and lam > 0:
-        return mean - 0.1
-    return mean
-
-
-SFIG2 = {"zero falls": ("λ = 0:", "falls as the width"), "zero at 200": ("λ = 0, p = 200",),
-         "zero at 12800": ("λ = 0, p = 12800",), "far above": ("far above",), "rises": ("rises with λ",),
-         "vanish": ("does not vanish",), **{f"saved {p}": (f"λ > 0, p = {p}",) for p in WIDTHS}, "decades": ("by decades",),
-         "floor rising": ("floor rising",), "floor match": ("floors match",)}
-
-
-def test_song_fig2_a_declared_cell_is_known_only_when_it_alone_fails():
-    """tanh's (p 200, λ 0.001) gap is declared: a "no" there alone is known; another failing
-    cell beside it, or the same cell in another network, is a plain "no"."""
-    def far_above(broken, network):
-        return find([c for c in sfig2(broken, network) if c.statement.startswith(network + ",")], "far above")
-
-    alone = far_above("smallest gap", "tanh")
-    assert not alone.holds and alone.known.startswith("at the smallest λ and width")
-    for broken, network in [("far above", "tanh"), ("smallest and 800", "tanh"), ("smallest gap", "relu")]:
-        claim = far_above(broken, network)
-        assert not claim.holds and claim.known == "", (broken, network)
-
-
-def test_song_fig2_saved_spreads_cover_every_saved_mean():
-    """Every saved mean has its runs' sd (their per-run files), in the same layout."""
-    for net, (_, lams) in song_fig2.NETWORKS.items():
-        assert list(song_fig2_claims.SAVED[net]) == list(song_fig2_claims.SAVED_SD[net]) == lams
-        assert all(len(song_fig2_claims.SAVED_SD[net][lam]) == len(WIDTHS) for lam in lams)
-
-
-def test_song_fig2_claims_hold_on_results_that_agree():
-    assert_all_hold(sfig2())
-
-
-@pytest.mark.parametrize("network", list(song_fig2.NETWORKS))
-@pytest.mark.parametrize("broken", SFIG2)
-def test_song_fig2_each_claim_fails_when_broken(network, broken):
-    claims = [c for c in sfig2(broken, network) if c.statement.startswith(network + ",")]
-    assert not find(claims, *SFIG2[broken]).holds
-
-
-# --- reproduce --no-compute ------------------------------------------------------------------------
-
-def stored(directory: Path, module, claims_results: Results) -> Path:
-    """Write synthetic results as a results file of ``module``'s tiny profile."""
-    store = ResultStore(directory / f"{module.NAME}.h5", module.NAME, "tiny", module.PROFILES["tiny"])
-    for key, arrays in claims_results.units.items():
-        store.write_unit(Unit(key, claims_results.params[key]), arrays, {"seconds": 0.0, "device": "cpu"})
-    return store.path
-
-
-def reproduce(*args):
-    return CliRunner().invoke(cli, ["reproduce", *map(str, args)])
-
-
-@pytest.mark.parametrize("broken, code, verdict", [(None, 0, "| yes |"), ("learns", 1, "| **no** |")])
-def test_no_compute_checks_a_results_folder_without_recomputing(tmp_path, broken, code, verdict):
-    path = stored(tmp_path, chu_deadlock, deadlock_results(broken))
-    before = path.read_bytes()
-    result = reproduce("chu-deadlock", "--no-compute", "--check", "--results-dir", tmp_path,
-                       "--figures-dir", tmp_path / "figures")
-    assert result.exit_code == code, result.output
-    assert "| figure | claim | paper | ours (mean ± sd, n) | margin | verdict |" in result.stdout
-    assert verdict in result.stdout and "> max(2 SE" in result.stdout  # the margins are printed
-    assert path.read_bytes() == before and not (tmp_path / "figures").exists()  # nothing computed, nothing plotted
-
-
-def test_no_compute_passes_a_declared_disagreement_and_fails_a_missing_figure(tmp_path):
-    stored(tmp_path, chu_fig4, fig4_results("4"))  # the ±1, W = B claim fails: declared known
-    result = reproduce("chu-fig4", "--no-compute", "--check", "--results-dir", tmp_path)
-    assert result.exit_code == 0, result.output
-    assert "| no, known: W = B = ±1 is an init scale of 1" in result.stdout
-    result = reproduce("chu-fig4", "chu-fig5", "--no-compute", "--check", "--results-dir", tmp_path)
-    assert result.exit_code == 1 and f"not checked: chu-fig5: no results file {tmp_path / 'chu-fig5.h5'}" in result.stderr
-
-
-def test_no_compute_names_an_incomplete_results_file(tmp_path):
-    partial = deadlock_results()
-    del partial.units["fa"]
-    stored(tmp_path, chu_deadlock, partial)
-    result = reproduce("chu-deadlock", "--no-compute", "--check", "--results-dir", tmp_path)
-    assert result.exit_code == 1 and "has 1 of 2 units; run without --no-compute to finish it" in result.stderr
-
-
-def test_beside_prints_two_folders_per_paper_and_checks_only_the_first(tmp_path):
-    """The README's tables: one folder's numbers beside another's, the verdict the first's;
-    a figure the first folder lacks shows the second's verdict and is not checked."""
-    long, quick = tmp_path / "long", tmp_path / "quick"
-    long.mkdir(), quick.mkdir()
-    stored(long, chu_deadlock, deadlock_results())
-    stored(quick, chu_deadlock, deadlock_results("learns"))
-    stored(quick, chu_fig4, fig4_results())
-    result = reproduce("chu-deadlock", "chu-fig4", "--no-compute", "--check", "--results-dir", long,
-                       "--beside", quick)
-    lines = result.stdout.splitlines()
-    assert "#### Chu & Bacho 2024" in lines and "Song" not in result.stdout
-    assert "| figure | claim | paper | long (mean ± sd, n) | quick | verdict (long), margin |" in lines
-    deadlock = [line for line in lines if line.startswith("| A.1 |")]
-    assert deadlock and all(line.split(" | ")[-1].startswith("yes;") for line in deadlock)
-    assert any(line.startswith("| 4a |") and "long: not run; quick: yes" in line for line in lines)
-    assert result.exit_code == 1 and "not checked: chu-fig4" in result.stderr  # long lacks it
-
-
-def test_beside_needs_no_compute(tmp_path):
-    result = reproduce("chu-deadlock", "--results-dir", tmp_path, "--beside", tmp_path)
-    assert result.exit_code == 2 and "add --no-compute" in result.output
 
 
 def test_unpaired_keeps_the_other_sides_noise_when_one_side_is_a_single_value():
