@@ -11,9 +11,9 @@ the figure's core-seconds (each unit's recorded CPU seconds; in files from befor
 them, its wall seconds × the BLAS threads of its placement) over the work done in the
 folder that ran it; 2 cores give 2 core-seconds a second, 16 one-thread Dask workers up to
 16 (at most one per unit); the GPU column is the 2-core time
-over ``GPU_SPEEDUP``, an estimate (no GPU was lent). Song Fig. 2's work for a profile not
-yet run counts each run at the rule's minimum length, a lower bound (linear λ > 0 runs ran
-3-4× longer at p = 3200).
+over ``GPU_SPEEDUP``, an estimate (no GPU was lent). Song Fig. 2's work counts each run at
+the mean length the measured file's runs of the same (ψ, λ, p) took, and at the rule's
+minimum where that file has none (a lower bound: linear λ > 0 runs take 3-8× the minimum).
 """
 
 from __future__ import annotations
@@ -34,8 +34,9 @@ from minifa.experiments.store import Results  # noqa: E402
 GPU_SPEEDUP = 20.0  # the GPU section's target (bench/gpu.py), unmeasured here: an estimate
 
 
-def work(name: str, c: dict) -> float:
-    """The figure's work in its unit of work (see the module docstring)."""
+def work(name: str, c: dict, ran: Results | None = None) -> float:
+    """The figure's work in its unit of work (see the module docstring); ``ran``: the
+    measured file, for Song Fig. 2's run lengths."""
     n = len
     if name == "chu-fig1":
         return n(c["scales"]) * c["epochs"] * n(c["seeds"]) * n(c["losses"])
@@ -54,10 +55,17 @@ def work(name: str, c: dict) -> float:
         return 2 * n(c["seeds"]) * c["epochs"]
     if name == "song-fig3":
         return n(c["rules"]) * n(c["seeds"]) * n(c["lambdas"]) * c["epochs"]
-    if name == "song-fig2":  # each run at least the rule's minimum length, in p = 3200 step equivalents
-        settings = sum(n(lams) for _, lams in c["networks"].values())
-        return settings * sum(reps_at(c, p) * min_steps(p) * p / 3200 for p in c["widths"])
+    if name == "song-fig2":  # in p = 3200 step equivalents
+        return sum(reps_at(c, p) * run_steps(ran, net, lam, p) * p / 3200
+                   for net, (_, lams) in c["networks"].items() for lam in lams for p in c["widths"])
     raise KeyError(name)
+
+
+def run_steps(ran: Results | None, network: str, lam: float, width: int) -> float:
+    """A Song Fig. 2 run's length: the mean over ``ran``'s runs of this setting, else the minimum."""
+    params = {"network": network, "lambda": lam, "width": width}
+    keys = [k for k, p in (ran.params.items() if ran else ()) if p == params]
+    return float(np.mean(ran.units[keys[0]]["steps"])) if keys else float(min_steps(width))
 
 
 UNIT_OF_WORK = {"chu-fig2": "network-epochs of updates", "chu-fig5": "network-epochs of updates",
@@ -86,7 +94,7 @@ def core_seconds(results: Results) -> float:
 
 
 def measured(folder: Path, name: str):
-    """(core-seconds per unit of work, profile, units done / total) from ``folder``'s file."""
+    """(core-seconds per unit of work, its results, units done / total) from ``folder``'s file."""
     path = folder / f"{name}.h5"
     if not path.exists():
         return None
@@ -94,7 +102,7 @@ def measured(folder: Path, name: str):
     if not results.units:
         return None
     total = len(EXPERIMENTS[name].units(results.config))
-    return core_seconds(results) / done_work(name, results), results.profile, f"{len(results.units)}/{total}"
+    return core_seconds(results) / done_work(name, results), results, f"{len(results.units)}/{total}"
 
 
 def main() -> None:
@@ -104,14 +112,14 @@ def main() -> None:
         costs = [m for m in (measured(f, name) for f in folders) if m is not None]
         if not costs:
             continue
-        cost, source, done = costs[0]
+        cost, ran, done = costs[0]
         line = {"figure": name, "unit": UNIT_OF_WORK.get(name, "network-epochs"), "cost_s": cost,
-                "measured_on": f"{source} ({done} units)"}
+                "measured_on": f"{ran.profile} ({done} units)"}
         for profile in ("quick", "long", "paper"):
             config = module.PROFILES[profile]
-            total = work(name, config) * cost  # core-seconds
+            total = work(name, config, ran) * cost  # core-seconds
             units = len(module.units(config))
-            line[profile] = {"work": work(name, config), "h_2_cores": total / 2 / 3600,
+            line[profile] = {"work": work(name, config, ran), "h_2_cores": total / 2 / 3600,
                              "h_16_workers": total / min(16, units) / 3600,
                              "h_gpu_estimate": total / 2 / GPU_SPEEDUP / 3600}
         rows.append(line)
