@@ -15,9 +15,9 @@ LOSS_STEPS = 5000
 def plot(results, path) -> None:
     cfg = results.config
     nets, widths = cfg["networks"], np.asarray(cfg["widths"])
-    reps = sorted({reps_at(cfg, p) for p in widths})
-    fig, axes = panels(2, len(nets), f"Song, Xu & Lafferty Fig. 2 — Gaussian data, "
-                                     f"{'–'.join(str(r) for r in reps[::-1])} repetitions ({results.profile} profile)")
+    reps = "/".join(str(reps_at(cfg, p)) for p in widths)
+    fig, axes = panels(2, len(nets), f"Song, Xu & Lafferty Fig. 2 — Gaussian data, {reps} repetitions at "
+                                     f"p = {widths[0]} … {widths[-1]} ({results.profile} profile)")
     for col, (net, (eta, lams)) in enumerate(nets.items()):
         for lam, colour in zip(lams, colours(len(lams))):
             align = [unit(results, net, lam, p)["alignment"] for p in widths]  # repetitions per width may differ
