@@ -30,8 +30,9 @@ through ``train_step``; measured, 3 members an ensemble); a run lasts about the 
 minimum, except linear λ > 0 (55k–133k steps at p ≥ 3200). Quick (long's widths to
 p = 1600 and its repetitions there, loss panel at p = 1600; its units are long's, bit for
 bit) took 21.5 CPU-min at 1 thread; long (the paper's p = 200 … 12800 and rule, loss panel
-at 3200, repetitions cut 50 → 50/10/5/3/10/3/3 at p = 200 … 12800) ≈ 3 core-h, half of it
-linear λ > 0 at p ≥ 3200; paper (50 repetitions) needs a GPU or a cluster.
+at 3200, repetitions cut 50 → 50/10/5/3/10/3/3 at p = 200 … 12800) took 6.1 CPU-h (recorded,
+beside other runs), 1.8 of them linear λ > 0 at p ≥ 3200; paper (50 repetitions) needs a GPU
+or a cluster.
 """
 
 from __future__ import annotations
