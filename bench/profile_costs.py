@@ -63,8 +63,7 @@ def work(name: str, c: dict, ran: Results | None = None) -> float:
 
 def run_steps(ran: Results | None, network: str, lam: float, width: int) -> float:
     """A Song Fig. 2 run's length: the mean over ``ran``'s runs of this setting, else the minimum."""
-    params = {"network": network, "lambda": lam, "width": width}
-    keys = [k for k, p in (ran.params.items() if ran else ()) if p == params]
+    keys = ran.select(**{"network": network, "lambda": lam, "width": width}) if ran else []
     return float(np.mean(ran.units[keys[0]]["steps"])) if keys else float(min_steps(width))
 
 
