@@ -14,7 +14,7 @@ import json
 import sys
 import tempfile
 import time
-from types import SimpleNamespace
+from dataclasses import replace
 
 import numpy as np
 
@@ -38,11 +38,11 @@ def cpu_timed_run_unit(config, unit):
 def main():
     subset, mode = sys.argv[1], sys.argv[2]
     keep = SUBSETS[subset]
-    module = SimpleNamespace(NAME=f"bench-{subset}", PROFILES=chu_fig3.PROFILES, run_unit=cpu_timed_run_unit,
-                             units=lambda c: [u for u in chu_fig3.units(c) if keep(u.key)])
+    figure = replace(chu_fig3.FIGURE, name=f"bench-{subset}", run_unit=cpu_timed_run_unit,
+                     units=lambda c: [u for u in chu_fig3.units(c) if keep(u.key)])
     executor = make_executor(mode if mode.startswith("local:") else None, blas_threads=1 if mode == "local1" else None)
     start = time.perf_counter()
-    path = run_experiment(module, "paper" if subset.startswith("p") else "quick", tempfile.mkdtemp(),
+    path = run_experiment(figure, "paper" if subset.startswith("p") else "quick", tempfile.mkdtemp(),
                           {"device": "cpu", "data_dir": "data/mnist"}, executor=executor)
     wall = time.perf_counter() - start
     executor.close()

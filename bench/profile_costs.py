@@ -115,7 +115,7 @@ def main() -> None:
         line = {"figure": name, "unit": UNIT_OF_WORK.get(name, "network-epochs"), "cost_s": cost,
                 "measured_on": f"{ran.profile} ({done} units)"}
         for profile in ("quick", "long", "paper"):
-            config = module.PROFILES[profile]
+            config = module.profiles[profile]
             total = work(name, config, ran) * cost  # core-seconds
             units = len(module.units(config))
             line[profile] = {"work": work(name, config, ran), "h_2_cores": total / 2 / 3600,

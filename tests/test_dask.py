@@ -12,9 +12,9 @@ import socket
 import subprocess
 import sys
 import time
+from dataclasses import replace
 from importlib.util import find_spec
 from pathlib import Path
-from types import SimpleNamespace
 
 import pytest
 
@@ -76,8 +76,7 @@ def slow_run_unit(config, unit):
     return chu_fig3.run_unit(config, unit)
 
 
-SLOW_FIG3 = SimpleNamespace(NAME=chu_fig3.NAME, PROFILES=chu_fig3.PROFILES, units=chu_fig3.units,
-                            run_unit=slow_run_unit)
+SLOW_FIG3 = replace(chu_fig3.FIGURE, run_unit=slow_run_unit)
 
 
 @needs_dask

@@ -67,7 +67,7 @@ def assert_same_results(a, b):
 def test_interrupted_run_resumes_without_loss_or_duplicates(tmp_path):
     module = experiment("chu-fig3")
     reference = run_experiment(module, "tiny", tmp_path / "reference", executor=LocalExecutor(1))
-    total = len(module.units(module.PROFILES["tiny"]))
+    total = len(module.units(module.profiles["tiny"]))
     limit = random.Random(7).randrange(1, total - 1)
     with pytest.raises(KeyboardInterrupt):
         run_experiment(module, "tiny", tmp_path / "resumed", executor=Interrupting(limit))
@@ -193,7 +193,7 @@ def test_a_results_file_without_cpu_records_still_loads(tmp_path):
 def test_weight_alignment_is_read_at_each_epochs_end():
     """Figures 1 and 4 report cos(W_l, B_l), a state, at the start and at the end of every
     epoch (not averaged over the epoch): the rows equal cosines computed from the weights."""
-    config = experiment("chu-fig1").PROFILES["tiny"]
+    config = experiment("chu-fig1").profiles["tiny"]
     run, data = fresh_run(config, rule="fa", init_scale=[0.05, 1.0], seeds=[0, 1], epochs=2, metrics_every=2)
     first = run.backend.to_host(weight_alignment(run.xp, run.params, run.rule.weight_feedback(run.params)))
     rows = train_with_weight_alignment(run, data)
@@ -227,34 +227,37 @@ def test_auto_takes_the_profile_of_the_results_already_there(tmp_path):
 
 
 def test_every_figure_keeps_the_contract():
-    """Each of the nine paper figures is discovered whole: names, four profiles, plot module."""
+    """Each of the nine paper figures is discovered whole: an Experiment with the four
+    profiles and a plot, keyed by its name."""
     import minifa.experiments as experiments
+    from minifa.experiments.framework import PROFILES, Experiment
 
     assert experiments.BROKEN == []
     assert len(EXPERIMENTS) == 9 and experiments.figures() == list(EXPERIMENTS)
-    for module in EXPERIMENTS.values():
-        assert experiments.contract_problem(module) is None
-        assert set(experiments.FIGURE_PROFILES) <= set(module.PROFILES)
+    for name, figure in EXPERIMENTS.items():
+        assert isinstance(figure, Experiment) and figure.name == name
+        assert experiments.contract_problem(name, figure) is None
+        assert set(PROFILES) <= set(figure.profiles)
 
 
 def test_a_figure_that_breaks_the_contract_is_named_with_what_it_lacks(monkeypatch):
-    import types
+    from dataclasses import replace
 
     import minifa.experiments as experiments
     from minifa.errors import ConfigError
 
-    module = types.ModuleType("minifa.experiments.my_fig")
-    module.NAME, module.TITLE, module.units, module.run_unit = "my-fig", "Mine", list, dict
-    module.PROFILES = {"paper": {}, "long": {}, "tiny": {}}
-    problem = experiments.contract_problem(module)
-    assert problem.startswith("figure module minifa/experiments/my_fig.py lacks claims, PROFILES['quick'], "
-                              "minifa/plots/my_fig.py with plot(results, png_path);")
-    assert "\n" not in problem
     complete = experiments.EXPERIMENTS["chu-fig1"]
-    assert experiments.contract_problem(complete) is None
+    assert experiments.contract_problem("chu_fig1", complete) is None
+    lacking = replace(complete, profiles={"paper": {}, "long": {}, "tiny": {}}, plot=None)
+    problem = experiments.contract_problem("my_fig", lacking)
+    assert problem.startswith("figure module minifa/experiments/my_fig.py lacks profiles['quick'], plot; "
+                              "a figure module ends in FIGURE = Experiment(")
+    assert "\n" not in problem
+    assert experiments.contract_problem("my_fig", {"name": "my-fig"}).startswith(
+        "figure module minifa/experiments/my_fig.py lacks FIGURE = Experiment(...);")
     monkeypatch.setattr(experiments, "BROKEN", [problem])
     for call in (lambda: experiments.experiment("chu-fig1"), experiments.figures):
-        with pytest.raises(ConfigError, match="my_fig.py lacks claims"):
+        with pytest.raises(ConfigError, match="my_fig.py lacks profiles"):
             call()
 
 
@@ -272,33 +275,55 @@ def test_results_find_a_unit_by_its_params_not_its_key(tmp_path):
         results.unit(method="fa")
 
 
-def test_the_readme_figure_example_is_a_whole_figure(tmp_path, monkeypatch):
-    """The README's "Adding a figure" files, as written: the contract holds, and the figure
-    computes, plots and judges itself at its tiny profile."""
-    import importlib.util
+@pytest.fixture
+def scratch_figure(tmp_path, monkeypatch):
+    """The README's "Adding a figure" files, as written, in a scratch folder put on the paths
+    of ``minifa.experiments`` and ``minifa.plots``: a new figure, no file of the package
+    touched. Yields the folder; the modules are forgotten afterwards."""
+    import importlib
     import re
     import sys
 
     import minifa.experiments as experiments
+    import minifa.plots as plots
 
     text = (ROOT / "README.md").read_text()
     section = text[text.index("### Adding a figure"):]
     codes = re.findall(r"```python\n(.*?)```", section, re.S)[:2]
-    modules = {}
-    for package, code in zip(("minifa.experiments", "minifa.plots"), codes):
-        path = tmp_path / package.rsplit(".", 1)[-1] / "my_figure.py"
-        path.parent.mkdir()
-        path.write_text(code)
-        spec = importlib.util.spec_from_file_location(f"{package}.my_figure", path)
-        module = importlib.util.module_from_spec(spec)
-        monkeypatch.setitem(sys.modules, spec.name, module)  # where discovery and plotting look
-        spec.loader.exec_module(module)
-        modules[package] = module
-    figure = modules["minifa.experiments"]
-    assert figure.NAME == "my-figure" and experiments.contract_problem(figure) is None
-    path = run_experiment(figure, "tiny", tmp_path / "results")
-    assert sorted(Results.load(path).units) == ["scale0.01", "scale1"]
-    png = plot_experiment(figure, path, tmp_path / "figures")
-    assert png.read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
-    claims = experiment_claims(figure, path)
-    assert [c.figure for c in claims] == ["1b"] and isinstance(claims[0].holds, bool) and claims[0].margin
+    assert len(codes[0].splitlines()) <= 30  # the README shows the whole figure module in ≤ 30 lines
+    for package, code in zip((experiments, plots), codes):
+        folder = tmp_path / package.__name__.rsplit(".", 1)[-1]
+        folder.mkdir()
+        (folder / "my_figure.py").write_text(code)
+        monkeypatch.setattr(package, "__path__", [*package.__path__, str(folder)])
+    importlib.invalidate_caches()
+    yield tmp_path
+    for package in (experiments, plots):
+        sys.modules.pop(f"{package.__name__}.my_figure", None)
+        vars(package).pop("my_figure", None)
+
+
+def test_adding_a_figure_is_one_module_ending_in_FIGURE(scratch_figure, monkeypatch):
+    """Discovery finds the README's figure beside the paper figures; ``reproduce`` computes,
+    plots and judges it at its tiny profile, and ``--check`` re-judges it from the file alone
+    (tiny is plumbing, not science: 1 epoch on 400 synthetic samples learns nothing, so the
+    claim says "no" and ``--check`` fails on it)."""
+    from click.testing import CliRunner
+
+    import minifa.experiments as experiments
+    from minifa.cli import cli
+
+    found, broken = experiments._discover()
+    assert broken == [] and set(found) == set(EXPERIMENTS) | {"my-figure"}
+    monkeypatch.setattr(experiments, "EXPERIMENTS", found)
+    results, figures = scratch_figure / "results", scratch_figure / "figures"
+    args = ["reproduce", "my-figure", "--results-dir", str(results)]
+    computed = CliRunner().invoke(cli, [*args, "--profile", "tiny", "--figures-dir", str(figures)])
+    assert computed.exit_code == 0, computed.output
+    assert sorted(Results.load(results / "my-figure.h5").units) == ["scale0.01", "scale1"]
+    assert (figures / "my-figure.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+    row = "| 1b | a small initial scale learns better than a large one | by ≥ 1 point (our choice) | small − large"
+    assert row in computed.stdout
+    checked = CliRunner().invoke(cli, [*args, "--no-compute", "--check"])
+    assert checked.exit_code == 1 and row in checked.stdout, checked.output
+    assert "0 of 1 claims hold; 0 known disagreement(s), explained in README Results; 1 unexpected" in checked.output

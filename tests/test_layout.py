@@ -4,6 +4,7 @@ inside functions included), and the library never imports the experiments."""
 from __future__ import annotations
 
 import ast
+import re
 from pathlib import Path
 
 PACKAGE = Path(__file__).resolve().parents[1] / "minifa"
@@ -75,3 +76,26 @@ def test_the_library_never_imports_the_experiments():
     library = {m: out for m, out in graph().items()
                if not m.startswith(("minifa.experiments", "minifa.cli", "minifa.plots"))}
     assert {m: sorted(o) for m, o in library.items() if any(i.startswith("minifa.experiments") for i in o)} == {}
+
+
+# What picks a code path from a module's shape rather than from a declared object: an
+# attribute probe, a source parse, a name built from a module's file name.
+SHAPE_PROBES = re.compile(r"\bhasattr\(|^\s*(import ast\b|from ast import)|__name__\.rsplit\(|find_spec\(", re.M)
+
+
+def shape_probes(text: str) -> list[str]:
+    return [m.group(0).strip() for m in SHAPE_PROBES.finditer(text)]
+
+
+def test_the_probe_finder_finds_probes():
+    assert shape_probes("if hasattr(m, 'NAME'):\nimport ast\nx = f'{m.__name__.rsplit(1)}'") == [
+        "hasattr(", "import ast", "__name__.rsplit("]
+    assert shape_probes("figure = vars(module).get('FIGURE')\nlast = ast_like\n") == []
+
+
+def test_figures_are_objects_not_module_shapes():
+    """Experiments and plots find a figure by its ``FIGURE = Experiment(...)`` and its plot by
+    the name the figure declares: no ``hasattr``, ``ast`` or file-name lookup picks a path."""
+    found = {str(p.relative_to(PACKAGE)): shape_probes(p.read_text())
+             for folder in ("experiments", "plots") for p in sorted((PACKAGE / folder).glob("*.py"))}
+    assert {path: probes for path, probes in found.items() if probes} == {}

@@ -34,8 +34,8 @@ load = functools.cache(progress)  # each file read (and its digests checked) onc
 def complete(long_dir: Path) -> dict[str, str]:
     """``{figure: "complete" | "k of n units" | "not started"}`` for the long folder."""
     out = {}
-    for name, module in EXPERIMENTS.items():
-        results, done, total = load(module, long_dir)
+    for name, figure in EXPERIMENTS.items():
+        results, done, total = load(figure, long_dir)
         out[name] = "not started" if results is None else "complete" if done == total else f"{done} of {total} units"
     return out
 
@@ -50,24 +50,24 @@ def status_block(long_dir: Path, quick_dir: Path) -> list[str]:  # quick_dir: ev
 
 def paper_block(key: str, long_dir: Path, quick_dir: Path) -> list[str]:
     state = complete(long_dir)
-    modules = by_paper(list(EXPERIMENTS.values()))[PAPERS[key]]
+    figures = by_paper(list(EXPERIMENTS.values()))[PAPERS[key]]
     images = []
-    for name in [m.NAME for m in modules]:
+    for name in [m.name for m in figures]:
         source = "long" if state[name] == "complete" else "quick"
         folder = long_dir if source == "long" else quick_dir
         if (folder / f"{name}.png").exists():
             images.append(f"![{name} ({source})](docs/results/{source}/{name}.png)")
-    return images + [""] + beside_table(modules, long_dir, quick_dir)
+    return images + [""] + beside_table(figures, long_dir, quick_dir)
 
 
 def duration(seconds: float) -> str:
     return f"{seconds:.0f} s" if seconds < 120 else f"{seconds / 60:.1f} min" if seconds < 7200 else f"{seconds / 3600:.2f} h"
 
 
-def times(module, folder: Path) -> tuple[str, str, set[str]]:
-    """``(wall, CPU, where)`` of the module's file in ``folder``: the units' recorded seconds
+def times(figure, folder: Path) -> tuple[str, str, set[str]]:
+    """``(wall, CPU, where)`` of the figure's file in ``folder``: the units' recorded seconds
     summed (CPU only over the units that recorded it) and the places they ran."""
-    results, done, total = load(module, folder)
+    results, done, total = load(figure, folder)
     if results is None:
         return "(not run)", "", set()
     records = list(results.records.values())
@@ -83,9 +83,9 @@ def times(module, folder: Path) -> tuple[str, str, set[str]]:
 def walltime_block(long_dir: Path, quick_dir: Path) -> list[str]:
     lines = ["| figure | long: wall | long: CPU | quick: wall | quick: CPU |", "| --- | ---: | ---: | ---: | ---: |"]
     places = {"long": set(), "quick": set()}
-    for name, module in EXPERIMENTS.items():
-        long_wall, long_cpu, long_where = times(module, long_dir)
-        quick_wall, quick_cpu, quick_where = times(module, quick_dir)
+    for name, figure in EXPERIMENTS.items():
+        long_wall, long_cpu, long_where = times(figure, long_dir)
+        quick_wall, quick_cpu, quick_where = times(figure, quick_dir)
         places["long"] |= long_where
         places["quick"] |= quick_where
         lines.append(f"| {name} | {long_wall} | {long_cpu} | {quick_wall} | {quick_cpu} |")

@@ -13,7 +13,8 @@ from ..data import DATA_DIR
 from ..experiments import experiment
 from ..experiments import figures as all_figures
 from ..experiments.executors import make_executor
-from ..experiments.runner import PROFILES, experiment_claims, plot_experiment, resolve_profile, run_experiment
+from ..experiments.framework import PROFILES
+from ..experiments.runner import experiment_claims, plot_experiment, resolve_profile, run_experiment
 from ..experiments.report import beside_table, by_paper, claims_table, complete_results
 from ..experiments.store import stored_profiles
 
@@ -42,7 +43,7 @@ def unit_progress(name: str):
 
 @click.command()
 @click.argument("figures", nargs=-1)
-@click.option("--profile", type=click.Choice(list(PROFILES)), default="auto", show_default=True,
+@click.option("--profile", type=click.Choice(["auto", *PROFILES]), default="auto", show_default=True,
               help="paper: the papers' full scale (a GPU or a cluster); long: the papers' lengths, fewer repetitions "
                    "(about 8 h on a 2-core CPU, all figures); quick: 35-50 min on a 2-core CPU; tiny: seconds, CI "
                    "plumbing; auto: the profile of the results already in --results-dir, else paper on a GPU "
@@ -76,14 +77,14 @@ def reproduce(figures, profile, results_dir, figures_dir, device, data_dir, chec
     """Compute (resumably), plot and summarise FIGURES (default: all of them); with
     --no-compute, only evaluate the claims of the results already in --results-dir."""
     names = list(figures) or all_figures()
-    modules = [experiment(n) for n in names]
+    chosen = [experiment(n) for n in names]
     if beside and not no_compute:
         raise click.UsageError("--beside reads two folders of results and computes nothing: add --no-compute")
     if no_compute:
-        claims, unchecked = stored_claims(modules, Path(results_dir))
-        print_claims(claims, check, unchecked, beside and (modules, Path(results_dir), Path(beside)))
+        claims, unchecked = stored_claims(chosen, Path(results_dir))
+        print_claims(claims, check, unchecked, beside and (chosen, Path(results_dir), Path(beside)))
         return
-    stored = stored_profiles(Path(results_dir), [m.NAME for m in modules]) if profile == "auto" else {}
+    stored = stored_profiles(Path(results_dir), [m.name for m in chosen]) if profile == "auto" else {}
     profile, why = resolve_profile(profile, stored)
     click.echo(f"profile {profile} ({why}); results in {results_dir}/, figures in {figures_dir}/", err=True)
     executor = make_executor(scheduler, blas_threads=blas_threads, connect_timeout=connect_timeout)
@@ -93,41 +94,41 @@ def reproduce(figures, profile, results_dir, figures_dir, device, data_dir, chec
     try:
         if scheduler or blas_threads:
             click.echo(executor.describe(), err=True)
-        for module in modules:
-            with unit_progress(module.NAME) as report:
-                path = run_experiment(module, profile, results_dir, {"device": device, "data_dir": data_dir},
+        for figure in chosen:
+            with unit_progress(figure.name) as report:
+                path = run_experiment(figure, profile, results_dir, {"device": device, "data_dir": data_dir},
                                       executor=executor, on_unit=report)
-            png = plot_experiment(module, path, figures_dir)
-            click.echo(f"{module.NAME}: {path} -> {png}", err=True)
-            claims += experiment_claims(module, path)
+            png = plot_experiment(figure, path, figures_dir)
+            click.echo(f"{figure.name}: {path} -> {png}", err=True)
+            claims += experiment_claims(figure, path)
     finally:
         executor.close()
     print_claims(claims, check)
 
 
-def stored_claims(modules, results_dir: Path) -> tuple[list, list[str]]:
-    """The claims of each module's complete results file in ``results_dir`` (nothing is
+def stored_claims(chosen, results_dir: Path) -> tuple[list, list[str]]:
+    """The claims of each figure's complete results file in ``results_dir`` (nothing is
     computed), and a line for each figure whose file is missing or incomplete."""
     claims, unchecked = [], []
-    for module in modules:
-        path = results_dir / f"{module.NAME}.h5"
-        results, note = complete_results(module, results_dir)
+    for figure in chosen:
+        path = results_dir / f"{figure.name}.h5"
+        results, note = complete_results(figure, results_dir)
         if results is None:
-            unchecked.append(f"{module.NAME}: no results file {path}" if note == "not run" else
-                             f"{module.NAME}: {path} has {note}; run without --no-compute to finish it")
+            unchecked.append(f"{figure.name}: no results file {path}" if note == "not run" else
+                             f"{figure.name}: {path} has {note}; run without --no-compute to finish it")
             continue
-        click.echo(f"{module.NAME}: {path} ({results.profile} profile)", err=True)
-        claims += module.claims(results)
+        click.echo(f"{figure.name}: {path} ({results.profile} profile)", err=True)
+        claims += figure.claims(results)
     return claims, unchecked
 
 
 def print_claims(claims, check: bool, unchecked: list[str] = (), beside: tuple | None = None) -> None:
-    """Print the claims table (or, ``beside = (modules, main, other)``, one two-folder table
+    """Print the claims table (or, ``beside = (chosen, main, other)``, one two-folder table
     per paper) and the tally; with ``check``, exit 1 on an unexpected "no" or a figure that
     could not be checked."""
     if beside:
-        modules, main, other = beside
-        for paper, group in by_paper(modules).items():
+        chosen, main, other = beside
+        for paper, group in by_paper(chosen).items():
             click.echo(f"\n#### {paper}\n\n" + "\n".join(beside_table(group, main, other)))
     else:
         click.echo("\n".join(claims_table(claims)))

@@ -18,7 +18,7 @@ import minifa as mf
 
 from .chu_common import profiles
 from .compare import Stat, below, every, exceeds, fmt, paired
-from .framework import Claim, Unit, fresh_run, table
+from .framework import Claim, Experiment, Lazy, Unit, fresh_run, table
 
 NAME = "chu-deadlock"
 TITLE = "Appendix A.1: zero initial weights"
@@ -65,3 +65,7 @@ def claims(results) -> list[Claim]:
                       f"smallest hidden ‖W‖ at the end {fmt(moved)}; accuracy FA − BP {learns}",
                       every([(bool(moved > 0.0), "hidden ‖W‖ > 0"), exceeds(learns, 0.5)])),
     ]
+
+
+FIGURE = Experiment(name=NAME, title=TITLE, profiles=PROFILES, units=units, run_unit=run_unit, claims=claims,
+                    plot=Lazy("minifa.plots.chu_deadlock"))

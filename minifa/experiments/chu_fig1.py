@@ -23,7 +23,8 @@ import numpy as np
 
 from .chu_common import LOSSES, profiles
 from .compare import Stat, below, exceeds, paired
-from .framework import Claim, Unit, fresh_run, per_epoch_mean, table, train_with_weight_alignment
+from .framework import (Claim, Experiment, Lazy, Unit, fresh_run, per_epoch_mean, table,
+                        train_with_weight_alignment)
 
 NAME = "chu-fig1"
 TITLE = "Figure 1: initial weight scale vs FA"
@@ -98,3 +99,7 @@ def claims(results) -> list[Claim]:
                           f"epoch {ten}, {SMALL} − {LARGE}: {more}", exceeds(more, 0.1)),
         ]
     return out
+
+
+FIGURE = Experiment(name=NAME, title=TITLE, profiles=PROFILES, units=units, run_unit=run_unit, claims=claims,
+                    plot=Lazy("minifa.plots.chu_fig1"))

@@ -23,7 +23,7 @@ from minifa.batches import epoch_batches
 
 from .chu_common import LOSSES, profiles
 from .compare import Stat, below, fmt
-from .framework import layer_name, Claim, Unit, fresh_run
+from .framework import Claim, Experiment, Lazy, Unit, fresh_run, layer_name
 
 NAME = "chu-fig2"
 TITLE = "Figure 2: first-update norm vs initial weight scale"
@@ -93,3 +93,7 @@ SMALL_SCALE_RISE = ("for scales ≪ 1 the layer's input tanh(W x) grows ∝ the 
                     "tanh saturates; the paper's scale range is not stated")
 FALL_KNOWN = {("logitcrossentropy", "output"): LOGIT_OUTPUT}
 MONOTONE_KNOWN = {(loss, name): SMALL_SCALE_RISE for loss in LOSSES for name in ("hidden 2", "output")}
+
+
+FIGURE = Experiment(name=NAME, title=TITLE, profiles=PROFILES, units=units, run_unit=run_unit, claims=claims,
+                    plot=Lazy("minifa.plots.chu_fig2"))

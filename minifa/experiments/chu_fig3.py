@@ -30,7 +30,7 @@ import minifa as mf
 
 from .chu_common import profiles
 from .compare import Stat, below, equivalent, every, exceeds, fmt, paired, unpaired
-from .framework import Claim, Unit, fresh_run, take_steps, test_accuracy
+from .framework import Claim, Experiment, Lazy, Unit, fresh_run, take_steps, test_accuracy
 
 NAME = "chu-fig3"
 TITLE = "Figure 3: perturbed BP vs FA vs last layer only"
@@ -152,3 +152,7 @@ def claims(results) -> list[Claim]:
 UNALIGNED = ("at scale 0.05 FA has not aligned within 5 updates (hidden-2 alignment ≈ 0), so its hidden steps "
              "are noise; the paper does not state Figure 3's scale")
 KNOWN_BC = {("perturbed", 0.05): UNALIGNED, ("last-layer", 0.05): UNALIGNED}
+
+
+FIGURE = Experiment(name=NAME, title=TITLE, profiles=PROFILES, units=units, run_unit=run_unit, claims=claims,
+                    plot=Lazy("minifa.plots.chu_fig3"))

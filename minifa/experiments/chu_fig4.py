@@ -21,7 +21,8 @@ import numpy as np
 
 from .chu_common import profiles
 from .compare import Stat, above, below, every, exceeds, paired
-from .framework import Claim, Unit, fresh_run, per_epoch_mean, table, train_with_weight_alignment
+from .framework import (Claim, Experiment, Lazy, Unit, fresh_run, per_epoch_mean, table,
+                        train_with_weight_alignment)
 
 NAME = "chu-fig4"
 TITLE = "Figure 4: weights built from the feedback"
@@ -96,3 +97,7 @@ def claims(results) -> list[Claim]:
 CONVERGED = ("blue leads in the first epochs, but red (W = 0.05·B) catches up by mid-training, so over the "
              "10-epoch curve blue's lead over the best other variant is within seed noise; the paper shows one "
              "run per variant")
+
+
+FIGURE = Experiment(name=NAME, title=TITLE, profiles=PROFILES, units=units, run_unit=run_unit, claims=claims,
+                    plot=Lazy("minifa.plots.chu_fig4"))

@@ -24,7 +24,7 @@ from minifa import epoch_batches, train_step
 
 from .chu_common import profiles
 from .compare import Stat, above, exceeds
-from .framework import Claim, Unit, fresh_run, layer_name, test_accuracy
+from .framework import Claim, Experiment, Lazy, Unit, fresh_run, layer_name, test_accuracy
 
 # Extra evaluations this many updates after the swap, to see whether the drop is immediate.
 SOON_AFTER = (1, 5, 20, 100)
@@ -115,3 +115,7 @@ def claims(results) -> list[Claim]:
                              f"BP's accuracy just before − FA←BP's lowest within {SOON_AFTER[-1]} updates: {drop}",
                              exceeds(drop, 0.05)))
     return out
+
+
+FIGURE = Experiment(name=NAME, title=TITLE, profiles=PROFILES, units=units, run_unit=run_unit, claims=claims,
+                    plot=Lazy("minifa.plots.chu_fig5"))

@@ -23,7 +23,7 @@ from minifa import epoch_batches, train_step
 
 from .chu_common import profiles
 from .compare import fmt
-from .framework import Claim, Unit, fresh_run
+from .framework import Claim, Experiment, Lazy, Unit, fresh_run
 
 NAME = "chu-stability"
 TITLE = "Stability criterion (eq. 10-11) over FA training"
@@ -93,3 +93,7 @@ def claims(results) -> list[Claim]:
 # η → 0; at η = 0.05 the second-order term η²/2 ΔᵀHΔ need not be small, so the sign may differ.
 TRAINING_STEP = ("eq. 10-11 is first order, exact as η → 0; at the training step η = 0.05 the second-order "
                  "term need not be negligible")
+
+
+FIGURE = Experiment(name=NAME, title=TITLE, profiles=PROFILES, units=units, run_unit=run_unit, claims=claims,
+                    plot=Lazy("minifa.plots.chu_stability"))

@@ -1,21 +1,22 @@
-"""What every experiment module shares: work units, engine configs, cached data, summaries.
+"""What every experiment module shares: the figure (``Experiment``), work units, engine
+configs, cached data, summaries.
 
-An experiment module (one per paper figure) defines ``NAME``, ``TITLE``, ``PROFILES`` (a
-config dict per profile: ``paper``, ``long``, ``quick`` and the CI-sized ``tiny``),
-``units(config)``, ``run_unit(config, unit) -> {name: array}`` (a pure function of its
-arguments, so any executor may run it anywhere) and ``claims(results)``. Its plotting module
-in ``minifa.plots`` reads only the results file; both find a unit by its params
-(``results.unit(scale=0.05)``, ``results.stack(name, loss=...)``), never by its key.
-Discovery checks the contract (``minifa.experiments``).
+A figure module (one per paper figure) ends with ``FIGURE = Experiment(...)``: its name,
+title, a config dict per profile (``PROFILES``), ``units(config)``, ``run_unit(config, unit)
+-> {name: array}`` (a pure function of its arguments, so any executor may run it anywhere),
+``claims(results)`` and ``plot(results, png_path)``. Claims and plot read only the results
+file, and find a unit by its params (``results.unit(scale=0.05)``, ``results.stack(name,
+loss=...)``), never by its key. Discovery collects the ``FIGURE``s (``minifa.experiments``).
 """
 
 from __future__ import annotations
 
 import hashlib
+import importlib
 import json
 from dataclasses import dataclass, field
 from functools import lru_cache
-from typing import Any
+from typing import Any, Callable
 
 import numpy as np
 
@@ -27,6 +28,44 @@ from minifa.training import evaluate_run
 
 # Settings that say where or how to compute, not what: they stay out of the config hash.
 PLACEMENT = ("device", "data_dir")
+
+
+# Every figure's profiles, smallest last: the papers' scale, their lengths with fewer
+# repetitions, a CPU session, CI.
+PROFILES = ("paper", "long", "quick", "tiny")
+
+
+@dataclass(frozen=True)
+class Lazy:
+    """The function ``module.name``, imported at its first call: a figure names its plot so,
+    for the plot module imports matplotlib (slow, and not needed to compute) and reads the
+    figure's module (a direct import would be a circle)."""
+
+    module: str
+    name: str = "plot"
+
+    def __call__(self, *args):
+        return getattr(importlib.import_module(self.module), self.name)(*args)
+
+
+def no_claims(results) -> list:
+    """A sweep's claims: it states none."""
+    return []
+
+
+@dataclass(frozen=True, kw_only=True, eq=False)  # eq=False: hashed by identity (its profiles are dicts)
+class Experiment:
+    """A figure, or a sweep (``minifa.experiments.sweep``): what the runner computes, stores,
+    plots and judges. ``profiles``: a config dict per profile (a figure has every one of
+    ``PROFILES``; the config is hashed into the results file)."""
+
+    name: str
+    title: str
+    profiles: dict[str, dict]
+    units: Callable[[dict], list[Unit]]
+    run_unit: Callable[[dict, Unit], dict[str, np.ndarray]]
+    claims: Callable[[Any], list] = no_claims
+    plot: Callable[[Any, Any], None] | None = None
 
 
 @dataclass(frozen=True)

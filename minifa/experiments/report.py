@@ -10,30 +10,30 @@ from .store import Results
 PAPERS = {"Chu & Bacho 2024": "chu-", "Song, Xu & Lafferty 2021": "song-"}
 
 
-def progress(module, folder: Path) -> tuple[Results | None, int, int]:
-    """``(results or None, units of its config done, units in all)`` of the module's file in
+def progress(figure, folder: Path) -> tuple[Results | None, int, int]:
+    """``(results or None, units of its config done, units in all)`` of the figure's file in
     ``folder`` (digests checked)."""
-    path = Path(folder) / f"{module.NAME}.h5"
+    path = Path(folder) / f"{figure.name}.h5"
     if not path.exists():
         return None, 0, 0
     results = Results.load(path)
-    keys = {u.key for u in module.units(results.config)}
+    keys = {u.key for u in figure.units(results.config)}
     return results, len(keys & results.units.keys()), len(keys)
 
 
-def complete_results(module, folder: Path) -> tuple[Results | None, str]:
-    """``(results, "")`` of the module's complete file in ``folder``, else ``(None, why)``:
+def complete_results(figure, folder: Path) -> tuple[Results | None, str]:
+    """``(results, "")`` of the figure's complete file in ``folder``, else ``(None, why)``:
     ``"not run"`` or ``"k of n units"``."""
-    results, done, total = progress(module, folder)
+    results, done, total = progress(figure, folder)
     if results is None:
         return None, "not run"
     return (results, "") if done == total else (None, f"{done} of {total} units")
 
 
-def folder_claims(module, folder: Path) -> tuple[dict, str]:
-    """``({(figure, statement): claim}, note)`` of the module's complete file in ``folder``."""
-    results, note = complete_results(module, folder)
-    return ({(c.figure, c.statement): c for c in module.claims(results)} if results else {}), note
+def folder_claims(figure, folder: Path) -> tuple[dict, str]:
+    """``({(figure, statement): claim}, note)`` of the figure's complete file in ``folder``."""
+    results, note = complete_results(figure, folder)
+    return ({(c.figure, c.statement): c for c in figure.claims(results)} if results else {}), note
 
 
 def cell(text: str) -> str:
@@ -46,15 +46,15 @@ def claims_table(claims) -> list[str]:
     return lines + [f"| {c.figure} | {c.statement} | {c.paper} | {c.measured} | {c.margin} | {c.verdict} |" for c in claims]
 
 
-def beside_table(modules, main: Path, beside: Path) -> list[str]:
+def beside_table(figures, main: Path, beside: Path) -> list[str]:
     """Claim | paper | ``main`` (mean ± sd, n) | ``beside`` | verdict on ``main`` and margin; a
     figure whose ``main`` file is incomplete shows ``beside``'s verdict, and says so."""
     one, two = Path(main).name, Path(beside).name
     lines = [f"| figure | claim | paper | {one} (mean ± sd, n) | {two} | verdict ({one}), margin |",
              "| --- | --- | --- | --- | --- | --- |"]
-    for module in modules:
-        ours, ours_note = folder_claims(module, main)
-        other, other_note = folder_claims(module, beside)
+    for figure in figures:
+        ours, ours_note = folder_claims(figure, main)
+        other, other_note = folder_claims(figure, beside)
         for key in list(ours) + [k for k in other if k not in ours]:
             mine, theirs = ours.get(key), other.get(key)
             claim = mine or theirs
@@ -63,11 +63,11 @@ def beside_table(modules, main: Path, beside: Path) -> list[str]:
                                      cell(mine.measured) if mine else f"({ours_note})",
                                      cell(theirs.measured) if theirs else f"({other_note})", cell(verdict), ""]).strip())
         if not ours and not other:
-            lines.append(f"| {module.NAME} | | | ({ours_note}) | ({other_note}) | |")
+            lines.append(f"| {figure.name} | | | ({ours_note}) | ({other_note}) | |")
     return lines
 
 
-def by_paper(modules) -> dict[str, list]:
-    """``{paper: its modules}``, in ``PAPERS`` order, only papers with a module here."""
-    groups = {paper: [m for m in modules if m.NAME.startswith(prefix)] for paper, prefix in PAPERS.items()}
+def by_paper(figures) -> dict[str, list]:
+    """``{paper: its figures}``, in ``PAPERS`` order, only papers with a figure here."""
+    groups = {paper: [m for m in figures if m.name.startswith(prefix)] for paper, prefix in PAPERS.items()}
     return {paper: group for paper, group in groups.items() if group}

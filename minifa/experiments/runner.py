@@ -3,7 +3,6 @@ executor, store each result as it arrives, plot, and collect the claims."""
 
 from __future__ import annotations
 
-import importlib
 import sys
 from pathlib import Path
 from typing import Callable
@@ -11,16 +10,14 @@ from typing import Callable
 from ..backend import gpu_available
 from ..errors import ConfigError, choose
 from .executors import LocalExecutor
+from .framework import PROFILES, Experiment
 from .store import Results, ResultStore
-
-PROFILES = ("auto", "paper", "long", "quick", "tiny")
-
 
 def resolve_profile(profile: str, stored: dict[str, str] | None = None) -> tuple[str, str]:
     """``auto`` is the profile of the results already there (``stored``: figure → profile),
     so that rerunning on a folder resumes it instead of moving its files aside; with none,
     ``paper`` on a GPU and ``quick`` on a CPU. Returns (profile, why)."""
-    choose("profile", profile, PROFILES)
+    choose("profile", profile, ("auto", *PROFILES))
     if profile != "auto":
         return profile, "as asked"
     found = sorted(set((stored or {}).values()))
@@ -32,33 +29,33 @@ def resolve_profile(profile: str, stored: dict[str, str] | None = None) -> tuple
     return ("paper", "auto: a GPU is present") if gpu_available() else ("quick", "auto: no GPU, CPU profile")
 
 
-def experiment_config(module, profile: str, overrides: dict | None = None) -> dict:
-    return {**module.PROFILES[profile], **(overrides or {})}
+def experiment_config(figure: Experiment, profile: str, overrides: dict | None = None) -> dict:
+    return {**figure.profiles[profile], **(overrides or {})}
 
 
-def run_experiment(module, profile: str, results_dir, overrides: dict | None = None, executor=None,
-                   on_unit: Callable | None = None) -> Path:
-    """Compute every unit of ``module`` not yet in ``results/<NAME>.h5``; returns the path.
+def run_experiment(figure: Experiment, profile: str, results_dir, overrides: dict | None = None,
+                   executor=None, on_unit: Callable | None = None) -> Path:
+    """Compute every unit of ``figure`` not yet in ``results/<name>.h5``; returns the path.
     ``on_unit(done, total, unit, seconds)`` reports progress."""
-    config = experiment_config(module, profile, overrides)
+    config = experiment_config(figure, profile, overrides)
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
-    with ResultStore(results_dir / f"{module.NAME}.h5", module.NAME, profile, config) as store:
-        return _run_units(module, config, store, executor or LocalExecutor(), on_unit)
+    with ResultStore(results_dir / f"{figure.name}.h5", figure.name, profile, config) as store:
+        return _run_units(figure, config, store, executor or LocalExecutor(), on_unit)
 
 
-def _run_units(module, config: dict, store: ResultStore, executor, on_unit: Callable | None) -> Path:
-    """The units of ``module`` not yet in ``store``, written as they finish (the single writer)."""
+def _run_units(figure: Experiment, config: dict, store: ResultStore, executor, on_unit: Callable | None) -> Path:
+    """The units of ``figure`` not yet in ``store``, written as they finish (the single writer)."""
     if store.moved_aside is not None:  # never silent: the user may have meant to resume
-        print(f"{module.NAME}: {store.path} held another config's results; kept as {store.moved_aside}, "
+        print(f"{figure.name}: {store.path} held another config's results; kept as {store.moved_aside}, "
               "starting afresh", file=sys.stderr)
-    all_units = module.units(config)
+    all_units = figure.units(config)
     done = store.done()
     todo = [u for u in all_units if u.key not in done]
     count = len(all_units) - len(todo)
     if on_unit is not None:
         on_unit(count, len(all_units), None, 0.0)
-    for unit, arrays, record in executor.map(module.run_unit, config, todo):
+    for unit, arrays, record in executor.map(figure.run_unit, config, todo):
         if unit.key in done:  # the single writer stores each unit once
             continue
         store.write_unit(unit, arrays, record)
@@ -69,18 +66,14 @@ def _run_units(module, config: dict, store: ResultStore, executor, on_unit: Call
     return store.path
 
 
-def plot_module(module):
-    return importlib.import_module(f"minifa.plots.{module.__name__.rsplit('.', 1)[-1]}")
-
-
-def plot_experiment(module, results_path, figures_dir) -> Path:
-    """Render ``figures/<NAME>.png`` from the results file alone."""
+def plot_experiment(figure: Experiment, results_path, figures_dir) -> Path:
+    """Render ``figures/<name>.png`` from the results file alone."""
     figures_dir = Path(figures_dir)
     figures_dir.mkdir(parents=True, exist_ok=True)
-    png = figures_dir / f"{module.NAME}.png"
-    plot_module(module).plot(Results.load(results_path), png)
+    png = figures_dir / f"{figure.name}.png"
+    figure.plot(Results.load(results_path), png)
     return png
 
 
-def experiment_claims(module, results_path) -> list:
-    return module.claims(Results.load(results_path))
+def experiment_claims(figure: Experiment, results_path) -> list:
+    return figure.claims(Results.load(results_path))

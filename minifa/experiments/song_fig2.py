@@ -47,7 +47,7 @@ from minifa.data import gaussian_teacher
 from minifa.errors import ConfigError
 from minifa.metrics import cosine
 
-from .framework import Claim, Unit, device_backend
+from .framework import Claim, Experiment, Lazy, Unit, device_backend
 from .song_fig2_claims import alignment_claims, loss_claims
 
 NAME = "song-fig2"
@@ -205,3 +205,7 @@ def claims(results) -> list[Claim]:
     for network, (_, lams) in results.config["networks"].items():
         out += alignment_claims(results, network, lams) + loss_claims(results, network, lams)
     return out
+
+
+FIGURE = Experiment(name=NAME, title=TITLE, profiles=PROFILES, units=units, run_unit=run_unit, claims=claims,
+                    plot=Lazy("minifa.plots.song_fig2"))

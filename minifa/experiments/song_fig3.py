@@ -24,7 +24,7 @@ import numpy as np
 import minifa as mf
 
 from .compare import Stat, every, exceeds, paired, within
-from .framework import Claim, Unit, fresh_run, table
+from .framework import Claim, Experiment, Lazy, Unit, fresh_run, table
 
 NAME = "song-fig3"
 TITLE = "Song et al. Figure 3: MNIST, alignment with weight decay"
@@ -115,3 +115,7 @@ def claims(results) -> list[Claim]:
 # step 2,980), so the gaps the paper shows at step 30k have not opened yet.
 SHORT = ("shorter than the paper's 300 epochs (quick: 30), the alignments are still rising from ≈ 0 and "
          "their gaps have not opened to the paper's step-30k size")
+
+
+FIGURE = Experiment(name=NAME, title=TITLE, profiles=PROFILES, units=units, run_unit=run_unit, claims=claims,
+                    plot=Lazy("minifa.plots.song_fig3"))

@@ -14,8 +14,8 @@ NaN/Inf, and its params ``{"point": the grid values, "config": the engine Config
 
 The driver resolves every point to a full ``Config`` before anything runs (the CLI parses a
 point's options exactly as ``train`` does), so a worker needs nothing but the Config.
-(No module-level ``NAME``: this is not one of the papers' figures, and ``reproduce`` must not
-list it.)
+(No module-level ``FIGURE``: a sweep is not one of the papers' figures, and ``reproduce`` must
+not list it; `run_sweep` builds its ``Experiment``.)
 """
 
 from __future__ import annotations
@@ -25,7 +25,6 @@ import json
 from dataclasses import asdict
 from functools import lru_cache
 from pathlib import Path
-from types import SimpleNamespace
 from typing import Callable
 
 import numpy as np
@@ -34,7 +33,7 @@ import minifa as mf
 from minifa.data import DATA_DIR, load_dataset
 from minifa.errors import ConfigError, DivergenceError
 
-from .framework import Unit
+from .framework import Experiment, Unit
 from .runner import run_experiment
 
 PROFILE = "sweep"  # the results file's profile: what tells a sweep from a paper figure
@@ -106,5 +105,6 @@ def run_sweep(path, grid: dict[str, list], points: list[tuple[dict, mf.Config]],
     if path.suffix != ".h5":
         raise ConfigError(f"sweep results go to an .h5 file, not {path.name}; e.g. -o {path.stem}.h5")
     config = sweep_config(grid, points, device, data_dir)
-    experiment = SimpleNamespace(NAME=path.stem, PROFILES={PROFILE: config}, units=units, run_unit=run_unit)
+    experiment = Experiment(name=path.stem, title=f"sweep {path.stem}", profiles={PROFILE: config}, units=units,
+                            run_unit=run_unit)
     return run_experiment(experiment, PROFILE, path.parent, executor=executor, on_unit=on_unit)
