@@ -6,8 +6,8 @@ output biases learn (chance accuracy). FA sends the error down through a fixed r
 its hidden layers move at once and it learns. Recorded: each layer's weight norm and update
 norm every ``metrics_every`` updates, and the test accuracy per epoch.
 
-Command: ``python cli.py reproduce chu-deadlock``. Quick (2 epochs, 1 seed) ≈ 30 s; long = paper
-(5 epochs, 3 seeds) ≈ 4 min.
+Command: ``python cli.py reproduce chu-deadlock``. Quick: 2 epochs, 1 seed; long = paper: 5
+epochs, 3 seeds. Costs: BENCHMARKS.md, "Cost of every profile".
 """
 
 from __future__ import annotations

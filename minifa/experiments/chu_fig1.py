@@ -11,10 +11,9 @@ Paper: small scales align more and learn faster; weight alignment stays under 0.
 10 epochs while gradient alignment is much higher; after 50 epochs larger initial weights
 still give lower accuracy.
 
-Command: ``python cli.py reproduce chu-fig1 --profile quick``. Time on 2 CPU cores: quick
-(3 epochs, 1 seed, 2 losses) ≈ 3 min (measured: 28 s an epoch of the 8 scales); long (50
-epochs, 3 seeds, 2 losses; nothing cut: the paper gives no repetition count) ≈ 2.3 h; paper
-the same as long, with gradient alignment measured every 10th update.
+Command: ``python cli.py reproduce chu-fig1``. Quick: 3 epochs, 1 seed; long: 50 epochs, 3
+seeds (nothing cut: the paper gives no repetition count); paper: long, with gradient
+alignment measured every 10th update. Costs: BENCHMARKS.md, "Cost of every profile".
 """
 
 from __future__ import annotations

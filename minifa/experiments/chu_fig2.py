@@ -9,9 +9,8 @@ stays O(1). Whether the *output* layer's norm falls tells which reading the pape
 
 Paper: the norm falls rapidly as the scale grows (tanh and softmax saturate).
 
-Command: ``python cli.py reproduce chu-fig2``. Quick = long = paper (50 repetitions, nothing
-cut) ≈ 2 min on 2 cores: with the 10 repetitions quick had, the output layer's fall under
-softmax-crossentropy (sd ≈ 0.8 decades) could not clear its two standard errors.
+Command: ``python cli.py reproduce chu-fig2``. Quick = long = paper: 50 repetitions, nothing
+cut. Costs: BENCHMARKS.md, "Cost of every profile".
 """
 
 from __future__ import annotations

@@ -12,12 +12,11 @@ over a grid of a, and last-layer-only. The paper never states Figure 3's initial
 Paper: (a) crosses the last-layer line at a ≈ 0, negative a falls to ≈ 0.1 (chance), positive
 a improves only a little; (b), (c) at equal alignment FA does much better than perturbed BP.
 
-Command: ``python cli.py reproduce chu-fig3``. Quick (11 alignments × 2 repetitions, 20 FA
-points per scale) ≈ 7 min on 2 cores; paper (21 × 500) ≈ 1 day on 2 cores, hours on a GPU.
-Long: the paper's 21 alignments and one epoch, repetitions cut to 10 (paper 500); (b, c):
-50 FA points (100), perturbed BP 21 × 3 (× 5), 20 last-layer points, 5 updates, at the three
-scales. ≈ 30 min on 2 cores, on the assumption that a perturbed-BP epoch costs at most 2× a
-BP epoch (the perturbed-BP speed-up; before it, ≈ 3×: ≈ 45 min).
+Command: ``python cli.py reproduce chu-fig3``. Quick: 11 alignments × 2 repetitions, 20 FA
+points per scale; paper: 21 × 500. Long: the paper's 21 alignments and one epoch,
+repetitions cut to 10 (paper 500); (b, c): 50 FA points (100), perturbed BP 21 × 3 (× 5), 20
+last-layer points, 5 updates, at the three scales. Costs: BENCHMARKS.md, "Cost of every
+profile".
 """
 
 from __future__ import annotations

@@ -11,8 +11,9 @@ alignment of hidden layer 2, the mean over each epoch's measured updates (every
 Paper: red ≥ green ≥ blue in alignment, blue best in accuracy; ±1 feedback with W = B aligns
 almost perfectly yet learns nothing.
 
-Command: ``python cli.py reproduce chu-fig4``. Quick (3 epochs, 1 seed) ≈ 1 min; long = paper
-(the paper's 10 epochs, 5 seeds: it gives no count) ≈ 12 min on 2 cores.
+Command: ``python cli.py reproduce chu-fig4``. Quick: 3 epochs, 1 seed; long = paper: the
+paper's 10 epochs, 5 seeds (it gives no count). Costs: BENCHMARKS.md, "Cost of every
+profile".
 """
 
 from __future__ import annotations

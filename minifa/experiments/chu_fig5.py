@@ -10,9 +10,9 @@ accuracy of all four networks every ``eval_every`` updates.
 Paper: (a) the alignment jumps to 1 and stays there; (b) it falls, and FA's accuracy drops
 at once. The total length is not given: 50,000 updates (a parameter).
 
-Command: ``python cli.py reproduce chu-fig5``. Quick (6,000 updates, 1 seed) ≈ 2 min; long =
-paper (50,000 updates, swap at 25,000, 3 seeds: the paper shows one run) ≈ 55 min on 2 cores
-(measured: 2.2 min per 6,000 updates of the four networks).
+Command: ``python cli.py reproduce chu-fig5``. Quick: 6,000 updates, 1 seed; long = paper:
+50,000 updates, swap at 25,000, 3 seeds (the paper shows one run). Costs: BENCHMARKS.md,
+"Cost of every profile".
 """
 
 from __future__ import annotations

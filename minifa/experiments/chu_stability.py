@@ -10,8 +10,9 @@ current minibatch each layer's gradient alignment, the first-order loss change
 Paper: to first order an FA step changes the loss by ``−η ΔBP · ΔFA``, so it decreases the
 loss exactly when the alignment is positive.
 
-Command: ``python cli.py reproduce chu-stability``. Quick (1 epoch, 2 members) ≈ 15 s; long =
-paper (3 epochs, 3 members per scale, a probe every 50 updates) ≈ 1 min.
+Command: ``python cli.py reproduce chu-stability``. Quick: 1 epoch, 2 members; long = paper:
+3 epochs, 3 members per scale, a probe every 50 updates. Costs: BENCHMARKS.md, "Cost of
+every profile".
 """
 
 from __future__ import annotations

@@ -24,15 +24,10 @@ Paper (saved numbers): λ = 0 alignment falls with p (≈ .21/.22/.26 at p = 200
 12800); λ > 0 stays high and grows with λ; the λ = 0 loss falls by ≥ 7 decades in 5000
 steps, λ > 0 plateaus at a floor growing with λ.
 
-Command: ``python cli.py reproduce song-fig2``. At 1 BLAS thread a member's step costs 0.9 ms
-at p = 3200 and 3.3 ms at 12800 with layer 0 carried (`minifa.fullbatch`; 1.7 and 7.3 ms
-through ``train_step``; measured, 3 members an ensemble); a run lasts about the rule's
-minimum, except linear λ > 0 (55k–133k steps at p ≥ 3200). Quick (long's widths to
-p = 1600 and its repetitions there, loss panel at p = 1600; its units are long's, bit for
-bit) took 21.5 CPU-min at 1 thread; long (the paper's p = 200 … 12800 and rule, loss panel
-at 3200, repetitions cut 50 → 50/10/5/3/10/3/3 at p = 200 … 12800) took 6.1 CPU-h (recorded,
-beside other runs), 1.8 of them linear λ > 0 at p ≥ 3200; paper (50 repetitions) needs a GPU
-or a cluster.
+Command: ``python cli.py reproduce song-fig2``. Quick: long's widths to p = 1600 and its
+repetitions there (its units are long's, bit for bit), loss panel at p = 1600; long: the
+paper's p = 200 … 12800 and rule, loss panel at 3200, repetitions cut 50 → 50/10/5/3/10/3/3
+at p = 200 … 12800; paper: 50 repetitions. Costs: BENCHMARKS.md, "Cost of every profile".
 """
 
 from __future__ import annotations

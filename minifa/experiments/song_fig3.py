@@ -12,9 +12,9 @@ error signals, before the ReLU mask), every ``metrics_every`` steps; test accura
 Paper (saved numbers): at 300 epochs accuracy λ 0 / 0.1 / 0.3 = .885 / .916 / .906 and
 alignment ≈ .07 / .55 / .66, all starting from ≈ 0.
 
-Command: ``python cli.py reproduce song-fig3``. Quick (30 epochs, 1 seed, FA and BP) ≈ 4 min on
-2 cores; long (the paper's 300 epochs; 3 seeds of its 10; FA only, no BP baseline) ≈ 70 min;
-paper (300 epochs, 10 seeds, FA and BP) ≈ 7 h on 2 cores.
+Command: ``python cli.py reproduce song-fig3``. Quick: 30 epochs, 1 seed, FA and BP; long:
+the paper's 300 epochs, 3 seeds of its 10, FA only (no BP baseline); paper: 300 epochs, 10
+seeds, FA and BP. Costs: BENCHMARKS.md, "Cost of every profile".
 """
 
 from __future__ import annotations
