@@ -257,6 +257,22 @@ def test_load_dataset_dispatch_and_errors(tmp_path):
         load_dataset("mnist", data_dir=tmp_path / "absent", seed=0)
 
 
+
+def test_load_data_draws_a_configs_data_from_its_first_seed_once(tmp_path):
+    """``train``, a sweep point and a figure's unit all load through ``load_data(config)``:
+    the config's data set and options, drawn from its first member's seed, loaded once."""
+    from minifa import Config
+    from minifa.data import load_data
+
+    options = {"n_train": 12, "n_test": 4}
+    config = Config(layers=[784, 5, 10], dataset="synthetic", dataset_options=options, seeds=[3, 5])
+    data = load_data(config, tmp_path)
+    expected = load_dataset("synthetic", data_dir=tmp_path, seed=3, **options)
+    assert np.array_equal(data.x_train, expected.x_train) and np.array_equal(data.y_test, expected.y_test)
+    assert not np.array_equal(data.x_train, load_dataset("synthetic", data_dir=tmp_path, seed=5, **options).x_train)
+    assert load_data(Config(layers=[784, 7, 10], dataset="synthetic", dataset_options=dict(options), seeds=[3]),
+                     tmp_path) is data  # the same data set: loaded once per process
+
 def test_dataset_rejects_mismatched_columns():
     x = np.zeros((3, 4))
     with pytest.raises(ValueError, match="not"):

@@ -55,7 +55,7 @@ json_option = click.option("--json", "as_json", is_flag=True, help="Machine-read
 @json_option
 def evaluate(ckpt: str, data_dir: str, device: str, as_json: bool) -> None:
     """Test accuracy and loss of every member of checkpoint CKPT."""
-    from .train import load_data
+    from ..data import load_data
 
     run = checkpoint.load(ckpt, get_backend(device))
     test = DeviceData.from_dataset(run.backend, load_data(run.config, data_dir), run.config.dtype, run.net)

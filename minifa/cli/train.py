@@ -16,7 +16,7 @@ from .. import checkpoint, health
 from ..activations import ACTIVATIONS
 from ..backend import NAMES, get_backend
 from ..config import Config, build, defaults
-from ..data import DATA_DIR, DATASETS, load_dataset
+from ..data import DATA_DIR, DATASETS, load_data
 from ..errors import ConfigError, DivergenceError
 from ..init import COUPLINGS, FEEDBACK_INITS, WEIGHT_INITS
 from ..lock import exclusive
@@ -106,11 +106,6 @@ def config_from(params: dict, explicit: set[str]) -> Config:
         seeds=seeds, metrics_every=params["metrics_every"], epochs=params["epochs"],
         dataset=params["dataset"], dataset_options=dataset_options,
     )
-
-
-def load_data(config: Config, data_dir: str):
-    options = dict(config.dataset_options)
-    return load_dataset(config.dataset, data_dir=data_dir, seed=config.seeds[0], **options)
 
 
 def quiet_nanmean(values, axis=None):

@@ -8,7 +8,9 @@ takes ``features × batch``): ``x`` is ``features × N``, ``y`` is ``outputs × 
 from __future__ import annotations
 
 import inspect
+import json
 import os
+from functools import lru_cache
 
 import numpy as np
 
@@ -26,6 +28,7 @@ __all__ = [
     "Dataset",
     "fetch_mnist",
     "gaussian_teacher",
+    "load_data",
     "load_dataset",
     "load_mnist",
     "one_hot",
@@ -70,3 +73,15 @@ def checked_options(loader, name: str, options: dict) -> dict:
         if type(value) is not kind:
             raise ConfigError(f"data set option {key}={value!r} must be of type {kind.__name__}, e.g. {key}={params[key] or 100}")
     return options
+
+
+def load_data(config, data_dir: str | os.PathLike = DATA_DIR) -> Dataset:
+    """The data set a run's ``Config`` names (``dataset``, ``dataset_options``), drawn where it
+    is random from its first member's seed: what ``train``, a sweep point and a figure's unit
+    train on. Loaded once per process and shared, so never changed in place."""
+    return _load(config.dataset, json.dumps(config.dataset_options, sort_keys=True), config.seeds[0], str(data_dir))
+
+
+@lru_cache(maxsize=2)
+def _load(name: str, options: str, seed: int, data_dir: str) -> Dataset:
+    return load_dataset(name, data_dir=data_dir, seed=seed, **json.loads(options))

@@ -21,7 +21,7 @@ from typing import Any, Callable
 import numpy as np
 
 import minifa as mf
-from minifa.data import DATA_DIR, load_dataset
+from minifa.data import DATA_DIR, load_data
 from minifa.metrics import weight_alignment
 from minifa.batches import epoch_batches
 from minifa.training import evaluate_run
@@ -122,7 +122,8 @@ def engine_config(config: dict, **overrides) -> mf.Config:
 @lru_cache(maxsize=4)
 def _device_data(device: str, dataset: str, options: str, dtype: str, data_dir: str):
     backend = mf.get_backend(device)
-    host = load_dataset(dataset, data_dir=data_dir, **json.loads(options))
+    # the engine Config's first seed, 0, draws the data: every unit of a figure sees the same
+    host = load_data(engine_config({"dataset": dataset, "dataset_options": json.loads(options)}), data_dir)
     return backend, mf.DeviceData.from_dataset(backend, host, dtype)
 
 

@@ -23,14 +23,13 @@ from __future__ import annotations
 import itertools
 import json
 from dataclasses import asdict
-from functools import lru_cache
 from pathlib import Path
 from typing import Callable
 
 import numpy as np
 
 import minifa as mf
-from minifa.data import DATA_DIR, load_dataset
+from minifa.data import DATA_DIR, load_data
 from minifa.errors import ConfigError, DivergenceError
 
 from .framework import Experiment, Unit
@@ -77,8 +76,7 @@ def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
     cfg = mf.Config.from_dict(unit.params["config"])
     backend = mf.get_backend(config.get("device", "auto"))
     run = mf.build(cfg, backend)
-    host = host_data(cfg.dataset, json.dumps(cfg.dataset_options, sort_keys=True), cfg.seeds[0],
-                     config.get("data_dir", DATA_DIR))
+    host = load_data(cfg, config.get("data_dir", DATA_DIR))  # as `train` loads it, once per process
     data = mf.DeviceData.from_dataset(backend, host, cfg.dtype, run.net)  # checks the sizes fit
     arrays = {}
     try:
@@ -89,12 +87,6 @@ def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
         for key, rows in columns.items():
             arrays[f"{table}.{key}"] = np.asarray(rows)
     return arrays
-
-
-@lru_cache(maxsize=2)
-def host_data(dataset: str, options: str, seed: int, data_dir: str):
-    """The data set ``train`` loads for a run (seeded by its first member), once per process."""
-    return load_dataset(dataset, data_dir=data_dir, seed=seed, **json.loads(options))
 
 
 def run_sweep(path, grid: dict[str, list], points: list[tuple[dict, mf.Config]], executor=None,
