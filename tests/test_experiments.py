@@ -245,12 +245,13 @@ def test_a_figure_that_breaks_the_contract_is_named_with_what_it_lacks(monkeypat
 
     import minifa.experiments as experiments
     from minifa.errors import ConfigError
+    from minifa.experiments.framework import no_claims
 
     complete = experiments.EXPERIMENTS["chu-fig1"]
     assert experiments.contract_problem("chu_fig1", complete) is None
-    lacking = replace(complete, profiles={"paper": {}, "long": {}, "tiny": {}}, plot=None)
+    lacking = replace(complete, profiles={"paper": {}, "long": {}, "tiny": {}}, claims=no_claims, plot=None)
     problem = experiments.contract_problem("my_fig", lacking)
-    assert problem.startswith("figure module minifa/experiments/my_fig.py lacks profiles['quick'], plot; "
+    assert problem.startswith("figure module minifa/experiments/my_fig.py lacks profiles['quick'], claims, plot; "
                               "a figure module ends in FIGURE = Experiment(")
     assert "\n" not in problem
     assert experiments.contract_problem("my_fig", {"name": "my-fig"}).startswith(

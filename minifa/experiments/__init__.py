@@ -4,7 +4,7 @@ never imports this package; it uses only the engine's public API.
 
 A module here without ``FIGURE`` is machinery (framework, runner, store, executors, sweep,
 ...). A ``FIGURE`` that breaks the contract (not an ``Experiment``, a profile of ``PROFILES``
-missing, no plot) is refused, naming what it lacks, by `experiment` and `figures`.
+missing, no claims or plot) is refused, naming what it lacks, by `experiment` and `figures`.
 """
 
 from __future__ import annotations
@@ -13,7 +13,7 @@ import importlib
 import pkgutil
 
 from ..errors import ConfigError, choose
-from .framework import PROFILES, Experiment
+from .framework import PROFILES, Experiment, no_claims
 
 
 def contract_problem(module: str, figure) -> str | None:
@@ -23,6 +23,7 @@ def contract_problem(module: str, figure) -> str | None:
         missing = ["FIGURE = Experiment(...)"]
     else:
         missing = [f"profiles[{p!r}]" for p in PROFILES if p not in figure.profiles]
+        missing += ["claims"] if figure.claims is no_claims else []  # the default is a sweep's
         missing += ["plot"] if figure.plot is None else []
     if not missing:
         return None

@@ -38,8 +38,8 @@ PROFILES = ("paper", "long", "quick", "tiny")
 @dataclass(frozen=True)
 class Lazy:
     """The function ``module.name``, imported at its first call: a figure names its plot so,
-    for the plot module imports matplotlib (slow, and not needed to compute) and reads the
-    figure's module (a direct import would be a circle)."""
+    for the plot module imports matplotlib (slow, and not needed to compute) and may read the
+    figure's module (importing the plot there would be a circle)."""
 
     module: str
     name: str = "plot"
