@@ -24,13 +24,17 @@ from .rules import Rule, make_rule, rule_class
 from .streams import Streams
 
 
+# Network's own settings and defaults; Config stores them flat (its JSON is the file format).
+ARCHITECTURE = {f.name: f.default for f in fields(Network) if f.default is not MISSING}
+
+
 @dataclass
 class Config:
-    layers: tuple[int, ...] = (784, 700, 1000, 10)
-    activation: str = "tanh"
-    loss: str = "softmax-crossentropy"
-    bias: bool = True
-    output_scale: float = 1.0
+    layers: tuple[int, ...] = (784, 700, 1000, 10)  # Network.sizes; the rest as Network's:
+    activation: str = ARCHITECTURE["activation"]
+    loss: str = ARCHITECTURE["loss"]
+    bias: bool = ARCHITECTURE["bias"]
+    output_scale: float = ARCHITECTURE["output_scale"]
     dtype: str = "float32"
     init: str = "normal"
     init_scale: float | list[float] = 0.05  # one value, or one per member (canonical: init_scales)
@@ -107,7 +111,7 @@ class Config:
         return max(1, min(self.batch_size or n, n))
 
     def network(self) -> Network:
-        return Network(self.layers, self.activation, self.loss, self.bias, self.output_scale)
+        return Network(self.layers, **{name: getattr(self, name) for name in ARCHITECTURE})
 
     def streams(self) -> list[Streams]:
         return [

@@ -139,6 +139,17 @@ def test_a_new_rules_per_member_option_is_recorded_and_plotted_per_member(gain_r
                                                                ("test-gain gain=2", [1])]
 
 
+def test_a_rule_with_undeclared_options_is_refused_at_registration():
+    class Plain(mf.rules.Rule):
+        name, provides, options = "test-plain", "deltas", {"decay": 0.0}
+
+    with pytest.raises(TypeError, match="rule 'test-plain' must declare its options as Option specs"):
+        mf.rules._discover()
+    del Plain
+    gc.collect()
+    mf.rules._discover()  # gone again: the registry walks live subclasses
+
+
 def test_every_rule_declares_example_options_it_accepts():
     for name, cls in mf.RULES.items():
         mf.Config(layers=SIZES, rule=name, seeds=[0, 1], rule_options=examples(cls.options))

@@ -70,8 +70,7 @@ DEFAULT = defaults()  # Config's defaults: every option that sets a Config field
 METRICS_EVERY = 50
 
 
-# Rule options with a flag of their own (--feedback, --feedback-scale, --alignment), each
-# declared by a rule: the flag's default and help are the declaration's.
+# Rule options with a flag of their own; each flag's default and help are the rule's declaration.
 SHORTCUTS = {"feedback": FEEDBACK_OPTIONS["feedback"], "feedback_scale": FEEDBACK_OPTIONS["feedback_scale"],
              "alignment": rule_class("perturbed").options["alignment"]}
 

@@ -8,6 +8,7 @@ import pkgutil
 from typing import Any
 
 from ..errors import choose
+from ..options import Option
 from .base import PROVIDES, Proposal, Rule, Signal, propose
 
 
@@ -22,6 +23,8 @@ def _discover() -> dict[str, type[Rule]]:
         if "name" in cls.__dict__:
             if getattr(cls, "provides", None) not in PROVIDES:  # a developer's error, found at import
                 raise TypeError(f"rule {cls.name!r} must say what it provides: provides = one of {PROVIDES}")
+            if not all(isinstance(spec, Option) for spec in cls.options.values()):
+                raise TypeError(f"rule {cls.name!r} must declare its options as Option specs, e.g. Option(0.0, min=0)")
             found[cls.name] = cls
     return dict(sorted(found.items()))
 
