@@ -21,7 +21,9 @@ import minifa as mf
 from minifa import checkpoint
 from minifa.data import synthetic_classes
 from minifa.network import backpropagate
+from minifa.options import Option
 from minifa.rules import RULES, Rule
+from minifa.rules.base import FEEDBACK_OPTIONS
 from minifa.streams import draw
 
 
@@ -31,7 +33,7 @@ class SparseFeedbackAlignment(Rule):
 
     name = "sparse-fa"
     provides = "deltas"  # layer errors: the loop applies W ← W − η δ xᵀ as one fused GEMM
-    options = {"feedback": "pm1", "feedback_scale": 1.0, "density": 0.1}
+    options = {**FEEDBACK_OPTIONS, "density": Option(0.1, "fraction of B_l's entries kept", within=(0, 1))}
     summary = "feedback alignment through sparse fixed random B_l"
 
     def __init__(self, backend, net, streams, dtype, **options):

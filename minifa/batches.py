@@ -4,7 +4,8 @@ Minibatches follow MLUtils' ``DataLoader(shuffle=true)``: a new permutation of t
 set at the start of every epoch, consecutive blocks of it as batches, a short last batch
 kept (``partial=true``). Each member draws its order from its own ``data`` stream, or all
 share member 0's (``shared_order``). ``shuffle=False`` keeps data order: full-batch gradient
-descent when the batch is the whole set (Song et al.).
+descent when the batch is the whole set (``batch_size`` 0, Song et al.). ``run`` is a
+``config.Run``, read for its config, streams and backend only.
 """
 
 from __future__ import annotations
@@ -14,7 +15,6 @@ from typing import Any
 
 import numpy as np
 
-from .config import Run
 from .errors import ConfigError
 from .fastpaths import ops
 
@@ -69,7 +69,7 @@ def check_fits(net, dataset) -> None:
         raise ConfigError(f"the network has {net.sizes[-1]} outputs but the targets have {outputs} rows; set the last layer size to {outputs}")
 
 
-def epoch_order(run: Run, n: int):
+def epoch_order(run, n: int):
     """This epoch's sample order: (N,) shared by all members, or (R, N) one per member."""
     cfg = run.config
     if not cfg.shuffle:
@@ -100,15 +100,15 @@ def gather_rows(xp, rows, index):
     return xp.permute_dims(picked, (0, 2, 1))
 
 
-def epoch_batches(run: Run, data: DeviceData):
+def epoch_batches(run, data: DeviceData):
     """This epoch's minibatches ``(x, targets, labels)``, in DataLoader order. Drawing the
     order consumes the members' data streams, so call it once per epoch; experiments that
     need step-level control (Figure 5's swap mid-epoch) iterate it themselves."""
     xp, cfg, n = run.xp, run.config, data.n_train
-    order = run.backend.asarray(epoch_order(run, n))
-    for start in range(0, n, cfg.batch_size):
-        index = order[..., start : min(start + cfg.batch_size, n)]
-        if not cfg.shuffle and cfg.batch_size >= n:
+    order, size = run.backend.asarray(epoch_order(run, n)), cfg.batch_of(n)
+    for start in range(0, n, size):
+        index = order[..., start : min(start + size, n)]
+        if not cfg.shuffle and size == n:
             index = None  # full-batch GD: the whole set, as stored
         labels = None if data.labels_train is None else gather(xp, data.labels_train, index)
         if index is not None and data.rows_x is not None:

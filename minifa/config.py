@@ -19,28 +19,33 @@ from .errors import ConfigError, choose
 from .init import COUPLINGS, weights_from_feedback
 from .legacy import upgraded
 from .network import Network, Params, init_params
+from .options import canonical, finite, per_layer_member, per_member
 from .rules import Rule, make_rule, rule_class
 from .streams import Streams
 
 
+# Network's own settings and defaults; Config stores them flat (its JSON is the file format).
+ARCHITECTURE = {f.name: f.default for f in fields(Network) if f.default is not MISSING}
+
+
 @dataclass
 class Config:
-    layers: tuple[int, ...] = (784, 700, 1000, 10)
-    activation: str = "tanh"
-    loss: str = "softmax-crossentropy"
-    bias: bool = True
-    output_scale: float = 1.0
+    layers: tuple[int, ...] = (784, 700, 1000, 10)  # Network.sizes; the rest as Network's:
+    activation: str = ARCHITECTURE["activation"]
+    loss: str = ARCHITECTURE["loss"]
+    bias: bool = ARCHITECTURE["bias"]
+    output_scale: float = ARCHITECTURE["output_scale"]
     dtype: str = "float32"
     init: str = "normal"
-    init_scale: float | list[float] = 0.05  # one value, or one per member
+    init_scale: float | list[float] = 0.05  # one value, or one per member (canonical: init_scales)
     rule: str = "fa"
-    rule_options: dict[str, Any] = field(default_factory=dict)
+    rule_options: dict[str, Any] = field(default_factory=dict)  # the rule's declared options (canonical: rule_settings)
     weights_from_feedback: str = "none"  # Figure 4: none | sign | equal
     lr: float = 0.05
-    batch_size: int = 100
+    batch_size: int = 100  # 0: the whole training set (full batch)
     shuffle: bool = True  # False: full-batch GD in data order (Song et al.)
     shared_order: bool = False  # all members see the same minibatches (member 0's order)
-    weight_decay: float | list = 0.0  # λ: one value, or per layer a value or one per member
+    weight_decay: float | list = 0.0  # λ: one value, or per layer a value or one per member (canonical: decays)
     seeds: list[int] = field(default_factory=lambda: [0])  # one per ensemble member
     stream_seeds: dict[str, list[int]] = field(default_factory=dict)  # per-purpose overrides
     metrics_every: int = 0  # record step metrics every K steps; 0 = per epoch only
@@ -60,27 +65,22 @@ class Config:
 
         need(len(self.seeds) >= 1, "an ensemble needs at least one seed")
         need(min(self.seeds) >= 0, f"seed {min(self.seeds)} must be 0 or more")
-        need(_finite(self.lr) and self.lr > 0, f"learning rate {self.lr} must be positive and finite")
-        need(_finite(self.output_scale) and self.output_scale != 0,
+        need(finite(self.lr) and self.lr > 0, f"learning rate {self.lr} must be positive and finite")
+        need(finite(self.output_scale) and self.output_scale != 0,
              f"output scale {self.output_scale} must be a finite non-zero number")
-        need(self.batch_size >= 1, f"batch size {self.batch_size} must be at least 1")
+        need(self.batch_size >= 0, f"batch size {self.batch_size} must be at least 1 (or 0: the whole set)")
         need(self.epochs >= 0, f"epochs {self.epochs} must be 0 or more")
         need(self.metrics_every >= 0, f"metrics interval {self.metrics_every} must be 0 (off) or positive")
         need(self.dtype in ("float32", "float64"), f"dtype {self.dtype!r} unsupported; use float32 or float64")
-        need(_finite(self.init_scale) and np.all(np.asarray(self.init_scale) >= 0),
+        need(finite(self.init_scale) and np.all(np.asarray(self.init_scale) >= 0),
              f"init scale {self.init_scale} must be non-negative and finite")
-        layers = self.weight_decay if isinstance(self.weight_decay, (list, tuple)) else [self.weight_decay]
-        need(len(layers) in (1, self.depth), f"weight decay needs one value or one per layer ({self.depth})")
-        for value in layers:
-            need(np.size(value) in (1, self.members), f"weight decay of a layer needs one value or one per member ({self.members})")
-            need(_finite(value) and np.all(np.asarray(value, dtype=float) >= 0),
-                 f"weight decay {self.weight_decay} must be non-negative and finite")
-        need(np.size(self.init_scale) in (1, self.members), f"init scale needs one value or one per member ({self.members})")
+        self.network()  # the layer sizes, before anything counts layers
+        decays, _ = self.decays, self.init_scales  # each a one-line error if misshapen
+        need(np.all(np.isfinite(decays)) and np.all(decays >= 0), f"weight decay {self.weight_decay} must be non-negative and finite")
         choose("weights-from-feedback mode", self.weights_from_feedback, COUPLINGS)
         for purpose, seeds in self.stream_seeds.items():
             need(len(seeds) == self.members, f"stream_seeds[{purpose!r}] needs one seed per member ({self.members})")
-        self.network()
-        _check_rule_options(self.rule, self.rule_options)
+        self.rule_settings  # the rule's declared options, each a one-line error if bad
 
     @property
     def members(self) -> int:
@@ -90,8 +90,28 @@ class Config:
     def depth(self) -> int:
         return len(self.layers) - 1
 
+    @property
+    def init_scales(self) -> np.ndarray:
+        """``init_scale`` canonical: one per member, (R,)."""
+        return per_member(self.init_scale, self.members, "init scale")
+
+    @property
+    def decays(self) -> np.ndarray:
+        """``weight_decay`` canonical: λ per layer and member, (L, R)."""
+        return per_layer_member(self.weight_decay, self.depth, self.members, "weight decay")
+
+    @property
+    def rule_settings(self) -> dict[str, Any]:
+        """``rule_options`` validated against the rule's declared options, canonical, defaults
+        filled in; an option the rule lacks is refused when the rule is built (``make_rule``)."""
+        return canonical(rule_class(self.rule).options, self.rule_options, self.members)
+
+    def batch_of(self, n: int) -> int:
+        """The batch size on a training set of ``n`` samples: ``batch_size``, or all ``n`` for 0."""
+        return max(1, min(self.batch_size or n, n))
+
     def network(self) -> Network:
-        return Network(self.layers, self.activation, self.loss, self.bias, self.output_scale)
+        return Network(self.layers, **{name: getattr(self, name) for name in ARCHITECTURE})
 
     def streams(self) -> list[Streams]:
         return [
@@ -118,33 +138,6 @@ class Config:
 def defaults() -> dict[str, Any]:
     """Every field's default, as ``Config()`` sets it: the one place the CLI reads them from."""
     return {f.name: f.default_factory() if f.default is MISSING else f.default for f in fields(Config)}
-
-
-def _finite(value) -> bool:
-    """A real number (or a list of them), none of them NaN or infinite."""
-    try:
-        array = np.asarray(value, dtype=float)
-    except (TypeError, ValueError):
-        return False
-    return bool(np.all(np.isfinite(array)))
-
-
-NON_NEGATIVE_OPTIONS = ("decay",)  # rule options that are rates: a negative one grows B without bound
-
-
-def _check_rule_options(rule: str, options: dict) -> None:
-    """Each numeric option of the rule (its default is a number) is given as finite numbers;
-    a decay is 0 or more. Unknown options are left to the rule registry (``make_rule``)."""
-    defaults = rule_class(rule).options
-    for name, value in options.items():
-        default = defaults.get(name)
-        if isinstance(default, bool) or not isinstance(default, (int, float)):
-            continue
-        numbers = value if isinstance(value, (list, tuple)) else [value]
-        if not all(isinstance(v, (int, float)) and not isinstance(v, bool) for v in numbers) or not _finite(numbers):
-            raise ConfigError(f"rule option {name}={value!r} must be a finite number, e.g. {name}={default}")
-        if name in NON_NEGATIVE_OPTIONS and numbers and min(numbers) < 0:
-            raise ConfigError(f"rule option {name}={value!r} must be 0 or more")
 
 
 def memory_needed(config: Config) -> int:
@@ -185,17 +178,22 @@ class Run:
     def xp(self):
         return self.backend.xp
 
+    decay: list | None = field(init=False, repr=False)  # weight_decay(), made once
+
+    def __post_init__(self) -> None:
+        self.decay = _layer_decays(self.backend, self.config.decays, self.config.dtype)
+
     def weight_decay(self) -> list | None:
-        """``config.weight_decay`` per layer, ready for ``sgd_step``: a float, or per-member
-        decays as a device array (R, 1, 1); None when all are zero. Made once per run."""
-        if not hasattr(self, "_weight_decay"):
-            given = self.config.weight_decay
-            layers = list(given) if isinstance(given, (list, tuple)) else [given]
-            layers = layers * self.config.depth if len(layers) == 1 else layers
-            values = [float(v) if np.size(v) == 1 else np.asarray(v, dtype=float) for v in layers]
-            self._weight_decay = None if not any(np.any(v) for v in values) else [
-                v if isinstance(v, float) else self.backend.asarray(v.reshape(-1, 1, 1), self.config.dtype) for v in values]
-        return self._weight_decay
+        """``config.decays`` per layer, ready for ``sgd_step``: a float where all members share
+        it, else a device array (R, 1, 1); None when all are zero."""
+        return self.decay
+
+
+def _layer_decays(backend, decays: np.ndarray, dtype: str) -> list | None:
+    """(L, R) decays as ``Run.weight_decay`` gives them."""
+    if not np.any(decays):
+        return None
+    return [float(row[0]) if np.all(row == row[0]) else backend.asarray(row.reshape(-1, 1, 1), dtype) for row in decays]
 
 
 def build(config: Config, backend) -> Run:
@@ -203,8 +201,8 @@ def build(config: Config, backend) -> Run:
     checking that they fit in this machine's memory; Figure 4 then builds W from B."""
     _check_memory(config)
     net, streams = config.network(), config.streams()
-    params = init_params(backend, net, streams, config.init, config.init_scale, config.dtype)
+    params = init_params(backend, net, streams, config.init, config.init_scales, config.dtype)
     rule = make_rule(config.rule, backend, net, streams, config.dtype, config.rule_options)
     params.weights = weights_from_feedback(backend, params.weights, rule, config.weights_from_feedback,
-                                           config.init_scale, config.dtype)
+                                           config.init_scales, config.dtype)
     return Run(config, backend, net, params, rule, streams)

@@ -10,35 +10,33 @@ were, as a checkpoint restores them), seeds and per-member settings.
 from __future__ import annotations
 
 from dataclasses import replace
-from typing import Any, Sequence
+from typing import Sequence
 
 import numpy as np
 
 from .config import Config, Run, build
 from .network import Params
+from .rules import rule_class
 
 
-def _pick(value: Any, keep: list[int], members: int) -> Any:
-    """``value[keep]`` if it is a list of one value per member, else ``value`` (shared)."""
-    if isinstance(value, (list, tuple)) and len(value) == members:
-        return [value[i] for i in keep]
-    return value
+def _compact(values: np.ndarray):
+    """Values of members as a Config field holds them: one value where all are equal."""
+    return float(values[0]) if np.all(values == values[0]) else values.tolist()
 
 
 def member_config(config: Config, keep: Sequence[int]) -> Config:
     """The config of members ``keep``: their seeds, stream seeds, initial scales, weight
-    decays and per-member rule options (a list with one value per member, as perturbed
-    BP's ``alignment``); settings shared by all members stay as they are."""
-    keep, members = [int(i) for i in keep], config.members
-    # a layer's decays of one member become one value (Config reads a 1-list as a layer's list)
-    decay = config.weight_decay
-    decay = [_pick(v, keep, members) for v in decay] if isinstance(decay, (list, tuple)) else decay
-    decay = [v[0] if isinstance(v, list) and len(v) == 1 else v for v in decay] if isinstance(decay, list) else decay
+    decays and per-member rule options (those the rule declares per member, as perturbed
+    BP's ``alignment``), read from the canonical forms; shared options stay as they are."""
+    keep = [int(i) for i in keep]
+    declared = rule_class(config.rule).options
+    settings = config.rule_settings
+    options = {k: settings[k][keep].tolist() if declared[k].per_member else v for k, v in config.rule_options.items()}
     return replace(
         config, seeds=[config.seeds[i] for i in keep],
         stream_seeds={p: [s[i] for i in keep] for p, s in config.stream_seeds.items()},
-        init_scale=_pick(config.init_scale, keep, members), weight_decay=decay,
-        rule_options={k: _pick(v, keep, members) for k, v in config.rule_options.items()})
+        init_scale=config.init_scales[keep].tolist(), weight_decay=[_compact(row) for row in config.decays[:, keep]],
+        rule_options=options)
 
 
 def keep_members(run: Run, keep: Sequence[int]) -> Run:

@@ -166,24 +166,6 @@ def _numpy_blas(name: str) -> dict[str, Any] | None:
 
 
 @lru_cache(maxsize=None)
-def _thread_counter():
-    paths = [lib["filepath"] for lib in blas_libraries(numpy_only=True)]
-    lib = ctypes.CDLL(paths[0]) if paths else None
-    names = ("scipy_openblas_get_num_threads64_", "openblas_get_num_threads64_", "openblas_get_num_threads")
-    f = next((getattr(lib, n) for n in names if lib is not None and hasattr(lib, n)), None)
-    if f is not None:
-        f.argtypes, f.restype = [], ctypes.c_int
-    return f
-
-
-def blas_thread_count() -> int:
-    """NumPy's OpenBLAS thread count now, by one C call (threadpoolctl's reading of it costs
-    about a millisecond); 1 where it cannot be read."""
-    f = _thread_counter()
-    return max(1, int(f())) if f is not None else 1
-
-
-@lru_cache(maxsize=None)
 def ops(xp) -> ArrayOps:
     """The fast paths for namespace ``xp``: NumPy's, or the standard fallback."""
     import array_api_compat

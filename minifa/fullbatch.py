@@ -42,8 +42,7 @@ class Carried:
 def carry(run: Run, x) -> Carried:
     """Start carrying layer 0 of ``run`` on the per-member inputs ``x`` (R, d, n); a run this
     cannot serve is a ConfigError (a bias, decay on layer 0, or a rule that forms whole updates)."""
-    decay = (run.weight_decay() or [0.0])[0]
-    decayed = bool(np.any(decay if isinstance(decay, float) else run.backend.to_host(decay)))
+    decayed = bool(np.any(run.config.decays[0]))
     if run.config.bias or run.rule.provides != "deltas" or decayed:
         raise ConfigError("fullbatch.carry needs layer 0 without bias or weight decay and a rule that provides deltas")
     if x.ndim != 3:

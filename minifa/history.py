@@ -32,6 +32,7 @@ import numpy as np
 from .integrity import MANIFEST, first_mismatch, seal_problem
 from .legacy import upgraded
 from .errors import CheckpointError, choose, reason
+from .options import finite, per_layer_member, per_member
 
 CHECKPOINT_FORMAT = "minifa-checkpoint"  # checkpoint.FORMAT, not imported: that module builds runs
 UNITS = "units"  # the results file's group of finished units (experiments.store)
@@ -50,9 +51,6 @@ METRICS = {
     "test_accuracy": ("epochs", False, "test accuracy"),
 }
 X_AXIS = {"steps": "step", "epochs": "epoch"}
-# Config fields that may hold one value per member: each member's own setting.
-PER_MEMBER = ("init_scale", "weight_decay")
-PER_MEMBER_OPTIONS = ("alignment",)
 
 
 @dataclass
@@ -79,19 +77,20 @@ class History:
         return self.steps if name == "steps" else self.epochs
 
     def member_settings(self) -> list[dict]:
-        """Per member, the settings given one per member (``init_scale``, per-member ``weight_decay``,
-        perturbed BP's ``alignment``): members with equal settings differ by seed only."""
-        out = [{} for _ in range(self.members)]
-        sources = [(k, self.config.get(k)) for k in PER_MEMBER]
-        sources += [(k, self.config.get("rule_options", {}).get(k)) for k in PER_MEMBER_OPTIONS]
-        for name, value in sources:
-            if name == "weight_decay" and isinstance(value, list):  # per layer: a value or one per member
-                layers = [v for v in value if isinstance(v, list)]
-                for r in range(self.members if layers else 0):
-                    out[r][name] = [v[r] if isinstance(v, list) else v for v in value]
-            elif isinstance(value, list) and len(value) == self.members and self.members > 1:
-                for r, v in enumerate(value):
-                    out[r][name] = v
+        """Per member, the settings in which the members differ: ``init_scale``, ``weight_decay``
+        (per layer) and numeric rule options, each read in its canonical form. A rule declares
+        which options may hold one value per member (``Option(per_member=True)``); no other can
+        be stored as several, so this reader needs no rule code. Members with equal settings
+        differ by seed only."""
+        R, config = self.members, self.config
+        canonical = {"init_scale": per_member(config["init_scale"], R, "init scale"),
+                     "weight_decay": per_layer_member(config["weight_decay"], self.depth, R, "weight decay").T}
+        canonical |= {k: per_member(v, R, k) for k, v in config.get("rule_options", {}).items() if finite(v)}
+        out = [{} for _ in range(R)]
+        for name, values in canonical.items():
+            if np.any(values != values[:1]):
+                for r in range(R):
+                    out[r][name] = values[r].tolist()
         return out
 
 

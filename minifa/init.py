@@ -65,15 +65,14 @@ def couple_weights(weights: np.ndarray, feedback: np.ndarray, mode: str, scale: 
     return weights
 
 
-def weights_from_feedback(backend, weights: list, rule, mode: str, init_scale, dtype: str) -> list:
-    """Figure 4's initial weights: each W_l coupled to the rule's B_l (``couple_weights``),
-    as device arrays; ``mode`` ``none`` keeps ``weights``. Only a rule whose B_l is drawn once
+def weights_from_feedback(backend, weights: list, rule, mode: str, scales: np.ndarray, dtype: str) -> list:
+    """Figure 4's initial weights: each W_l coupled to the rule's B_l (``couple_weights``,
+    ``scales`` (R,) as ``Config.init_scales``), as device arrays; ``mode`` ``none`` keeps ``weights``. Only a rule whose B_l is drawn once
     with W_l's shape has a B to couple to."""
     if mode == "none":
         return weights
     feedback = rule.feedback  # drawn once, not derived from W ([] for rules without one)
     if [b.shape for b in feedback] != [w.shape for w in weights]:
         raise ConfigError(f"weights-from-feedback needs a rule with fixed B_l of W_l's shape (fa, kolen-pollack), not {rule.name!r}")
-    scale = np.broadcast_to(np.asarray(init_scale, dtype=float), (weights[0].shape[0],))
-    return [backend.asarray(couple_weights(backend.to_host(w), backend.to_host(b), mode, scale), dtype)
+    return [backend.asarray(couple_weights(backend.to_host(w), backend.to_host(b), mode, scales), dtype)
             for w, b in zip(weights, feedback)]

@@ -97,9 +97,9 @@ class LayerStep(NamedTuple):
     bias: Any = None
 
 
-def init_params(backend, net: Network, streams: list[Streams], init: str, scales, dtype: str) -> Params:
-    """Draw every member's weights from its own ``init`` stream; biases start at zero."""
-    scales = np.broadcast_to(np.asarray(scales, dtype=float), (len(streams),))
+def init_params(backend, net: Network, streams: list[Streams], init: str, scales: np.ndarray, dtype: str) -> Params:
+    """Draw every member's weights from its own ``init`` stream at its own scale (``scales``
+    (R,), ``Config.init_scales``); biases start at zero."""
     weights = []
     for shape in net.shapes:
         host = np.stack([weight_sampler(init, shape, s)(st["init"]) for s, st in zip(scales, streams)])

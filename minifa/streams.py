@@ -19,7 +19,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from .fastpaths import blas_thread_count
+from .blas import blas_thread_count
 
 STREAMS = ("init", "feedback", "data", "perturbation")
 

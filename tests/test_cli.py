@@ -14,6 +14,7 @@ import minifa as mf
 from minifa import checkpoint
 from minifa.cli import cli
 from minifa.experiments.framework import Claim
+from minifa.options import defaults
 
 SMALL = ["--dataset", "synthetic", "--layers", "784,16,10", "--lr", "0.1", "--metrics-every", "5"]
 
@@ -158,7 +159,7 @@ def test_train_reads_its_defaults_from_config():
     differ = {f.name for f in fields(mf.Config) if getattr(config, f.name) != getattr(default, f.name)}
     assert differ == {"metrics_every", "rule_options"}, differ
     assert config.metrics_every == train_module.METRICS_EVERY
-    assert config.rule_options == mf.RULES["fa"].options  # the shortcut options, at the rule's defaults
+    assert config.rule_options == defaults(mf.RULES["fa"].options)  # the shortcut options, at the rule's defaults
     ctx = train_module.train.make_context("train", ["--weight-decay", "0,0.1,0"])
     assert train_module.config_from(ctx.params, {"weight_decay"}).weight_decay == [0.0, 0.1, 0.0]
 

@@ -88,8 +88,8 @@ def test_cli_metric_option_accepts_commas_and_dashes(runs, tmp_path):
 def test_the_plot_code_reads_files_only():
     """The file reader and the plot import no engine code (no training, config or rules)."""
     edges = graph()
-    assert edges["minifa.history"] <= {"minifa.errors", "minifa.integrity", "minifa.legacy"}
-    assert edges["minifa.legacy"] == set()
+    assert edges["minifa.history"] <= {"minifa.errors", "minifa.integrity", "minifa.legacy", "minifa.options"}
+    assert edges["minifa.legacy"] == set() and edges["minifa.options"] == {"minifa.errors"}
     assert edges["minifa.plots.run"] <= {"minifa.errors", "minifa.history", "minifa.plots.common"}
 
 

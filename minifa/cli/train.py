@@ -70,14 +70,24 @@ DEFAULT = defaults()  # Config's defaults: every option that sets a Config field
 METRICS_EVERY = 50
 
 
+# Rule options with a flag of their own; each flag's default and help are the rule's declaration.
+SHORTCUTS = {"feedback": FEEDBACK_OPTIONS["feedback"], "feedback_scale": FEEDBACK_OPTIONS["feedback_scale"],
+             "alignment": rule_class("perturbed").options["alignment"]}
+
+
+def shortcut(name: str, **kw):
+    """The click option of shortcut ``name``: a per-member number as a comma-separated list."""
+    spec = SHORTCUTS[name]
+    parse = {"callback": numbers(float), "default": str(spec.default)} if spec.per_member else {"default": spec.default}
+    return click.option(f"--{name.replace('_', '-')}", help=spec.describe(), **parse, **kw)
+
+
 def rule_options(rule: str, given: dict, explicit: set[str]) -> dict:
     """Map the shortcut options onto the rule's own; an explicit one the rule lacks is an error
-    raised by the rule registry (``make_rule``)."""
+    raised by the rule's declared options."""
     accepted = rule_class(rule).options
-    opts = {}
-    for name in ("feedback", "feedback_scale", "alignment"):
-        if name in accepted or name in explicit:
-            opts[name] = one_or_list(given[name]) if name == "alignment" else given[name]
+    opts = {name: one_or_list(given[name]) if SHORTCUTS[name].per_member else given[name]
+            for name in SHORTCUTS if name in accepted or name in explicit}
     return {**opts, **given["option"]}
 
 
@@ -85,6 +95,8 @@ def config_from(params: dict, explicit: set[str]) -> Config:
     seeds = list(range(params["seed"], params["seed"] + params["ensemble"]))
     if params["ensemble"] < 1:
         raise ConfigError(f"--ensemble {params['ensemble']} must be at least 1")
+    if params["batch_size"] < 1:
+        raise ConfigError(f"batch size {params['batch_size']} must be at least 1; pass --full-batch for the whole set")
     dataset_options = dict(params["dataset_option"])
     for key, flag in (("seed", "--seed"), ("data_dir", "--data-dir")):
         if key in dataset_options:
@@ -100,7 +112,7 @@ def config_from(params: dict, explicit: set[str]) -> Config:
         init=params["init"], init_scale=one_or_list(init_scale), rule=params["rule"],
         rule_options=rule_options(params["rule"], params, explicit),
         weights_from_feedback=params["weights_from_feedback"], lr=params["lr"],
-        batch_size=params["batch_size"] if not params["full_batch"] else 10**12,
+        batch_size=0 if params["full_batch"] else params["batch_size"],
         shuffle=not params["full_batch"], shared_order=params["shared_order"],
         weight_decay=one_or_list(params["weight_decay"]),
         seeds=seeds, metrics_every=params["metrics_every"], epochs=params["epochs"],
@@ -134,7 +146,7 @@ class Progress:
     """A click progress bar over one epoch's steps showing loss and gradient alignment."""
 
     def __init__(self, run, n_train: int):
-        self.run, self.steps = run, math.ceil(n_train / min(run.config.batch_size, n_train))
+        self.run, self.steps = run, math.ceil(n_train / run.config.batch_of(n_train))
         self.status, self.bar = "", None
 
     def start(self):
@@ -193,7 +205,8 @@ def open_run(params: dict, explicit: set[str]):
 
 
 @click.command()
-@click.option("--rule", type=click.Choice(list(RULES)), default=DEFAULT["rule"], show_default=True, help="Learning rule.")
+@click.option("--rule", type=click.Choice(list(RULES)), default=DEFAULT["rule"], show_default=True,
+              help="Learning rule; `python cli.py rules` lists each with its options.")
 @click.option("--layers", default=",".join(map(str, DEFAULT["layers"])), show_default=True, callback=numbers(int),
               help="Layer sizes.")
 @click.option("--activation", type=click.Choice(list(ACTIVATIONS)), default=DEFAULT["activation"], show_default=True)
@@ -205,14 +218,13 @@ def open_run(params: dict, explicit: set[str]):
 @click.option("--init", type=click.Choice(list(WEIGHT_INITS)), default=DEFAULT["init"], show_default=True)
 @click.option("--init-scale", default=str(DEFAULT["init_scale"]), show_default=True, callback=numbers(float),
               help="Weight scale factor (glorot: its gain, default 1); one, or one per member.")
-@click.option("--feedback", type=click.Choice(list(FEEDBACK_INITS)), default=FEEDBACK_OPTIONS["feedback"],
-              show_default=True, help="Feedback matrix entries.")
-@click.option("--feedback-scale", type=float, default=FEEDBACK_OPTIONS["feedback_scale"], show_default=True)
+@shortcut("feedback", type=click.Choice(list(FEEDBACK_INITS)))
+@shortcut("feedback_scale", type=float)
 @click.option("--weights-from-feedback", type=click.Choice(list(COUPLINGS)), default=DEFAULT["weights_from_feedback"],
               show_default=True, help="Figure 4: build W from B.")
-@click.option("--alignment", default=str(rule_class("perturbed").options["alignment"]), show_default=True,
-              callback=numbers(float), help="Target cosine of perturbed BP; one, or one per member.")
-@click.option("--option", multiple=True, callback=key_values, metavar="KEY=VALUE", help="Any other rule option, e.g. decay=0.1.")
+@shortcut("alignment")
+@click.option("--option", multiple=True, callback=key_values, metavar="KEY=VALUE",
+              help="Any other rule option, e.g. decay=0.1 or a per-member list alignment=[0.1,0.9]; see `python cli.py rules`.")
 @click.option("--lr", type=float, default=DEFAULT["lr"], show_default=True, help="Learning rate: W <- W - lr * update.")
 @click.option("--batch-size", type=int, default=DEFAULT["batch_size"], show_default=True)
 @click.option("--full-batch", is_flag=True, help="Gradient descent on the whole set in data order.")

@@ -11,9 +11,11 @@ A rule sees one batch as a ``Signal`` (the weights, the forward cache, the outpu
 - ``provides = "updates"``: whole updates ``ΔW_l, Δb_l`` (``updates``), applied as they are.
 
 ``None`` leaves a layer alone. A rule may own state (fixed feedback drawn from each
-member's ``feedback`` stream) and change it in ``after_step`` (Kolen-Pollack). Adding a
-rule is adding one file in this package that subclasses ``Rule`` with a ``name``; the
-registry finds it.
+member's ``feedback`` stream, of the shapes ``feedback_shapes`` names) and change it in
+``after_step`` (Kolen-Pollack). Its options are declared as ``Option`` specs (``options``);
+it receives them validated and canonical in ``settings`` (a per-member number as (R,)).
+Adding a rule is adding one file in this package that subclasses ``Rule`` with a ``name``;
+the registry finds it.
 """
 
 from __future__ import annotations
@@ -23,8 +25,9 @@ from typing import Any, ClassVar
 
 import numpy as np
 
-from ..init import feedback_sampler
+from ..init import FEEDBACK_INITS, feedback_sampler
 from ..network import Cache, LayerStep, Network, Params, Update, forward, output_error, updates_from_steps
+from ..options import Option, check_options
 from ..streams import Streams, draw
 
 PROVIDES = ("deltas", "updates")
@@ -57,14 +60,18 @@ class Proposal:
 class Rule:
     name: ClassVar[str]
     provides: ClassVar[str]  # one of PROVIDES
-    options: ClassVar[dict[str, Any]] = {}  # option name -> default
+    options: ClassVar[dict[str, Option]] = {}  # option name -> its declaration
     summary: ClassVar[str] = ""
     exact: ClassVar[bool] = False  # its deltas are BP's (the metrics then skip recomputing them)
 
     def __init__(self, backend, net: Network, streams: list[Streams], dtype: str, **options: Any) -> None:
         self.backend, self.xp, self.net, self.streams, self.dtype = backend, backend.xp, net, streams, dtype
-        self.settings = {**self.options, **options}
-        self.feedback: list[Any] = []
+        self.settings = check_options(f"rule {self.name!r}", self.options, options, len(streams))
+        self.feedback: list[Any] = self.draw_feedback(self.feedback_shapes(net))
+
+    def feedback_shapes(self, net: Network) -> list[tuple[int, int]]:
+        """The shapes of the fixed feedback matrices drawn at the start (default: none)."""
+        return []
 
     def deltas(self, signal: Signal) -> list[Any | None]:
         """(``provides = "deltas"``) the layer errors ``δ_l``, or None for a layer left alone."""
@@ -88,12 +95,12 @@ class Rule:
     def draw_feedback(self, shapes: list[tuple[int, int]], kind: str | None = None, scale: float | None = None) -> list[Any]:
         """One random matrix per shape and member, from the members' feedback streams: entries
         ``kind`` × ``scale`` (default: the ``feedback`` and ``feedback_scale`` options)."""
+        return [self.backend.asarray(draw(self.streams, "feedback", self._sampler(shape, kind, scale)), self.dtype)
+                for shape in shapes]
+
+    def _sampler(self, shape, kind, scale):
         kind = self.settings["feedback"] if kind is None else kind
-        scale = float(self.settings["feedback_scale"] if scale is None else scale)
-        return [
-            self.backend.asarray(draw(self.streams, "feedback", feedback_sampler(kind, shape, scale)), self.dtype)
-            for shape in shapes
-        ]
+        return feedback_sampler(kind, shape, float(self.settings["feedback_scale"] if scale is None else scale))
 
     def state(self) -> dict[str, Any]:
         """Arrays to checkpoint (device arrays, member axis first), by name."""
@@ -115,4 +122,7 @@ def propose(rule: Rule, params: Params, x, targets, first=None) -> Proposal:
     return Proposal(signal, None, rule.updates(signal))
 
 
-FEEDBACK_OPTIONS = {"feedback": "pm1", "feedback_scale": 1.0}
+FEEDBACK_OPTIONS = {
+    "feedback": Option("pm1", "entries of the fixed feedback matrices", choices=tuple(FEEDBACK_INITS)),
+    "feedback_scale": Option(1.0, "scale of the feedback entries"),
+}

@@ -7,18 +7,23 @@ from .base import FEEDBACK_OPTIONS, Rule
 
 class DirectFeedbackAlignment(Rule):
     """Every hidden layer receives the output error directly: ``δ_l = (R_l e) ⊙ f'(h_l)``,
-    ``R_l`` fixed random of shape n_l × n_out; the output layer uses ``δ = e``."""
+    ``R_l`` fixed random of shape n_l × n_out; the output layer uses ``δ = e``. What ``R_l``
+    carries is ``hidden_signal`` (DRTP sends the targets instead)."""
 
     name = "dfa"
     provides = "deltas"
     options = dict(FEEDBACK_OPTIONS)
     summary = "direct feedback alignment: output error sent to every hidden layer by R_l"
 
-    def __init__(self, backend, net, streams, dtype, **options):
-        super().__init__(backend, net, streams, dtype, **options)
-        self.feedback = self.draw_feedback([(n, net.sizes[-1]) for n in net.sizes[1:-1]])
+    def feedback_shapes(self, net):
+        return [(n, net.sizes[-1]) for n in net.sizes[1:-1]]
+
+    def hidden_signal(self, r, signal):
+        """``R_l e``: what hidden layer l receives before ``⊙ f'(h_l)``."""
+        return r @ signal.e
 
     def deltas(self, signal):
         act, xp, cache = get_activation(self.net.activation), self.xp, signal.cache
-        hidden = [layer_error(xp, act, r @ signal.e, cache.pre[l], cache.inputs[l + 1]) for l, r in enumerate(self.feedback)]
+        hidden = [layer_error(xp, act, self.hidden_signal(r, signal), cache.pre[l], cache.inputs[l + 1])
+                  for l, r in enumerate(self.feedback)]
         return hidden + [signal.e]

@@ -1,11 +1,9 @@
 """Direct random target projection (Frenkel, Lefebvre & Bol 2021)."""
 
-from ..activations import get_activation
-from ..network import layer_error
-from .base import FEEDBACK_OPTIONS, Rule
+from .dfa import DirectFeedbackAlignment
 
 
-class DirectRandomTargetProjection(Rule):
+class DirectRandomTargetProjection(DirectFeedbackAlignment):
     """Every hidden layer learns from the *target* alone, projected by a fixed random ``R_l``
     (n_l × n_out): ``δ_l = (R_l y*) ⊙ f'(h_l) / B``; the output layer uses its error ``δ = e``.
 
@@ -17,17 +15,8 @@ class DirectRandomTargetProjection(Rule):
     ``R_l`` is Kaiming-uniform; here it is ``feedback`` × ``feedback_scale`` as for DFA."""
 
     name = "drtp"
-    provides = "deltas"
-    options = dict(FEEDBACK_OPTIONS)
     summary = "direct random target projection: the targets sent to every hidden layer by R_l"
 
-    def __init__(self, backend, net, streams, dtype, **options):
-        super().__init__(backend, net, streams, dtype, **options)
-        self.feedback = self.draw_feedback([(n, net.sizes[-1]) for n in net.sizes[1:-1]])
-
-    def deltas(self, signal):
-        act, cache, targets = get_activation(self.net.activation), signal.cache, signal.targets
-        per_sample = 1.0 / targets.shape[-1]
-        hidden = [layer_error(self.xp, act, (r @ targets) * per_sample, cache.pre[l], cache.inputs[l + 1])
-                  for l, r in enumerate(self.feedback)]
-        return hidden + [signal.e]
+    def hidden_signal(self, r, signal):
+        """``R_l y* / B``."""
+        return (r @ signal.targets) * (1.0 / signal.targets.shape[-1])

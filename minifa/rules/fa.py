@@ -15,9 +15,8 @@ class FeedbackAlignment(Rule):
     options = dict(FEEDBACK_OPTIONS)
     summary = "feedback alignment: fixed random B_l in place of W_l"
 
-    def __init__(self, backend, net, streams, dtype, **options):
-        super().__init__(backend, net, streams, dtype, **options)
-        self.feedback = self.draw_feedback(net.shapes)
+    def feedback_shapes(self, net):
+        return net.shapes
 
     def deltas(self, signal):
         return backpropagate(self.xp, self.net, signal.cache, signal.e, self.feedback)

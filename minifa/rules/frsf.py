@@ -1,6 +1,8 @@
 """Sign-concordant feedback with fixed random magnitudes (Liao, Leibo & Poggio 2016; BioTorch's ``frsf``)."""
 
 from ..network import backpropagate
+from ..init import FEEDBACK_INITS
+from ..options import Option
 from .base import Rule
 
 
@@ -12,7 +14,8 @@ class FixedRandomMagnitudeSignConcordant(Rule):
 
     name = "frsf"
     provides = "deltas"
-    options = {"magnitudes": "normal", "magnitude_scale": 1.0}
+    options = {"magnitudes": Option("normal", "distribution of the random magnitudes |R_l|", choices=tuple(FEEDBACK_INITS)),
+               "magnitude_scale": Option(1.0, "scale of the magnitudes")}
     summary = "sign-concordant feedback sign(W_l) ⊙ |R_l| with fixed random magnitudes"
 
     def __init__(self, backend, net, streams, dtype, **options):

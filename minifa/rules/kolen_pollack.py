@@ -1,6 +1,7 @@
 """Kolen-Pollack learning (Kolen & Pollack 1994; Akrout et al. 2019)."""
 
 from ..fastpaths import ops
+from ..options import Option
 from .base import FEEDBACK_OPTIONS
 from .fa import FeedbackAlignment
 
@@ -12,7 +13,8 @@ class KolenPollack(FeedbackAlignment):
     converges to W."""
 
     name = "kolen-pollack"
-    options = {**FEEDBACK_OPTIONS, "decay": 0.0}
+    options = {**FEEDBACK_OPTIONS, "decay": Option(0.0, "decay λ of B (a negative one grows B without bound)", min=0,
+                                                   example=0.1)}
     summary = "FA whose B_l receives W_l's update (B converges to W with decay)"
 
     def after_step(self, proposal, lr):

@@ -4,9 +4,9 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..errors import ConfigError
 from ..metrics import inner, update_products
 from ..network import LayerStep, backpropagate
+from ..options import Option
 from .base import Rule
 
 
@@ -25,14 +25,14 @@ class PerturbedBackprop(Rule):
 
     name = "perturbed"
     provides = "deltas"
-    options = {"alignment": 1.0, "joint": False}
+    options = {"alignment": Option(1.0, "target cosine a of each hidden update with BP's", within=(-1, 1), per_member=True,
+                                   example=0.5),
+               "joint": Option(False, "turn a layer's weights and bias as one vector")}
     summary = "BP with each hidden gradient turned to an exact cosine `alignment` with the true one"
 
     def __init__(self, backend, net, streams, dtype, **options):
         super().__init__(backend, net, streams, dtype, **options)
-        a = np.broadcast_to(np.asarray(self.settings["alignment"], dtype=float), (len(streams),))
-        if np.any(np.abs(a) > 1.0):
-            raise ConfigError(f"alignment {a[np.abs(a) > 1][0]} outside [-1, 1]; a target cosine must lie in [-1, 1]")
+        a = self.settings["alignment"]  # (R,), within [-1, 1]
         self.parallel = backend.asarray(a, dtype)
         self.orthogonal = backend.asarray(np.sqrt(1.0 - a * a), dtype)
 
