@@ -3,9 +3,11 @@ Julia (HDF5.jl) can read the weights directly.
 
 Layout (h5py shapes; HDF5.jl reverses every dimension, so Julia sees them reversed)::
 
-    /                  attrs: format="minifa-checkpoint", format_version=1, minifa_version,
+    /                  attrs: format="minifa-checkpoint", format_version=2, minifa_version,
                               package_versions (JSON), config (JSON), rule, step, epoch,
-                              backend, created (ISO 8601, UTC)
+                              backend, created (ISO 8601, UTC), blas, blas_threads (the
+                              loaded BLAS as measured at saving, `minifa.blas.measured`;
+                              files from before 12/2026 lack these two)
     /model/W{l}        (R, in, out)  Julia (out, in, R): W[:, :, r] is member r's Dense.weight
     /model/b{l}        (R, out)      Julia (out, R):     b[:, r] is member r's Dense.bias
     /rule/<name>       rule.state() arrays, matrices transposed like W (Julia (rows, cols, R))
@@ -35,7 +37,7 @@ import array_api_compat
 import h5py
 import numpy as np
 
-from . import __version__, integrity
+from . import __version__, blas, integrity
 from .atomic import atomic_path
 from .backend import get_backend
 from .config import Config, Run, build
@@ -91,6 +93,7 @@ def _write_header(f: h5py.File, run: Run) -> None:
         "package_versions": json.dumps(package_versions(), sort_keys=True), "config": run.config.to_json(),
         "rule": run.config.rule, "step": np.int64(run.step), "epoch": np.int64(run.epoch),
         "backend": run.backend.name, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **blas.measured(),
     })
 
 
@@ -203,6 +206,8 @@ def _header(f: h5py.File, path: Path) -> dict:
     header = {key: str(_need(f.attrs, key, path)) for key in ("minifa_version", "rule", "backend", "created")}
     header.update({key: int(_need(f.attrs, key, path)) for key in ("format_version", "step", "epoch")})
     header["package_versions"] = json.loads(_need(f.attrs, "package_versions", path))
+    header["blas"] = str(f.attrs["blas"]) if "blas" in f.attrs else None  # older files lack both
+    header["blas_threads"] = int(f.attrs["blas_threads"]) if "blas_threads" in f.attrs else None
     return header
 
 
@@ -263,3 +268,20 @@ def peek(path) -> dict:
         tables = _items(_need(f, "history", path))
         last = {t: {k: _rows(d, len(d) - 1)[0] if len(d) else None for k, d in _items(g)} for t, g in tables}
         return {**_header(f, path), "config": upgraded(json.loads(_need(f.attrs, "config", path))), "last": last}
+
+
+def blas_note(path) -> str | None:
+    """One line when checkpoint ``path`` was saved under another BLAS build or thread count
+    than this process has now: a resumed run's bits then differ from an uninterrupted one's.
+    None when they agree, or for a checkpoint from before the record."""
+    saved, now = peek(path), blas.measured()
+    if saved["blas"] is None or (saved["blas"], saved["blas_threads"]) == (now["blas"], now["blas_threads"]):
+        return None
+    return (f"{path} was saved under {_blas_phrase(saved)}, this process has {_blas_phrase(now)}: the resumed "
+            f"run's bits will differ from an uninterrupted run's (MINIFA_BLAS_THREADS={saved['blas_threads']} "
+            "sets the count; the kernel follows the CPU or OPENBLAS_CORETYPE)")
+
+
+def _blas_phrase(record: dict) -> str:
+    threads = record["blas_threads"]
+    return f"{record['blas']} with {threads} thread{'s' * (threads != 1)}"

@@ -5,9 +5,9 @@
     /            attrs: experiment, profile, config (JSON), config_hash, minifa_version, created,
                         sha256 (the header's digests: these attributes and that /units exists)
     /units/<key> one group per finished unit: its arrays; attrs params (JSON), the run's record
-                        (seconds, device, cpu_seconds, cpu: `local.timed`; files from before
-                        12/2026 lack the last two), sha256 (the unit's digests: each array and
-                        each attribute)
+                        (seconds, device, cpu_seconds, cpu, blas, blas_threads: `local.timed`;
+                        older files lack the last two or four), sha256 (the unit's digests: each
+                        array and each attribute)
 (after the HDF5 data) the seal: SHA-256 of the file's bytes, checked before parsing
 
 Integrity (`minifa.integrity`): reading a file checks the header's digests and every unit's;
@@ -45,7 +45,7 @@ from ..lock import exclusive
 from .framework import Unit, config_hash
 
 UNITS = "units"
-RECORD = {"seconds", "cpu_seconds", "device", "cpu"}  # what a unit keeps of its run
+RECORD = {"seconds", "cpu_seconds", "device", "cpu", "blas", "blas_threads"}  # what a unit keeps of its run
 MOVE_AWAY = "move it away (or restore an intact copy) and rerun"
 
 
@@ -143,7 +143,8 @@ class ResultStore:
 
     def write_unit(self, unit: Unit, arrays: dict[str, np.ndarray], record: dict) -> None:
         """Add one finished unit: copy, append, fsync, rename (the single writer). ``record``:
-        its run's ``seconds`` and ``device``, and optionally ``cpu_seconds`` and ``cpu``."""
+        its run's ``seconds`` and ``device``, and optionally ``cpu_seconds``, ``cpu``, ``blas``
+        and ``blas_threads``."""
         missing = {"seconds", "device"} - record.keys()
         if missing or not record.keys() <= RECORD:
             raise ValueError(f"a unit's record needs seconds and device, and only {sorted(RECORD)}: {sorted(record)}")
@@ -180,7 +181,7 @@ class Results:
     config: dict
     units: dict[str, dict[str, np.ndarray]]
     params: dict[str, dict]
-    records: dict[str, dict]  # per unit, what it kept of its run (RECORD; older files lack cpu_*)
+    records: dict[str, dict]  # per unit, what it kept of its run (RECORD; older files lack cpu*, blas*)
 
     @property
     def seconds(self) -> float:
