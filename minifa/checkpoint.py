@@ -18,7 +18,8 @@ Layout (h5py shapes; HDF5.jl reverses every dimension, so Julia sees them revers
 Integrity: ``sha256`` covers every dataset (dtype, shape, bytes) and every attribute of every
 object (config, rng states, step, epoch, history, rule state...); `load` and `peek` recompute
 it and refuse a file whose content differs in any object, naming it. Before that, the seal
-after the HDF5 data (`minifa.integrity.seal`) is checked without parsing the file. A new file is loaded
+after the HDF5 data (`minifa.integrity.seal`) is checked without parsing the file
+(`minifa.integrity.open_checked` does both). A new file is loaded
 back before it replaces the old one, so an unloadable checkpoint never replaces a loadable one.
 
 l is 1-based like Flux's layers; every model and rule dataset has a ``julia_shape`` attribute.
@@ -29,7 +30,7 @@ from __future__ import annotations
 
 import json
 import platform
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -42,11 +43,10 @@ from .atomic import atomic_path
 from .backend import get_backend
 from .config import Config, Run, build
 from .errors import CheckpointError, MinifaError, reason
+from .integrity import CHECKPOINT as FORMAT, INTACT
 from .legacy import upgraded
 
-FORMAT = "minifa-checkpoint"
 FORMAT_VERSION = 2  # 2: the sha256 manifest (format 1 files have none)
-INTACT = "use an intact copy or re-save the run"
 
 
 def _transpose(array: np.ndarray) -> np.ndarray:
@@ -140,31 +140,11 @@ def _items(group: h5py.Group) -> list:
     return [(name, group[name]) for name in group]  # h5py's items() turns a damaged member into None
 
 
-@contextmanager
 def _open(path: Path):
-    """The open, format-checked file; any low-level failure becomes a one-line CheckpointError."""
+    """The open, format- and digest-checked file (`minifa.integrity.open_checked`)."""
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} not found; check the path (save a run first)")
-    try:
-        problem = integrity.seal_problem(path)  # before libhdf5 parses a byte of it
-    except OSError as err:
-        raise CheckpointError(f"cannot read checkpoint {path} ({reason(err)}); check its permissions") from err
-    if problem is not None:
-        raise CheckpointError(f"checkpoint {path} is damaged: {problem}; {INTACT}")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as err:
-        raise CheckpointError(f"checkpoint {path} is not a readable HDF5 file ({reason(err)}); "
-                              f"it is truncated or corrupt, {INTACT}") from err
-    try:
-        with f:
-            _check_format(f, path)
-            _check_digests(f, path)
-            yield f
-    except MinifaError:  # ours, or the caller's (a ConfigError from build()): already one clear line
-        raise
-    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as err:  # unreadable parts of a damaged file
-        raise CheckpointError(f"checkpoint {path} is damaged ({reason(err)}); {INTACT}") from err
+    return integrity.open_checked(path, "checkpoint", CheckpointError, check_format=lambda f: _check_format(f, path))
 
 
 def _check_format(f: h5py.File, path: Path) -> None:
@@ -177,13 +157,6 @@ def _check_format(f: h5py.File, path: Path) -> None:
             "older", f"rerun the training, or load it with minifa {f.attrs.get('minifa_version', '?')}, which wrote it")
         raise CheckpointError(f"checkpoint {path} has format version {version}, {age} than this minifa reads "
                               f"({FORMAT_VERSION}){' and no integrity digests' if version < 2 else ''}; {fix}")
-
-
-def _check_digests(f: h5py.File, path: Path) -> None:
-    """Every dataset and attribute reads as it was written (`minifa.integrity`)."""
-    problem = integrity.first_mismatch(f)
-    if problem is not None:
-        raise CheckpointError(f"checkpoint {path} is damaged: {problem}; {INTACT}")
 
 
 def _need(container, name: str, path: Path):
