@@ -76,8 +76,7 @@ def fair_share() -> int:
 
 def blas_threads() -> int | None:
     """NumPy's BLAS thread count now (None if no BLAS is detected)."""
-    libs = blas_libraries()
-    return libs[0]["num_threads"] if libs else None
+    return measured()["blas_threads"] or None
 
 
 def blas_libraries(numpy_only: bool = False) -> list[dict]:
@@ -85,9 +84,8 @@ def blas_libraries(numpy_only: bool = False) -> list[dict]:
     or only those."""
     from threadpoolctl import threadpool_info
 
-    home = os.path.dirname(os.path.dirname(np.__file__))
     libs = [lib for lib in threadpool_info() if lib.get("user_api") == "blas"]
-    own = [lib for lib in libs if os.path.dirname(lib["filepath"]).startswith(home)]
+    own = [lib for lib in libs if _inside_numpy(lib["filepath"])]
     return own if numpy_only else own + [lib for lib in libs if lib not in own]
 
 
@@ -109,15 +107,31 @@ def blas_thread_count() -> int:
     return max(1, int(f())) if f is not None else 1
 
 
+def _inside_numpy(filepath: str) -> bool:
+    """Whether a loaded library lies in NumPy's site directory, by real paths: the loader
+    reports ``filepath`` with symlinks resolved, ``np.__file__`` keeps the path Python was
+    reached by (a symlinked venv or home), and a mismatch silently turned off the fast paths."""
+    home = os.path.realpath(os.path.dirname(os.path.dirname(np.__file__)))
+    return os.path.realpath(filepath).startswith(home + os.sep)
+
+
 def blas_kernel() -> str:
     """NumPy's BLAS and the kernel it picked for this CPU, e.g. ``OpenBLAS 0.3.31 SkylakeX``
     (``OPENBLAS_CORETYPE`` overrides the pick); its bits differ between kernels."""
+    return measured()["blas"]
+
+
+def measured() -> dict:
+    """NumPy's BLAS as loaded now, read from the library (threadpoolctl), not as requested:
+    ``{"blas": build and kernel (`blas_kernel`), "blas_threads": its thread count}``; the two
+    a run's bits depend on, which checkpoints and results units record."""
     libs = blas_libraries(numpy_only=True) or blas_libraries()
     if not libs:
-        return "no BLAS found"
+        return {"blas": "no BLAS found", "blas_threads": 0}
     lib = libs[0]
     name = {"openblas": "OpenBLAS", "mkl": "MKL", "blis": "BLIS"}.get(lib.get("internal_api"), lib.get("internal_api"))
-    return " ".join(str(part) for part in (name, lib.get("version"), lib.get("architecture")) if part)
+    build = " ".join(str(part) for part in (name, lib.get("version"), lib.get("architecture")) if part)
+    return {"blas": build, "blas_threads": int(lib["num_threads"])}
 
 
 def cpu_name() -> str:

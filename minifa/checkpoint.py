@@ -3,9 +3,11 @@ Julia (HDF5.jl) can read the weights directly.
 
 Layout (h5py shapes; HDF5.jl reverses every dimension, so Julia sees them reversed)::
 
-    /                  attrs: format="minifa-checkpoint", format_version=1, minifa_version,
+    /                  attrs: format="minifa-checkpoint", format_version=2, minifa_version,
                               package_versions (JSON), config (JSON), rule, step, epoch,
-                              backend, created (ISO 8601, UTC)
+                              backend, created (ISO 8601, UTC), blas, blas_threads (the
+                              loaded BLAS as measured at saving, `minifa.blas.measured`;
+                              files from before 12/2026 lack these two)
     /model/W{l}        (R, in, out)  Julia (out, in, R): W[:, :, r] is member r's Dense.weight
     /model/b{l}        (R, out)      Julia (out, R):     b[:, r] is member r's Dense.bias
     /rule/<name>       rule.state() arrays, matrices transposed like W (Julia (rows, cols, R))
@@ -16,7 +18,8 @@ Layout (h5py shapes; HDF5.jl reverses every dimension, so Julia sees them revers
 Integrity: ``sha256`` covers every dataset (dtype, shape, bytes) and every attribute of every
 object (config, rng states, step, epoch, history, rule state...); `load` and `peek` recompute
 it and refuse a file whose content differs in any object, naming it. Before that, the seal
-after the HDF5 data (`minifa.integrity.seal`) is checked without parsing the file. A new file is loaded
+after the HDF5 data (`minifa.integrity.seal`) is checked without parsing the file
+(`minifa.integrity.open_checked` does both). A new file is loaded
 back before it replaces the old one, so an unloadable checkpoint never replaces a loadable one.
 
 l is 1-based like Flux's layers; every model and rule dataset has a ``julia_shape`` attribute.
@@ -27,7 +30,7 @@ from __future__ import annotations
 
 import json
 import platform
-from contextlib import contextmanager, suppress
+from contextlib import suppress
 from datetime import datetime, timezone
 from pathlib import Path
 
@@ -35,16 +38,15 @@ import array_api_compat
 import h5py
 import numpy as np
 
-from . import __version__, integrity
+from . import __version__, blas, integrity
 from .atomic import atomic_path
 from .backend import get_backend
 from .config import Config, Run, build
 from .errors import CheckpointError, MinifaError, reason
+from .integrity import CHECKPOINT as FORMAT, INTACT
 from .legacy import upgraded
 
-FORMAT = "minifa-checkpoint"
 FORMAT_VERSION = 2  # 2: the sha256 manifest (format 1 files have none)
-INTACT = "use an intact copy or re-save the run"
 
 
 def _transpose(array: np.ndarray) -> np.ndarray:
@@ -91,6 +93,7 @@ def _write_header(f: h5py.File, run: Run) -> None:
         "package_versions": json.dumps(package_versions(), sort_keys=True), "config": run.config.to_json(),
         "rule": run.config.rule, "step": np.int64(run.step), "epoch": np.int64(run.epoch),
         "backend": run.backend.name, "created": datetime.now(timezone.utc).isoformat(timespec="seconds"),
+        **blas.measured(),
     })
 
 
@@ -137,31 +140,11 @@ def _items(group: h5py.Group) -> list:
     return [(name, group[name]) for name in group]  # h5py's items() turns a damaged member into None
 
 
-@contextmanager
 def _open(path: Path):
-    """The open, format-checked file; any low-level failure becomes a one-line CheckpointError."""
+    """The open, format- and digest-checked file (`minifa.integrity.open_checked`)."""
     if not path.is_file():
         raise CheckpointError(f"checkpoint {path} not found; check the path (save a run first)")
-    try:
-        problem = integrity.seal_problem(path)  # before libhdf5 parses a byte of it
-    except OSError as err:
-        raise CheckpointError(f"cannot read checkpoint {path} ({reason(err)}); check its permissions") from err
-    if problem is not None:
-        raise CheckpointError(f"checkpoint {path} is damaged: {problem}; {INTACT}")
-    try:
-        f = h5py.File(path, "r")
-    except OSError as err:
-        raise CheckpointError(f"checkpoint {path} is not a readable HDF5 file ({reason(err)}); "
-                              f"it is truncated or corrupt, {INTACT}") from err
-    try:
-        with f:
-            _check_format(f, path)
-            _check_digests(f, path)
-            yield f
-    except MinifaError:  # ours, or the caller's (a ConfigError from build()): already one clear line
-        raise
-    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as err:  # unreadable parts of a damaged file
-        raise CheckpointError(f"checkpoint {path} is damaged ({reason(err)}); {INTACT}") from err
+    return integrity.open_checked(path, "checkpoint", CheckpointError, check_format=lambda f: _check_format(f, path))
 
 
 def _check_format(f: h5py.File, path: Path) -> None:
@@ -174,13 +157,6 @@ def _check_format(f: h5py.File, path: Path) -> None:
             "older", f"rerun the training, or load it with minifa {f.attrs.get('minifa_version', '?')}, which wrote it")
         raise CheckpointError(f"checkpoint {path} has format version {version}, {age} than this minifa reads "
                               f"({FORMAT_VERSION}){' and no integrity digests' if version < 2 else ''}; {fix}")
-
-
-def _check_digests(f: h5py.File, path: Path) -> None:
-    """Every dataset and attribute reads as it was written (`minifa.integrity`)."""
-    problem = integrity.first_mismatch(f)
-    if problem is not None:
-        raise CheckpointError(f"checkpoint {path} is damaged: {problem}; {INTACT}")
 
 
 def _need(container, name: str, path: Path):
@@ -203,6 +179,8 @@ def _header(f: h5py.File, path: Path) -> dict:
     header = {key: str(_need(f.attrs, key, path)) for key in ("minifa_version", "rule", "backend", "created")}
     header.update({key: int(_need(f.attrs, key, path)) for key in ("format_version", "step", "epoch")})
     header["package_versions"] = json.loads(_need(f.attrs, "package_versions", path))
+    header["blas"] = str(f.attrs["blas"]) if "blas" in f.attrs else None  # older files lack both
+    header["blas_threads"] = int(f.attrs["blas_threads"]) if "blas_threads" in f.attrs else None
     return header
 
 
@@ -263,3 +241,20 @@ def peek(path) -> dict:
         tables = _items(_need(f, "history", path))
         last = {t: {k: _rows(d, len(d) - 1)[0] if len(d) else None for k, d in _items(g)} for t, g in tables}
         return {**_header(f, path), "config": upgraded(json.loads(_need(f.attrs, "config", path))), "last": last}
+
+
+def blas_note(path) -> str | None:
+    """One line when checkpoint ``path`` was saved under another BLAS build or thread count
+    than this process has now: a resumed run's bits then differ from an uninterrupted one's.
+    None when they agree, or for a checkpoint from before the record."""
+    saved, now = peek(path), blas.measured()
+    if saved["blas"] is None or (saved["blas"], saved["blas_threads"]) == (now["blas"], now["blas_threads"]):
+        return None
+    return (f"{path} was saved under {_blas_phrase(saved)}, this process has {_blas_phrase(now)}: the resumed "
+            f"run's bits will differ from an uninterrupted run's (MINIFA_BLAS_THREADS={saved['blas_threads']} "
+            "sets the count; the kernel follows the CPU or OPENBLAS_CORETYPE)")
+
+
+def _blas_phrase(record: dict) -> str:
+    threads = record["blas_threads"]
+    return f"{record['blas']} with {threads} thread{'s' * (threads != 1)}"

@@ -29,14 +29,10 @@ from pathlib import Path
 import h5py
 import numpy as np
 
-from .integrity import MANIFEST, first_mismatch, seal_problem
+from .errors import CheckpointError, choose
+from .integrity import CHECKPOINT, SWEEP, UNITS, open_checked
 from .legacy import upgraded
-from .errors import CheckpointError, choose, reason
 from .options import finite, per_layer_member, per_member
-
-CHECKPOINT_FORMAT = "minifa-checkpoint"  # checkpoint.FORMAT, not imported: that module builds runs
-UNITS = "units"  # the results file's group of finished units (experiments.store)
-SWEEP = "sweep"  # the results file's ``profile`` attribute (experiments.sweep.PROFILE)
 
 # name: (table, per layer, axis label)
 METRICS = {
@@ -100,19 +96,9 @@ def kind(path) -> str:
     if not path.is_file():
         what = "is a directory" if path.is_dir() else "not found"
         raise CheckpointError(f"{path} {what}; pass a checkpoint (train --checkpoint) or a sweep results file")
-    try:
-        problem = seal_problem(path)  # before libhdf5 parses a byte of it (a damaged heap can hang it)
-    except OSError as err:
-        raise CheckpointError(f"cannot read {path} ({err.strerror}); check its permissions") from None
-    if problem is not None:
-        raise CheckpointError(f"{path} is damaged: {problem}; use an intact copy or write it again")
-    try:
-        with h5py.File(path, "r") as f:
-            attrs = dict(f.attrs)
-    except OSError:
-        raise CheckpointError(f"{path} is not an HDF5 file; pass a checkpoint (train --checkpoint) "
-                              "or a sweep results file (sweep)") from None
-    if str(attrs.get("format", "")) == CHECKPOINT_FORMAT:
+    with open_checked(path, "", CheckpointError, verify=False) as f:  # the digests: once the kind is known
+        attrs = dict(f.attrs)
+    if str(attrs.get("format", "")) == CHECKPOINT:
         return "checkpoint"
     if str(attrs.get("profile", "")) == SWEEP:
         return "sweep"
@@ -136,29 +122,9 @@ def read(path) -> list[History]:
     """Every run in the file: one for a checkpoint, one per finished grid point of a sweep."""
     path = Path(path)
     what = kind(path)
-    try:
-        with h5py.File(path, "r") as f:
-            _verify(f, path, what)
-            return [_checkpoint(f, path)] if what == "checkpoint" else _sweep(f, path)
-    except CheckpointError:
-        raise
-    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as err:
-        why = reason(err)
-        raise CheckpointError(f"{path} is damaged ({why}); use an intact copy or write it again") from None
-
-
-def _verify(f: h5py.File, path: Path, what: str) -> None:
-    """The file's SHA-256 digests (`minifa.integrity`), as ``checkpoint.load`` and
-    ``Results.load`` check them: nothing damaged is plotted silently."""
-    groups = [("", f, None)] if what == "checkpoint" else [("its header's ", f, UNITS)] + [
-        (f"in unit {key!r}, ", f[UNITS][key], None) for key in f.get(UNITS, {})]
-    if MANIFEST not in f.attrs:
-        raise CheckpointError(f"{path} was written by an older minifa (no integrity digests); "
-                              "read it with that version, or train the run again")
-    for where, group, skip in groups:
-        problem = first_mismatch(group, skip=skip)
-        if problem is not None:
-            raise CheckpointError(f"{path} is damaged: {where}{problem}; use an intact copy or write it again")
+    # the digests as checkpoint.load and Results.load check them: nothing damaged is plotted silently
+    with open_checked(path, "", CheckpointError, units=what == "sweep") as f:
+        return [_checkpoint(f, path)] if what == "checkpoint" else _sweep(f, path)
 
 
 def _checkpoint(f: h5py.File, path: Path) -> History:
@@ -225,10 +191,10 @@ def describe(path) -> tuple[dict, list[str]]:
         raise CheckpointError(f"{path} is a checkpoint, not a sweep results file")
     runs = read(path)  # seal and digests checked before the config is read below
     try:
-        with h5py.File(path, "r") as f:
+        with open_checked(path, "", CheckpointError, verify=False) as f:
             config = json.loads(f.attrs["config"])
         grid, total = dict(config["grid"]), len(config["units"])  # the grid: [key, values] pairs, in order
-    except (OSError, KeyError, ValueError, TypeError) as err:
+    except (KeyError, ValueError, TypeError) as err:
         raise CheckpointError(f"{path}: not a readable sweep results file ({err}); rerun the sweep") from None
     points = []
     lines = [f"{path}: sweep of {total} point(s), {len(runs)} finished; grid "

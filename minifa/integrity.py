@@ -23,6 +23,10 @@ each dataset's stored byte ranges, then its length and `SEAL_MAGIC`. A reader ch
 with plain reads *before* libhdf5 parses anything; a mismatch names the dataset whose stored
 bytes changed, or else the HDF5 metadata. A file without a seal (written before it, or edited
 through h5py) is still checked object by object.
+
+Every reader opens a sealed file through `open_checked`: seal, then libhdf5, then the
+manifests, and any failure on the way (or inside the reader's ``with`` block, where h5py
+trips over a damaged part) is one line naming the file, the problem and the fix.
 """
 
 from __future__ import annotations
@@ -31,16 +35,26 @@ import hashlib
 import json
 import os
 import struct
+from contextlib import contextmanager
 from pathlib import Path
 
 import h5py
 import numpy as np
+
+from .errors import MinifaError, reason
+
+# The names that tell minifa's sealed files apart, here on the ground floor so that every
+# reader (plots, ``inspect``) knows them without importing the writer.
+CHECKPOINT = "minifa-checkpoint"  # a checkpoint's root ``format`` attribute (`minifa.checkpoint`)
+UNITS = "units"  # a results file's group of finished units (`minifa.experiments.store`)
+SWEEP = "sweep"  # a sweep's results file's ``profile`` attribute (`minifa.experiments.sweep`)
 
 MANIFEST = "sha256"  # the attribute holding the JSON manifest
 SEAL_MAGIC = b"minifa-seal-v1\n\x00"  # the file's last 16 bytes, after the trailer's length
 _LENGTH = struct.Struct("<Q")
 _BLOCK = 1 << 23
 WALK = "(object walk)"  # the entry a damaged object tree adds
+INTACT = "restore an intact copy, or move it away and write it again"  # the fix for any damage
 
 
 def digest(value) -> str:
@@ -220,3 +234,50 @@ def seal_problem(path) -> str | None:
         except (OSError, ValueError, KeyError, TypeError, OverflowError):
             return "its seal (the SHA-256 trailer) is unreadable"
         return "its HDF5 metadata (object headers, chunk index, heaps or attributes) fails the file's SHA-256 check"
+
+
+@contextmanager
+def open_checked(path, what: str, error: type[MinifaError], units: bool = False, verify: bool = True,
+                 check_format=None):
+    """``h5py.File(path, "r")``, checked: the seal before libhdf5 parses a byte, then
+    ``check_format(f)`` (the caller's: a foreign file is not a damaged one), then the root's
+    manifest and, with ``units`` (a results file), each unit's; ``verify=False`` checks the
+    seal only (to read the format attributes that choose a reader). Any failure, also one
+    inside the ``with`` block, is one line ``error("<what> <path> ...; <fix>")``."""
+    label = f"{what} {path}".strip()
+    try:
+        problem = seal_problem(path)
+    except OSError as err:
+        raise error(f"cannot read {label} ({reason(err)}); check its permissions") from None
+    if problem is not None:
+        raise error(f"{label} is damaged: {problem}; {INTACT}")
+    try:
+        f = h5py.File(path, "r")
+    except OSError as err:
+        raise error(f"{label} is not a readable HDF5 file ({reason(err)}): truncated, corrupt or not "
+                    f"written by minifa; {INTACT}") from None
+    try:
+        with f:
+            if check_format is not None:
+                check_format(f)
+            if verify:
+                _verify(f, label, error, units)
+            yield f
+    except MinifaError:  # ours, or the caller's (a ConfigError from build()): already one clear line
+        raise
+    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as err:  # unreadable parts of a damaged file
+        raise error(f"{label} is damaged ({reason(err)}); {INTACT}") from None
+
+
+def _verify(f: h5py.File, label: str, error: type[MinifaError], units: bool) -> None:
+    """The file's manifests: the root's (a results file's units count as present only) and,
+    with ``units``, each unit's."""
+    if MANIFEST not in f.attrs:
+        raise error(f"{label} has no integrity digests: an older minifa wrote it, or it is damaged; "
+                    f"read it with the minifa that wrote it, or {INTACT}")
+    groups = [("its header's " if units else "", f, UNITS if units else None)]
+    groups += [(f"in unit {key!r}, ", f[UNITS][key], None) for key in (f[UNITS] if units else ())]
+    for where, group, skip in groups:
+        problem = first_mismatch(group, skip=skip)
+        if problem is not None:
+            raise error(f"{label} is damaged: {where}{problem}; {INTACT}")

@@ -104,7 +104,7 @@ def test_bad_input_is_one_line(runs, tmp_path):
     assert invoke("plot", quiet, "-o", tmp_path / "quiet.png").exit_code == 0  # the epoch panels alone
     text = tmp_path / "notes.h5"
     text.write_text("not hdf5")
-    assert_one_line_error(invoke("plot", text), 1, "notes.h5 is not an HDF5 file")
+    assert_one_line_error(invoke("plot", text), 1, "notes.h5 is not a readable HDF5 file")
     foreign = tmp_path / "foreign.h5"
     with h5py.File(foreign, "w") as f:
         f["x"] = np.zeros(3)

@@ -103,12 +103,17 @@ def inspect(ckpt: str, as_json: bool) -> None:
 @click.command()
 @json_option
 def info(as_json: bool) -> None:
-    """Version, backend, GPU, BLAS library and its thread count."""
-    blas = [{"library": p.get("internal_api"), "version": p.get("version"), "threads": p.get("num_threads")}
-            for p in blas_libraries()]
+    """Version, backend, GPU, the loaded BLAS libraries with kernel and thread count, read from
+    each library (NumPy's own is what checkpoints and results units record)."""
+    own = blas_libraries(numpy_only=True)  # NumPy's own: the one its fast paths call
+    blas = [{"library": p.get("internal_api"), "version": p.get("version"), "kernel": p.get("architecture"),
+             "threads": p.get("num_threads"), "numpy": p in own} for p in blas_libraries()]
     payload = {"minifa": __version__, "python": platform.python_version(), "numpy": np.__version__,
-               "backend": get_backend("auto").name, "gpu": gpu_description() if gpu_available() else None, "blas": blas}
+               "backend": get_backend("auto").name, "gpu": gpu_description() if gpu_available() else None,
+               "blas": blas}
     lines = [f"minifa {__version__} (Python {payload['python']}, NumPy {payload['numpy']})",
              f"backend (auto): {payload['backend']}", f"GPU: {payload['gpu'] or 'none (CuPy absent or no CUDA device)'}"]
-    lines += [f"BLAS: {b['library']} {b['version']}, {b['threads']} thread(s)" for b in blas] or ["BLAS: not detected"]
+    mark = {True: " (NumPy's own)", False: ""}
+    lines += [f"BLAS: {b['library']} {b['version']} {b['kernel']}, {b['threads']} thread(s){mark[b['numpy']]}"
+              for b in blas] or ["BLAS: not detected"]
     emit(payload, as_json, lines)

@@ -183,6 +183,9 @@ def open_run(params: dict, explicit: set[str]):
         if fixed:
             raise ConfigError(f"--resume continues the run stored in {path}, whose config fixes --{fixed[0].replace('_', '-')}; drop it or start a new run")
         run = checkpoint.load(path, backend)
+        note = checkpoint.blas_note(path)  # a note, not an error: the run is valid, its bits differ
+        if note:
+            click.echo(f"note: {note}", err=True)
         if "epochs" in explicit:
             run.config.epochs = params["epochs"]
         if "metrics_every" in explicit:

@@ -16,7 +16,7 @@ from typing import Callable, Iterable, Iterator
 from threadpoolctl import threadpool_limits
 
 from ..backend import get_backend
-from ..blas import blas_kernel, blas_threads, cpu_name
+from ..blas import blas_kernel, blas_threads, cpu_name, measured
 
 
 def placement(config: dict) -> str:
@@ -29,13 +29,14 @@ def timed(function: Callable, config: dict, unit, threads: int):
     """``(unit, arrays, record)``: one unit under ``threads`` BLAS threads. ``record``: wall
     ``seconds``; ``cpu_seconds``, this process's CPU time (all its threads, no other
     process's: on a busy machine seconds ≫ cpu_seconds / threads; a Dask worker running
-    several units at once in threads counts them all); ``device`` (``placement``) and ``cpu``
-    (``cpu_name``)."""
+    several units at once in threads counts them all); ``device`` (``placement``), ``cpu``
+    (``cpu_name``), and ``blas``, ``blas_threads``: the BLAS build and thread count read from
+    the loaded library at the unit's end (`minifa.blas.measured`), not the ones asked for."""
     with threadpool_limits(limits=threads, user_api="blas"):
         start, cpu_start = time.perf_counter(), time.process_time()
         arrays = function(config, unit)
         record = {"seconds": time.perf_counter() - start, "cpu_seconds": time.process_time() - cpu_start,
-                  "device": placement(config), "cpu": cpu_name()}
+                  "device": placement(config), "cpu": cpu_name(), **measured()}
         return unit, arrays, record
 
 

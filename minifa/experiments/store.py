@@ -5,9 +5,9 @@
     /            attrs: experiment, profile, config (JSON), config_hash, minifa_version, created,
                         sha256 (the header's digests: these attributes and that /units exists)
     /units/<key> one group per finished unit: its arrays; attrs params (JSON), the run's record
-                        (seconds, device, cpu_seconds, cpu: `local.timed`; files from before
-                        12/2026 lack the last two), sha256 (the unit's digests: each array and
-                        each attribute)
+                        (seconds, device, cpu_seconds, cpu, blas, blas_threads: `local.timed`;
+                        older files lack the last two or four), sha256 (the unit's digests: each
+                        array and each attribute)
 (after the HDF5 data) the seal: SHA-256 of the file's bytes, checked before parsing
 
 Integrity (`minifa.integrity`): reading a file checks the header's digests and every unit's;
@@ -30,7 +30,7 @@ import json
 import os
 import shutil
 import weakref
-from contextlib import ExitStack, contextmanager
+from contextlib import ExitStack
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
@@ -40,43 +40,19 @@ import numpy as np
 
 from .. import __version__, integrity
 from ..atomic import atomic_path
-from ..errors import MinifaError, ResultsError, reason
+from ..errors import ResultsError
+from ..integrity import UNITS
 from ..lock import exclusive
 from .framework import Unit, config_hash
 
-UNITS = "units"
-RECORD = {"seconds", "cpu_seconds", "device", "cpu"}  # what a unit keeps of its run
-MOVE_AWAY = "move it away (or restore an intact copy) and rerun"
+RECORD = {"seconds", "cpu_seconds", "device", "cpu", "blas", "blas_threads"}  # what a unit keeps of its run
 
 
-@contextmanager
 def _reading(path: Path):
-    """The open results file, digests checked; any failure is a one-line ResultsError."""
+    """The open results file, seal and digests checked (`minifa.integrity.open_checked`)."""
     if path.is_dir():
         raise ResultsError(f"{path} is a directory, not a results file; move it away and rerun")
-    try:
-        problem = integrity.seal_problem(path)  # before libhdf5 parses a byte of it
-        if problem is not None:
-            raise ResultsError(f"{path} is damaged: {problem}; {MOVE_AWAY}")
-        with h5py.File(path, "r") as f:
-            _check(f, path)
-            yield f
-    except MinifaError:
-        raise
-    except (OSError, KeyError, ValueError, TypeError, RuntimeError) as err:
-        raise ResultsError(f"{path}: not a readable minifa results file ({reason(err)}); {MOVE_AWAY}") from None
-
-
-def _check(f: h5py.File, path: Path) -> None:
-    if integrity.MANIFEST not in f.attrs:
-        raise ResultsError(f"{path} was written by an older minifa (no integrity digests) or is damaged; {MOVE_AWAY}")
-    problem = integrity.first_mismatch(f, skip=UNITS)
-    if problem is not None:
-        raise ResultsError(f"{path} is damaged: its header's {problem}; {MOVE_AWAY}")
-    for key in f[UNITS]:
-        problem = integrity.first_mismatch(f[UNITS][key])
-        if problem is not None:
-            raise ResultsError(f"{path} is damaged: in unit {key!r}, {problem}; {MOVE_AWAY}")
+    return integrity.open_checked(path, "results file", ResultsError, units=True)
 
 
 def _read_header(path: Path) -> dict:
@@ -143,7 +119,8 @@ class ResultStore:
 
     def write_unit(self, unit: Unit, arrays: dict[str, np.ndarray], record: dict) -> None:
         """Add one finished unit: copy, append, fsync, rename (the single writer). ``record``:
-        its run's ``seconds`` and ``device``, and optionally ``cpu_seconds`` and ``cpu``."""
+        its run's ``seconds`` and ``device``, and optionally ``cpu_seconds``, ``cpu``, ``blas``
+        and ``blas_threads``."""
         missing = {"seconds", "device"} - record.keys()
         if missing or not record.keys() <= RECORD:
             raise ValueError(f"a unit's record needs seconds and device, and only {sorted(RECORD)}: {sorted(record)}")
@@ -180,7 +157,7 @@ class Results:
     config: dict
     units: dict[str, dict[str, np.ndarray]]
     params: dict[str, dict]
-    records: dict[str, dict]  # per unit, what it kept of its run (RECORD; older files lack cpu_*)
+    records: dict[str, dict]  # per unit, what it kept of its run (RECORD; older files lack cpu*, blas*)
 
     @property
     def seconds(self) -> float:

@@ -31,11 +31,12 @@ import numpy as np
 import minifa as mf
 from minifa.data import DATA_DIR, load_data
 from minifa.errors import ConfigError, DivergenceError
+from minifa.integrity import SWEEP
 
 from .framework import Experiment, Unit
 from .runner import run_experiment
 
-PROFILE = "sweep"  # the results file's profile: what tells a sweep from a paper figure
+PROFILE = SWEEP  # the results file's profile: what tells a sweep from a paper figure
 
 
 def grid_points(grid: dict[str, list]) -> list[dict]:
