@@ -249,9 +249,9 @@ def test_a_figure_that_breaks_the_contract_is_named_with_what_it_lacks(monkeypat
 
     complete = experiments.EXPERIMENTS["chu-fig1"]
     assert experiments.contract_problem("chu_fig1", complete) is None
-    lacking = replace(complete, profiles={"paper": {}, "long": {}, "tiny": {}}, claims=no_claims, plot=None)
+    lacking = replace(complete, profiles={"paper": {}, "long": {}, "tiny": {}}, claims=no_claims, plot=None, paper="")
     problem = experiments.contract_problem("my_fig", lacking)
-    assert problem.startswith("figure module minifa/experiments/my_fig.py lacks profiles['quick'], claims, plot; "
+    assert problem.startswith("figure module minifa/experiments/my_fig.py lacks profiles['quick'], claims, plot, paper; "
                               "a figure module ends in FIGURE = Experiment(")
     assert "\n" not in problem
     assert experiments.contract_problem("my_fig", {"name": "my-fig"}).startswith(

@@ -25,11 +25,12 @@ def contract_problem(module: str, figure) -> str | None:
         missing = [f"profiles[{p!r}]" for p in PROFILES if p not in figure.profiles]
         missing += ["claims"] if figure.claims is no_claims else []  # the default is a sweep's
         missing += ["plot"] if figure.plot is None else []
+        missing += ["paper"] if not figure.paper else []
     if not missing:
         return None
     return (f"figure module minifa/experiments/{module}.py lacks {', '.join(missing)}; a figure module ends "
             f"in FIGURE = Experiment(name=, title=, profiles= (each of {', '.join(PROFILES)}), units=, run_unit=, "
-            "claims=, plot=) (README, \"Adding a figure\")")
+            "claims=, plot=, paper=) (README, \"Adding a figure\")")
 
 
 def _discover() -> tuple[dict[str, Experiment], list[str]]:

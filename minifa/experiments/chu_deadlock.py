@@ -68,4 +68,4 @@ def claims(results) -> list[Claim]:
 
 
 FIGURE = Experiment(name=NAME, title=TITLE, profiles=PROFILES, units=units, run_unit=run_unit, claims=claims,
-                    plot=Lazy("minifa.plots.chu_deadlock"))
+                    plot=Lazy("minifa.plots.chu_deadlock"), paper="Chu & Bacho 2024")

@@ -95,4 +95,4 @@ MONOTONE_KNOWN = {(loss, name): SMALL_SCALE_RISE for loss in LOSSES for name in 
 
 
 FIGURE = Experiment(name=NAME, title=TITLE, profiles=PROFILES, units=units, run_unit=run_unit, claims=claims,
-                    plot=Lazy("minifa.plots.chu_fig2"))
+                    plot=Lazy("minifa.plots.chu_fig2"), paper="Chu & Bacho 2024")

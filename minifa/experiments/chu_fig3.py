@@ -154,4 +154,4 @@ KNOWN_BC = {("perturbed", 0.05): UNALIGNED, ("last-layer", 0.05): UNALIGNED}
 
 
 FIGURE = Experiment(name=NAME, title=TITLE, profiles=PROFILES, units=units, run_unit=run_unit, claims=claims,
-                    plot=Lazy("minifa.plots.chu_fig3"))
+                    plot=Lazy("minifa.plots.chu_fig3"), paper="Chu & Bacho 2024")

@@ -101,4 +101,4 @@ CONVERGED = ("blue leads in the first epochs, but red (W = 0.05·B) catches up b
 
 
 FIGURE = Experiment(name=NAME, title=TITLE, profiles=PROFILES, units=units, run_unit=run_unit, claims=claims,
-                    plot=Lazy("minifa.plots.chu_fig4"))
+                    plot=Lazy("minifa.plots.chu_fig4"), paper="Chu & Bacho 2024")

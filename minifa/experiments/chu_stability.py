@@ -97,4 +97,4 @@ TRAINING_STEP = ("eq. 10-11 is first order, exact as η → 0; at the training s
 
 
 FIGURE = Experiment(name=NAME, title=TITLE, profiles=PROFILES, units=units, run_unit=run_unit, claims=claims,
-                    plot=Lazy("minifa.plots.chu_stability"))
+                    plot=Lazy("minifa.plots.chu_stability"), paper="Chu & Bacho 2024")

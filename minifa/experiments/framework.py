@@ -66,6 +66,7 @@ class Experiment:
     run_unit: Callable[[dict, Unit], dict[str, np.ndarray]]
     claims: Callable[[Any], list] = no_claims
     plot: Callable[[Any, Any], None] | None = None
+    paper: str = ""  # the paper a figure belongs to ("Chu & Bacho 2024"): the README's and report's grouping
 
 
 @dataclass(frozen=True)

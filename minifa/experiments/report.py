@@ -7,8 +7,6 @@ from pathlib import Path
 
 from .store import Results
 
-PAPERS = {"Chu & Bacho 2024": "chu-", "Song, Xu & Lafferty 2021": "song-"}
-
 
 def progress(figure, folder: Path) -> tuple[Results | None, int, int]:
     """``(results or None, units of its config done, units in all)`` of the figure's file in
@@ -68,6 +66,8 @@ def beside_table(figures, main: Path, beside: Path) -> list[str]:
 
 
 def by_paper(figures) -> dict[str, list]:
-    """``{paper: its figures}``, in ``PAPERS`` order, only papers with a figure here."""
-    groups = {paper: [m for m in figures if m.name.startswith(prefix)] for paper, prefix in PAPERS.items()}
-    return {paper: group for paper, group in groups.items() if group}
+    """``{paper: its figures}`` by each figure's ``paper``, papers and figures in the order given."""
+    groups: dict[str, list] = {}
+    for figure in figures:
+        groups.setdefault(figure.paper, []).append(figure)
+    return groups

@@ -203,4 +203,4 @@ def claims(results) -> list[Claim]:
 
 
 FIGURE = Experiment(name=NAME, title=TITLE, profiles=PROFILES, units=units, run_unit=run_unit, claims=claims,
-                    plot=Lazy("minifa.plots.song_fig2"))
+                    plot=Lazy("minifa.plots.song_fig2"), paper="Song, Xu & Lafferty 2021")

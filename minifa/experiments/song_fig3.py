@@ -118,4 +118,4 @@ SHORT = ("shorter than the paper's 300 epochs (quick: 30), the alignments are st
 
 
 FIGURE = Experiment(name=NAME, title=TITLE, profiles=PROFILES, units=units, run_unit=run_unit, claims=claims,
-                    plot=Lazy("minifa.plots.song_fig3"))
+                    plot=Lazy("minifa.plots.song_fig3"), paper="Song, Xu & Lafferty 2021")
