@@ -56,11 +56,11 @@ def erf(xp, h):
     d = u - (xp.astype(cell, h.dtype) + 0.5) * ERF_CELL
     coefficients = xp.reshape(xp.take(xp.asarray(ERF_TABLE, dtype=h.dtype), xp.reshape(cell, (-1,)), axis=1),
                               (ERF_DEGREE + 1,) + tuple(h.shape))
-    value = coefficients[ERF_DEGREE]
+    value = coefficients[ERF_DEGREE, ...]
     for n in range(ERF_DEGREE - 1, -1, -1):  # Horner
-        value = value * d + coefficients[n]
+        value = value * d + coefficients[n, ...]
     value = xp.where(u >= ERF_END, xp.ones_like(u), value)
-    return xp.where(h < 0.0, -value, value)
+    return xp.sign(h) * value  # exactly 0 at 0: a zero-init student stays at rest under BP
 
 
 ACTIVATIONS = {
