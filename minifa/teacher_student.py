@@ -98,13 +98,15 @@ def order_parameters(xp, net: Weights) -> dict[str, Any]:
     return {"Q": net.w @ wt / N, "R": net.w @ Bt / N, "T": net.B @ Bt / N}
 
 
-def test_error(xp, net: Weights, x_test) -> Any:
-    """½ mean over the test inputs x_test (n, N) of (y − ŷ)², per member: (S,)."""
-    scale = 1.0 / math.sqrt(x_test.shape[-1])
-    xt = xp.matrix_transpose(x_test)
-    y = xp.sum(net.A[..., None] * g(xp, (net.B @ xt) * scale), axis=-2)
-    y_hat = xp.sum(net.v[..., None] * g(xp, (net.w @ xt) * scale), axis=-2)
-    return 0.5 * xp.mean((y - y_hat) ** 2, axis=-1)
+def outputs(xp, first, second, x_test):
+    """Σ_k second_k g(first_k·x/√N) of every member on every test input x_test (n, N): (S, n)."""
+    fields = (first @ xp.matrix_transpose(x_test)) * (1.0 / math.sqrt(x_test.shape[-1]))
+    return xp.sum(second[..., None] * g(xp, fields), axis=-2)
+
+
+def test_error(xp, net: Weights, x_test, y_test) -> Any:
+    """½ mean over the test inputs x_test (n, N) of (y − ŷ)², y_test = the teacher's outputs: (S,)."""
+    return 0.5 * xp.mean((y_test - outputs(xp, net.w, net.v, x_test)) ** 2, axis=-1)
 
 
 def cosine(xp, a, b):
@@ -132,11 +134,12 @@ def simulate(backend, streams: list[Streams], rules: list[str], N: int, K: int, 
     xp, host = backend.xp, draw(streams, N, K, M, init, scale)
     net = Weights(*(backend.asarray(a, "float64") for a in host))
     is_dfa, x_test = backend.asarray(np.array([r == "dfa" for r in rules])), backend.asarray(x_test, "float64")
+    y_test = outputs(xp, net.B, net.A, x_test)  # the teacher does not learn
     rows, wanted, done = [], set(int(s) for s in steps), 0
 
     def measure(net):
         order = order_parameters(xp, net)
-        row = {"Q": order["Q"], "R": order["R"], "v": net.v, "eg_test": test_error(xp, net, x_test),
+        row = {"Q": order["Q"], "R": order["R"], "v": net.v, "eg_test": test_error(xp, net, x_test, y_test),
                "cos_vb": cosine(xp, net.v, net.b)}
         rows.append({k: backend.to_host(a) for k, a in row.items()})
 

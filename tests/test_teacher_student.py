@@ -82,7 +82,8 @@ def test_test_error_agrees_with_the_closed_form_of_the_order_parameters():
     lam, nu = np.einsum("skn,in->sik", net.w, x) / math.sqrt(30), np.einsum("smn,in->sim", net.B, x) / math.sqrt(30)
     half_sq = 0.5 * (np.sum(net.A[:, None] * ts.g(np, nu), -1) - np.sum(net.v[:, None] * ts.g(np, lam), -1)) ** 2
     se = half_sq.std(axis=1) / math.sqrt(x.shape[0])
-    assert np.allclose(ts.test_error(np, net, x), half_sq.mean(axis=1), rtol=1e-12, atol=0)
+    y = ts.outputs(np, net.B, net.A, x)
+    assert np.allclose(ts.test_error(np, net, x, y), half_sq.mean(axis=1), rtol=1e-12, atol=0)
     assert np.all(np.abs(half_sq.mean(axis=1) - ode.generalisation_error(order_of(net))) < 4 * se)
 
 

@@ -15,13 +15,13 @@ def curves(ax, results, name: str, init: str, sim: str, theory: str) -> None:
     """Seed-mean simulation (markers, ±1 sd) and ODE (line) of ``name`` for every rule."""
     t = results.stack("t")[0]
     for rule in results.config["rules"]:
-        s, o = rows(results, sim, init, rule), rows(results, theory, init, rule)
+        s, o = rows(results, sim, init, rule)[:, 1:], rows(results, theory, init, rule)[:, 1:]  # t > 0: log axis
         if np.isnan(s).all():
             continue  # cos(v, b) of BP from zero init: v stays 0
         colour = COLOURS[rule]
-        ax.errorbar(t[1:], np.nanmean(s, 0)[1:], yerr=np.nanstd(s, 0)[1:], fmt="o", ms=3, color=colour, alpha=0.6,
-                    label=f"{rule.upper()} simulation")
-        ax.plot(t[1:], np.nanmean(o, 0)[1:], color=colour, label=f"{rule.upper()} ODE")
+        ax.errorbar(t[1:], s.mean(0), yerr=s.std(0), fmt="o", ms=3, color=colour, alpha=0.6,
+                    label=f"{rule.upper()} simulation (mean ± sd)")
+        ax.plot(t[1:], o.mean(0), color=colour, label=f"{rule.upper()} ODE")
     ax.set_xscale("log")
 
 
@@ -43,7 +43,8 @@ def plot(results, path) -> None:
             axes[0][2].plot(t[1:], s[1:, k, k], "o", ms=2, color=COLOURS[rule], alpha=0.5)
             axes[0][2].plot(t[1:], o[1:, k, k], style, color=COLOURS[rule], lw=1)
     axes[0][2].set_xscale("log")
-    label(axes[0][2], "c", "random init, seed 0: R_kk (markers sim, lines ODE)", "t = steps / N", "R_kk")
+    label(axes[0][2], "c", "random init, seed 0: order parameters", "t = steps / N",
+          "R_kk (dots sim; ODE: DFA —, BP --)")
     gap = np.abs(results.stack("eg_test") - results.stack("eg_ode")) / results.stack("eg_sim")[..., :1]
     for unit, g in zip(results.select(), gap):
         for r, rule in enumerate(c["rules"]):
