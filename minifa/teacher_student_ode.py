@@ -23,6 +23,8 @@ and the generalisation error is ε_g = ½ E[e²] = ½ Σ_cd s_c s_d I2(c, d). Th
 the authors integrate (sdascoli/dfa-dynamics ``shallow/fa_ode.cpp``, commit 7a009ed: ``propagate``,
 ``I2_erf``, ``I3_erf``, ``I4_erf``; ε_g as nn2pp's ``eg_analytical``), re-derived here from the
 update rule; tests/test_teacher_student.py checks each integral against Gauss–Hermite quadrature.
+The paper's own statement of them (its section on shallow networks and appendix) could not be
+read here, so its equation numbers are not cited; only its abstract was read.
 Everything is NumPy float64 on the host with any leading member axes: the system is (K+M)² small.
 """
 
