@@ -80,6 +80,8 @@ def test_a_resume_under_another_thread_count_prints_one_note(tmp_path):
                                          "--epochs", "1", "--checkpoint", str(path)])
         assert first.exit_code == 0, first.output
         assert checkpoint.peek(path)["blas_threads"] == 1
+        shown = CliRunner().invoke(cli, ["inspect", str(path)]).stdout
+        assert f"saved under {blas.measured()['blas']}, 1 BLAS thread(s) (measured)" in shown, shown
         same = resume(path, 2)
     assert same.exit_code == 0 and "note:" not in same.stderr, same.stderr
     with threadpool_limits(limits=2, user_api="blas"):

@@ -87,6 +87,8 @@ def inspect(ckpt: str, as_json: bool) -> None:
     lines = [f"{ckpt}: rule {cfg['rule']}, layers {','.join(map(str, cfg['layers']))}, "
              f"{len(cfg['seeds'])} member(s), epoch {info['epoch']}/{cfg['epochs']}, step {info['step']}",
              f"  lr {cfg['lr']}, batch {cfg['batch_size']}, loss {cfg['loss']}, init {cfg['init']} x {cfg['init_scale']}"]
+    if info["blas"] is not None:  # checkpoints from before 12/2026 lack the record
+        lines.append(f"  saved under {info['blas']}, {info['blas_threads']} BLAS thread(s) (measured)")
     epochs = run.history.get("epochs", {})
     if epochs.get("test_accuracy"):
         lines.append(f"  test accuracy (last epoch)   {fmt(epochs['test_accuracy'][-1])}")
