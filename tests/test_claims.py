@@ -188,8 +188,8 @@ def fig4_results(break_=None) -> Results:
         weight["green"] = weight["blue"]
     if break_ == "4c":
         acc["blue"] = acc["red"]
-    if break_ == "4":
-        acc["pm1-equal"] = 0.8
+    if break_ == "4":  # learns, inside the declared band [0.8, 0.95]
+        acc["pm1-equal"] = 0.88
     seeds, epochs = 5, 10
     units = {name: ({"variant": name}, {
         "test_accuracy": noisy(acc[name], (epochs + 1, seeds)),
