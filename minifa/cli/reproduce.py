@@ -52,8 +52,9 @@ def unit_progress(name: str):
 @click.option("--device", type=click.Choice(["auto", "cpu", "gpu"]), default="auto", show_default=True)
 @click.option("--data-dir", default=DATA_DIR, show_default=True, type=click.Path(file_okay=False))
 @click.option("--check", is_flag=True,
-              help="Exit non-zero if a claim does not hold by its margin, the declared known disagreements (README) "
-                   "apart, or (with --no-compute) if a figure's results file is missing or incomplete.")
+              help="Exit non-zero if a claim does not hold by its margin, the declared known disagreements inside "
+                   "their declared bands (README) apart, or (with --no-compute) if a figure's results file is "
+                   "missing or incomplete.")
 @click.option("--no-compute", is_flag=True,
               help="Compute nothing and plot nothing: read each figure's results file in --results-dir (any "
                    "folder, e.g. a committed docs/results/long) and evaluate its claims from the file alone.")
