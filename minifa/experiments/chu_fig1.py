@@ -77,7 +77,7 @@ STALL_EPOCHS, STALL_FALL = 10, 0.05
 OUTPUT_ALIGNS = Known("hidden 2's activity is driven by B_3ᵀe, so the output update e·h_2ᵀ gathers B_3's direction "
                       "and W_3 aligns with B_3 within an epoch (≈ 0.8 at scales ≤ 0.01; Lillicrap et al.'s "
                       "mechanism); the paper's < 0.1 fits the hidden layers, our reading of 1c",
-                      f"reason and {BANDS_DECLARED}")
+                      "reason and band after the data (issue 24, commit 0dfc3d2)")
 # Band (after the data): 0.6–0.95 by 2 SE (seen 0.805 ± 0.009 in long, n = 3; quick 0.77).
 OUTPUT_BAND = (0.6, 0.95)
 # Softmax + crossentropy's ε (Flux: eps(Float32)): an example whose true-class probability
@@ -86,7 +86,7 @@ OUTPUT_BAND = (0.6, 0.95)
 # ≈ 0.10 × 15.9 from epoch 10 to 50, test accuracy 0.88. Declared after the data (issue 24).
 EPS_TRAP = Known("softmax + crossentropy's ε trap: examples whose true-class probability underflows give an "
                  "error p/(p + ε) ≈ 0 and are never learnt, so the loss stays at their share × −ln ε",
-                 f"reason and {BANDS_DECLARED}")
+                 "reason and band after the data (issue 24, commit 0dfc3d2)")
 STALL_KNOWN = {"softmax-crossentropy": EPS_TRAP}
 
 

@@ -38,7 +38,7 @@ class Unit:
 
 
 # When every band of a known disagreement was declared: after its data had been seen.
-BANDS_DECLARED = "band after the data (issue 24, branch h-verdicts)"
+BANDS_DECLARED = "band after the data (issue 24, commit 0ac8542)"
 
 
 @dataclass(frozen=True)

@@ -148,7 +148,7 @@ MATCH_KNOWN = {
     ("tanh", 200): ({"λ 0.002"},
                     Known("48 cells tested at 2 SE each (α ≈ .05) leave ~2 misses to chance; this one, .390 ± .048 "
                           "(n = 50) against .371 ± .048, misses 2 SE (.0192) by .0002",
-                          "reason and band after the data (issue 24, branch h-verdicts): the test of means was "
+                          "reason and band after the data (issue 24, commit 0ac8542): the test of means was "
                           "first run on the committed files")),
 }
 
