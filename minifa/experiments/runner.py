@@ -37,13 +37,15 @@ def experiment_config(module, profile: str, overrides: dict | None = None) -> di
 
 
 def run_experiment(module, profile: str, results_dir, overrides: dict | None = None, executor=None,
-                   on_unit: Callable | None = None) -> Path:
+                   on_unit: Callable | None = None, extent: tuple[str, ...] = ()) -> Path:
     """Compute every unit of ``module`` not yet in ``results/<NAME>.h5``; returns the path.
-    ``on_unit(done, total, unit, seconds)`` reports progress."""
+    ``on_unit(done, total, unit, seconds)`` reports progress. ``extent``: the config keys
+    whose growth only adds units (the figure's seeds, say), so that a file of fewer resumes."""
     config = experiment_config(module, profile, overrides)
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
-    with ResultStore(results_dir / f"{module.NAME}.h5", module.NAME, profile, config) as store:
+    with ResultStore(results_dir / f"{module.NAME}.h5", module.NAME, profile, config, tuple(extent),
+                     tuple(module.units(config))) as store:
         return _run_units(module, config, store, executor or LocalExecutor(), on_unit)
 
 
@@ -52,6 +54,9 @@ def _run_units(module, config: dict, store: ResultStore, executor, on_unit: Call
     if store.moved_aside is not None:  # never silent: the user may have meant to resume
         print(f"{module.NAME}: {store.path} held another config's results; kept as {store.moved_aside}, "
               "starting afresh", file=sys.stderr)
+    if store.extended_from is not None:
+        print(f"{module.NAME}: {store.path} extended from config {store.extended_from}: its units kept, "
+              "the new ones to run", file=sys.stderr)
     all_units = module.units(config)
     done = store.done()
     todo = [u for u in all_units if u.key not in done]
