@@ -123,14 +123,13 @@ def stopped_claims(results, network: str, lams: list[float]) -> list[Claim]:
     for (net, lam, p), (stopped, runs) in SAVED_STOPPED.items():
         if net != network or lam not in lams or p not in results.config["widths"]:
             continue
-        steps = unit(results, network, lam, p)["steps"]
-        ours = int(np.sum(steps == min_steps(p, results.config["min_steps_per_sqrt_p"])))
+        steps, minimum = unit(results, network, lam, p)["steps"], min_steps(p, results.config["min_steps_per_sqrt_p"])
+        ours = int(np.sum(steps == minimum))
         out.append(Claim.checked("S2", f"{network}, λ {lam:g}, p = {p}: the fraction stopped at the minimum matches theirs",
                                  f"{stopped} of {runs} runs stopped at the minimum (their per-run files)",
-                                 f"{ours} of {len(steps)} stopped at the minimum {min_steps(p, results.config['min_steps_per_sqrt_p'])} "
-                                 f"steps; runs lasted {int(steps.min())}–{int(steps.max())}",
+                                 f"{ours} of {len(steps)} stopped at the minimum {minimum} steps; runs lasted "
+                                 f"{int(steps.min())}–{int(steps.max())}",
                                  same_fraction(ours, len(steps), stopped, runs, STOPPED_ALPHA)))
-    return out
     return out
 
 
