@@ -12,8 +12,10 @@ from minifa.experiments.store import Results
 RNG = np.random.default_rng(0)
 
 
-def noisy(value, shape, sd=0.002):
-    return np.asarray(value, dtype=float) + sd * RNG.standard_normal(shape)
+def noisy(value, shape, sd=0.002, rng=None):
+    """``value`` plus N(0, sd²) noise, from ``rng`` (default: the module's stream, whose draws
+    depend on the tests run before)."""
+    return np.asarray(value, dtype=float) + sd * (RNG if rng is None else rng).standard_normal(shape)
 
 
 def results(name: str, config: dict, units: dict[str, tuple[dict, dict]]) -> Results:

@@ -38,15 +38,30 @@ def test_stat_and_rules_use_two_standard_errors_and_the_minimum_effect():
 
 # --- Chu & Bacho Figure 1 ----------------------------------------------------------------------------
 
-def fig1(break_=None):
+def fig1(break_=None, loss="softmax-crossentropy"):
+    return chu_fig1.claims(fig1_results(break_, loss))
+
+
+def fig1_results(break_=None, loss="softmax-crossentropy"):
+    """Three seeds, 12 epochs; the output layer aligns to 0.8 (inside its declared band)."""
     scales = np.asarray(chu_fig1.SCALES)
-    large, epochs = scales >= 0.5, 10
+    large, epochs = scales >= 0.5, 12
     units = {}
     for seed in range(3):
         acc = np.where(large, 0.85, 0.97) * np.ones((epochs + 1, 1))
         acc[1] = np.where(large, 0.75, 0.95)
         weight = np.zeros((epochs + 1, len(scales), 3))
-        weight[..., 1], weight[..., 2] = 0.05, 0.5
+        weight[..., 1], weight[..., 2] = 0.05, 0.8
+        train_loss = np.exp(-0.2 * np.arange(epochs + 1))[:, None] * np.ones(len(scales))
+        train_loss[0] = np.nan  # epoch 0 is not recorded
+        if break_ == "1b-monotone":
+            acc[-1, -1] = 0.95  # scale 1 above scale 0.5 at the end
+        if break_ == "1c-output":
+            weight[..., 2] = 0.3
+        if break_ == "stall" and seed == 2:
+            train_loss[2:, 4] = 1.63  # scale 0.1, flat from epoch 2
+        if break_ == "stall-small":
+            train_loss[2:, 1] = 1.63  # scale 0.001, every seed
         grad = np.ones((epochs, len(scales), 3))
         grad[..., :2] = np.where(large, 0.1, 0.6)[:, None]
         if break_ == "1b":
@@ -59,17 +74,23 @@ def fig1(break_=None):
             grad[:, ~large, :2] = 0.1
         if break_ == "1d-scale":
             grad[..., :2] = 0.6
-        units[f"softmax-crossentropy_seed{seed}"] = ({"loss": "softmax-crossentropy", "seed": seed}, {
+        units[f"{loss}_seed{seed}"] = ({"loss": loss, "seed": seed}, {
             "test_accuracy": noisy(acc, acc.shape), "weight_alignment": noisy(weight, weight.shape),
-            "gradient_alignment": noisy(grad, grad.shape)})
-    return chu_fig1.claims(results("chu-fig1", {"scales": list(scales), "losses": ["softmax-crossentropy"]}, units))
+            "gradient_alignment": noisy(grad, grad.shape), "train_loss": train_loss})
+    return results("chu-fig1", {"scales": list(scales), "losses": [loss]}, units)
 
 
-FIG1 = {"1b": ("1b",), "1a": ("1a",), "1c": ("1c",), "1d-weight": ("1d", "much higher"), "1d-scale": ("1d", "align more")}
+FIG1 = {"1b": ("1b", "lower accuracy"), "1b-monotone": ("1b", "never rises"), "1a": ("1a",), "1c": ("1c", "hidden"),
+        "1d-weight": ("1d", "much higher"), "1d-scale": ("1d", "align more"), "stall": ("none stalls",)}
 
 
 def test_fig1_claims_hold_on_results_that_agree():
-    assert_all_hold(fig1())
+    """Every claim holds but the output layer's under the all-layers reading, a declared
+    disagreement inside its band."""
+    claims = fig1()
+    output = find(claims, "1c", "output layer")
+    assert not output.holds and output.as_declared
+    assert_all_hold([c for c in claims if c is not output])
 
 
 @pytest.mark.parametrize("broken", FIG1)
@@ -112,6 +133,10 @@ FIG3_CONFIG = {"alignments": ALIGNMENTS, "scales_bc": [0.05, 0.0, 0.01], "alignm
 
 
 def fig3(break_=None, scale=0.01):
+    return chu_fig3.claims(fig3_results(break_, scale))
+
+
+def fig3_results(break_=None, scale=0.01):
     a, bp = np.asarray(ALIGNMENTS), 0.92
     ratio = np.where(a < 0, 0.1 / bp, 0.97 + 0.02 * a)
     last = 0.97
@@ -139,7 +164,7 @@ def fig3(break_=None, scale=0.01):
             "gradient_alignment": pert_align, "target": grid})
         units[f"bc_last-layer_scale{s:g}"] = ({"panel": "bc", "method": "last-layer", "scale": s}, {
             "accuracy": noisy(0.3, 5, 0.01), "gradient_alignment": np.full((5, 3), np.nan), "target": np.full(5, np.nan)})
-    return chu_fig3.claims(results("chu-fig3", FIG3_CONFIG, units))
+    return results("chu-fig3", FIG3_CONFIG, units)
 
 
 def test_fig3_claims_hold_on_results_that_agree():
@@ -188,8 +213,8 @@ def fig4_results(break_=None) -> Results:
         weight["green"] = weight["blue"]
     if break_ == "4c":
         acc["blue"] = acc["red"]
-    if break_ == "4":
-        acc["pm1-equal"] = 0.8
+    if break_ == "4":  # learns, inside the declared band [0.8, 0.95]
+        acc["pm1-equal"] = 0.88
     seeds, epochs = 5, 10
     units = {name: ({"variant": name}, {
         "test_accuracy": noisy(acc[name], (epochs + 1, seeds)),
@@ -244,7 +269,12 @@ def test_fig5_accuracy_drop_fails_when_broken():
 
 # --- Stability (eq. 10-11) --------------------------------------------------------------------------
 
-def stability(break_=None):
+def stability(break_=None, flip=0.3):
+    return chu_stability.claims(stability_results(break_, flip))
+
+
+def stability_results(break_=None, flip=0.3):
+    """``break_ = "sign-small"`` / ``"sign-step"`` flips the measured sign in a share ``flip`` of probes."""
     units = {}
     for scale in ("scale0.05", "scale1"):
         align = np.where(RNG.random((40, 3, 3)) < 0.5, 0.4, -0.3)
@@ -253,12 +283,12 @@ def stability(break_=None):
         for probe in ("small", "step"):
             measured = predicted * noisy(1.0, predicted.shape, 0.01)
             if break_ == f"sign-{probe}":
-                measured = np.where(RNG.random(measured.shape) < 0.3, -measured, measured)
+                measured = np.where(RNG.random(measured.shape) < flip, -measured, measured)
             if break_ == "first-order" and probe == "small":
                 measured = 1.5 * measured
             arrays |= {f"predicted_{probe}": predicted, f"measured_{probe}": measured}
         units[scale] = ({"scale": scale}, arrays)
-    return chu_stability.claims(results("chu-stability", {"probe_lr": 1e-3, "lr": 0.05}, units))
+    return results("chu-stability", {"probe_lr": 1e-3, "lr": 0.05}, units)
 
 
 def test_stability_claims_hold_on_results_that_agree():

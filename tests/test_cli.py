@@ -13,7 +13,7 @@ from click.testing import CliRunner
 import minifa as mf
 from minifa import checkpoint
 from minifa.cli import cli
-from minifa.experiments.framework import Claim
+from minifa.experiments.framework import Claim, Known
 from minifa.options import defaults
 
 SMALL = ["--dataset", "synthetic", "--layers", "784,16,10", "--lr", "0.1", "--metrics-every", "5"]
@@ -111,20 +111,25 @@ def test_info_reports_backend_and_blas():
 
 reproduce_command = importlib.import_module("minifa.cli.reproduce")  # the module, not the command
 HOLDS = Claim("x", "holds", "p", "m", True)
-KNOWN = Claim("x", "a known disagreement", "p", "m", False, known="explained in the README")
+DECLARED = Known("explained in the README", "before the data (abc1234)")
+KNOWN = Claim("x", "a known disagreement", "p", "m", False, known=DECLARED.banded((True, "in [1, 2]")))
 UNEXPLAINED = Claim("x", "an unexplained failure", "p", "m", False)
+OUTSIDE = Claim("x", "a known disagreement outside its band", "p", "m", False, known=DECLARED.banded((False, "in [3, 4]")))
 
 
-@pytest.mark.parametrize("claims, code", [([HOLDS, KNOWN], 0), ([HOLDS, KNOWN, UNEXPLAINED], 1)])
+@pytest.mark.parametrize("claims, code", [([HOLDS, KNOWN], 0), ([HOLDS, KNOWN, UNEXPLAINED], 1), ([HOLDS, KNOWN, OUTSIDE], 1)])
 def test_reproduce_check_fails_only_on_an_unexplained_claim(tmp_path, monkeypatch, claims, code):
-    """``--check`` (``make claims``) reports a known disagreement as such and fails on the rest."""
+    """``--check`` (``make claims``) reports a known disagreement inside its declared band as
+    such, with its timing, and fails on the rest: undeclared, or outside the band."""
     monkeypatch.setattr(reproduce_command, "experiment_claims", lambda module, path: claims)
     result = invoke("reproduce", "chu-deadlock", "--profile", "tiny", "--check",
                     "--results-dir", tmp_path / "results", "--figures-dir", tmp_path / "figures")
     assert result.exit_code == code, result.output
-    assert "| no, known: explained in the README |" in result.stdout
-    assert ("| **no** |" in result.stdout) == (code == 1)
-    assert f"1 known disagreement(s), explained in README Results; {code} unexpected" in result.stderr
+    assert "| no, as declared: explained in the README (declared: before the data (abc1234)); band in [1, 2] |" in result.stdout
+    assert ("| **no** |" in result.stdout) == (UNEXPLAINED in claims)
+    assert ("| **no, outside its declared band**: in [3, 4] (declared: before the data (abc1234); "
+            "reason: explained in the README) |" in result.stdout) == (OUTSIDE in claims)
+    assert f"1 known disagreement(s) inside their declared bands, explained in README Results; {code} unexpected" in result.stderr
 
 
 def test_reproduce_logs_a_line_per_unit_when_stderr_is_no_terminal(tmp_path):

@@ -43,7 +43,7 @@ def test_no_compute_passes_a_declared_disagreement_and_fails_a_missing_figure(tm
     stored(tmp_path, chu_fig4, fig4_results("4"))  # the ±1, W = B claim fails: declared known
     result = reproduce("chu-fig4", "--no-compute", "--check", "--results-dir", tmp_path)
     assert result.exit_code == 0, result.output
-    assert "| no, known: W = B = ±1 is an init scale of 1" in result.stdout
+    assert "| no, as declared: W = B = ±1 is an init scale of 1" in result.stdout
     result = reproduce("chu-fig4", "chu-fig5", "--no-compute", "--check", "--results-dir", tmp_path)
     assert result.exit_code == 1 and f"not checked: chu-fig5: no results file {tmp_path / 'chu-fig5.h5'}" in result.stderr
 

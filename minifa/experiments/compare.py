@@ -3,7 +3,9 @@
 Ours is a mean ± sd over n seeds or repetitions. A comparison "A > B" holds only when the
 difference exceeds both two standard errors (so noise does not decide it) and a stated
 minimum effect (so a negligible gap does not count); a bound holds only with two standard
-errors to spare; a match with a saved value holds only within the saved spread. With n = 1
+errors to spare; a match with a saved mean of N runs is a test of means, within two
+standard errors of the difference (`matches_mean`); a match of two fractions is Fisher's
+exact test (`same_fraction`). With n = 1
 there is no standard error, and the minimum effect alone decides (the margin says so).
 Each verdict returns ``(holds, margin)``: the rule, with its numbers, for the claims table.
 """
@@ -80,6 +82,40 @@ def within(stat: Stat, target: float, tolerance: float, spread: str = "2 sd") ->
     """|mean − target| ≤ tolerance (the reference's spread, named by ``spread``)."""
     gap = abs(stat.mean - target)
     return bool(np.isfinite(gap) and gap <= tolerance), f"|{fmt(stat.mean)} − {fmt(target)}| ≤ {spread} {fmt(tolerance)}"
+
+
+# Below this many runs our own sd is too noisy to stand for ours: the authors' sd stands for both.
+OWN_SD_RUNS = 10
+
+
+def matches_mean(stat: Stat, mean: float, sd: float, runs: int, z: float = 2.0) -> tuple[bool, str]:
+    """A test of means: |ours − theirs| ≤ z·√(sd_o²/n + sd_t²/N) (z = 2), theirs ``mean ± sd``
+    over ``runs``; with n < 10 the authors' sd stands for ours too (the margin says so)."""
+    own = stat.sd if stat.n >= OWN_SD_RUNS else sd
+    tolerance = z * math.sqrt(own ** 2 / max(stat.n, 1) + sd ** 2 / runs)
+    gap = abs(stat.mean - mean)
+    whose = "our sd" if stat.n >= OWN_SD_RUNS else f"their sd for both sides, n = {stat.n} < {OWN_SD_RUNS}"
+    return (bool(np.isfinite(gap) and gap <= tolerance),
+            f"|{fmt(stat.mean)} − {fmt(mean)}| ≤ {z:g} SE {fmt(tolerance)} (n = {stat.n}, N = {runs}; {whose})")
+
+
+def fisher_p(k: int, n: int, K: int, N: int) -> float:
+    """Two-sided p of Fisher's exact test that k of n and K of N come from one fraction: the
+    sum of the hypergeometric probabilities of the 2 × 2 tables with the same margins that
+    are no more likely than the one observed."""
+    total, hits = n + N, k + K
+    def prob(j):
+        return math.comb(hits, j) * math.comb(total - hits, n - j) / math.comb(total, n)
+    observed = prob(k)
+    return float(min(1.0, sum(prob(j) for j in range(max(0, hits - N), min(n, hits) + 1)
+                              if prob(j) <= observed * (1 + 1e-9))))
+
+
+def same_fraction(k: int, n: int, K: int, N: int, alpha: float = 0.05) -> tuple[bool, str]:
+    """k of n (ours) and K of N (theirs) agree: Fisher's exact two-sided p ≥ ``alpha``."""
+    p, least = fisher_p(k, n, K, N), min(fisher_p(j, n, K, N) for j in range(n + 1))
+    power = "" if least < alpha else f"; no k of {n} gives p < α (least {fmt(least)}): n = {n} cannot fail it"
+    return p >= alpha, f"Fisher exact {k}/{n} vs {K}/{N}: p {fmt(p)} ≥ α {alpha:g}{power}"
 
 
 def equivalent(diff: Stat, tolerance: float) -> tuple[bool, str]:

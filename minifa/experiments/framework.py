@@ -14,7 +14,7 @@ from __future__ import annotations
 import hashlib
 import importlib
 import json
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from functools import lru_cache
 from typing import Any, Callable
 
@@ -66,6 +66,7 @@ class Experiment:
     run_unit: Callable[[dict, Unit], dict[str, np.ndarray]]
     claims: Callable[[Any], list] = no_claims
     plot: Callable[[Any, Any], None] | None = None
+    extent: tuple[str, ...] = ()  # config keys whose growth only adds units (seeds): a file of fewer is extended
     paper: str = ""  # the paper a figure belongs to ("Chu & Bacho 2024"): the README's and report's grouping
 
 
@@ -77,13 +78,32 @@ class Unit:
     params: dict[str, Any] = field(default_factory=dict, hash=False)
 
 
+# When every band of a known disagreement was declared: after its data had been seen.
+BANDS_DECLARED = "band after the data (issue 24, commit 0ac8542)"
+
+
+@dataclass(frozen=True)
+class Known:
+    """A disagreement with the paper, declared in the module per claim and setting: its
+    ``reason``, when it was declared relative to the data (``declared``, with the commit),
+    and ``band``, the `compare` verdict ``(inside, margin)`` of the value against the band the
+    disagreement is expected to stay in. A known claim outside its band fails ``--check``."""
+
+    reason: str
+    declared: str
+    band: tuple[bool, str] = (False, "no band declared")
+
+    def banded(self, verdict: tuple[bool, str]) -> "Known":
+        """This declaration with its band judged: ``verdict`` from `compare`."""
+        return replace(self, band=(bool(verdict[0]), verdict[1]))
+
+
 @dataclass(frozen=True)
 class Claim:
     """A statement of the paper, the paper's number (or saved mean ± sd, or an explicit
     effect size), ours (mean ± sd over n seeds), whether ours passes the ``margin`` (the rule
-    with its numbers, `compare`), and ``known``: why this one is expected not to hold, declared
-    in the module per claim and setting, never from the data (a disagreement the README's
-    Results explain); ``reproduce --check`` reports it without failing, like pytest's ``xfail``."""
+    with its numbers, `compare`), and ``known``: the declared disagreement, if any (`Known`);
+    ``reproduce --check`` passes a "no" only inside its declared band, like pytest's ``xfail``."""
 
     figure: str
     statement: str
@@ -91,20 +111,42 @@ class Claim:
     measured: str
     holds: bool
     margin: str = ""
-    known: str = ""
+    known: Known | None = None
 
     @classmethod
     def checked(cls, figure: str, statement: str, paper: str, measured: str, verdict: tuple[bool, str],
-                known: str = "") -> "Claim":
+                known: Known | None = None) -> "Claim":
         """A claim from a `compare` verdict ``(holds, margin)``."""
         return cls(figure, statement, paper, measured, verdict[0], verdict[1], known)
 
     @property
+    def as_declared(self) -> bool:
+        """A "no" that is a declared disagreement inside its band."""
+        return not self.holds and self.known is not None and self.known.band[0]
+
+    @property
+    def unexpected(self) -> bool:
+        """A "no" that ``--check`` fails on: undeclared, or outside its declared band."""
+        return not self.holds and not self.as_declared
+
+    @property
     def verdict(self) -> str:
-        """``yes``, ``**no**`` or ``no, known: …`` (the claims table's last column)."""
+        """``yes``, ``**no**``, ``no, as declared: …`` or ``**no, outside its declared band**: …``
+        (the claims table's last column), with the declaration's timing."""
         if self.holds:
             return "yes"
-        return f"no, known: {self.known}" if self.known else "**no**"
+        if self.known is None:
+            return "**no**"
+        k = self.known
+        if k.band[0]:
+            return f"no, as declared: {k.reason} (declared: {k.declared}); band {k.band[1]}"
+        return f"**no, outside its declared band**: {k.band[1]} (declared: {k.declared}; reason: {k.reason})"
+
+
+def banded(known: Known | None, band) -> Known | None:
+    """``known`` with its band judged (``band()``, a `compare` verdict, computed only when a
+    disagreement is declared); None if none is."""
+    return None if known is None else known.banded(band())
 
 
 def config_hash(config: dict) -> str:

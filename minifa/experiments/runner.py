@@ -36,11 +36,13 @@ def experiment_config(figure: Experiment, profile: str, overrides: dict | None =
 def run_experiment(figure: Experiment, profile: str, results_dir, overrides: dict | None = None,
                    executor=None, on_unit: Callable | None = None) -> Path:
     """Compute every unit of ``figure`` not yet in ``results/<name>.h5``; returns the path.
-    ``on_unit(done, total, unit, seconds)`` reports progress."""
+    ``on_unit(done, total, unit, seconds)`` reports progress. A file whose config differs only
+    in ``figure.extent`` keys (more seeds) and holds only units of this config is extended."""
     config = experiment_config(figure, profile, overrides)
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
-    with ResultStore(results_dir / f"{figure.name}.h5", figure.name, profile, config) as store:
+    with ResultStore(results_dir / f"{figure.name}.h5", figure.name, profile, config, tuple(figure.extent),
+                     tuple(figure.units(config))) as store:
         return _run_units(figure, config, store, executor or LocalExecutor(), on_unit)
 
 
@@ -49,6 +51,9 @@ def _run_units(figure: Experiment, config: dict, store: ResultStore, executor, o
     if store.moved_aside is not None:  # never silent: the user may have meant to resume
         print(f"{figure.name}: {store.path} held another config's results; kept as {store.moved_aside}, "
               "starting afresh", file=sys.stderr)
+    if store.extended_from is not None:
+        print(f"{figure.name}: {store.path} extended from config {store.extended_from}: its units kept, "
+              "the new ones to run", file=sys.stderr)
     all_units = figure.units(config)
     done = store.done()
     todo = [u for u in all_units if u.key not in done]

@@ -32,8 +32,6 @@ at p = 200 … 12800; paper: 50 repetitions. Costs: BENCHMARKS.md, "Cost of ever
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 import minifa as mf
@@ -43,7 +41,7 @@ from minifa.errors import ConfigError
 from minifa.metrics import cosine
 
 from .framework import Claim, Experiment, Lazy, Unit, device_backend
-from .song_fig2_claims import alignment_claims, loss_claims
+from .song_fig2_claims import alignment_claims, loss_claims, min_steps  # noqa: F401 (min_steps: song_fig2's API)
 
 NAME = "song-fig2"
 TITLE = "Song et al. Figure 2: alignment vs width, Gaussian data"
@@ -91,11 +89,6 @@ PROFILES = {
 def units(config: dict) -> list[Unit]:
     return [Unit(f"{net}_lambda{lam:g}_p{p}", {"network": net, "lambda": lam, "width": p})
             for net, (_, lams) in config["networks"].items() for lam in lams for p in config["widths"]]
-
-
-def min_steps(width: int, per_sqrt_p: float = 5000 / 14) -> int:
-    """The code's minimum length, ⌊5000·√p/14⌋ (5050 steps at p = 200, 40406 at 12800)."""
-    return math.floor(per_sqrt_p * math.sqrt(width) + 1e-9)
 
 
 def reps_at(config: dict, width: int) -> int:

@@ -23,8 +23,8 @@ import numpy as np
 
 import minifa as mf
 
-from .compare import Stat, every, exceeds, paired, within
-from .framework import Claim, Experiment, Lazy, Unit, fresh_run, table
+from .compare import Stat, every, exceeds, matches_mean, paired, within
+from .framework import BANDS_DECLARED, Claim, Experiment, Known, Lazy, Unit, banded, fresh_run, table
 
 NAME = "song-fig3"
 TITLE = "Song et al. Figure 3: MNIST, alignment with weight decay"
@@ -68,6 +68,7 @@ def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
 SAVED_ACCURACY = {0.0: (0.885, 0.002), 0.1: (0.916, 0.002), 0.3: (0.906, 0.001)}
 SAVED_ALIGNMENT = {0.0: 0.07, 0.1: 0.55, 0.3: 0.66}
 SAVED_EPOCHS = 300
+SAVED_JOBS = 10
 
 
 def claims(results) -> list[Claim]:
@@ -95,7 +96,8 @@ def claims(results) -> list[Claim]:
         Claim.checked("S3", "alignment ordered λ 0.3 > 0.1 > 0",
                       ".66 / .55 / .07 at step 30k; each gap ≥ 0.05 (our choice)",
                       f"step {steps[-1]}: " + ordered(align, (i3, i1, i0), 0.05)[0], ordered(align, (i3, i1, i0), 0.05)[1],
-                      known=SHORT if epochs < SAVED_EPOCHS else ""),  # the run's length: a setting
+                      known=banded(SHORT if epochs < SAVED_EPOCHS else None,  # the run's length: a setting
+                                   lambda: ordered(align, (i3, i1, i0), 0.0)[1])),
     ]
     if epochs < SAVED_EPOCHS:
         return out
@@ -103,7 +105,7 @@ def claims(results) -> list[Claim]:
         i = lams.index(lam)
         mean, sd = SAVED_ACCURACY[lam]
         out.append(Claim.checked("S3", f"λ {lam:g}: test accuracy matches the saved mean", f"{mean} ± {sd} (10 jobs)",
-                                 f"epoch {epochs}: {Stat.of(acc[:, i])}", within(Stat.of(acc[:, i]), mean, 2 * sd)))
+                                 f"epoch {epochs}: {Stat.of(acc[:, i])}", matches_mean(Stat.of(acc[:, i]), mean, sd, SAVED_JOBS)))
         out.append(Claim.checked("S3", f"λ {lam:g}: alignment matches the saved value", f"≈ {SAVED_ALIGNMENT[lam]} (no sd saved)",
                                  f"step {steps[-1]}: {Stat.of(align[:, i])}",
                                  within(Stat.of(align[:, i]), SAVED_ALIGNMENT[lam], 0.05, "±0.05 (our choice)")))
@@ -113,8 +115,11 @@ def claims(results) -> list[Claim]:
 # A setting, not a measurement: a run shorter than the paper's 300 epochs (quick: 30) stops
 # while the alignments still rise from ≈ 0 (the session-10 quick run: .175 / .054 / .013 at
 # step 2,980), so the gaps the paper shows at step 30k have not opened yet.
-SHORT = ("shorter than the paper's 300 epochs (quick: 30), the alignments are still rising from ≈ 0 and "
-         "their gaps have not opened to the paper's step-30k size")
+# Band (after the data): the order already holds, each gap > 2 SE, only not by 0.05 (quick:
+# 0.121 and 0.038 at step 2,980, n = 1).
+SHORT = Known("shorter than the paper's 300 epochs (quick: 30), the alignments are still rising from ≈ 0 and "
+              "their gaps have not opened to the paper's step-30k size",
+              f"reason a setting (runs < 300 epochs), after the session-10 quick run (099e1bb); {BANDS_DECLARED}")
 
 
 FIGURE = Experiment(name=NAME, title=TITLE, profiles=PROFILES, units=units, run_unit=run_unit, claims=claims,

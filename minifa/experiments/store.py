@@ -20,7 +20,10 @@ Each write copies the file to a temporary name, adds the unit, fsyncs and rename
 ``kill -9`` at any moment leaves the previous complete file and a rerun continues from the
 units it holds (`minifa.atomic`). A file written for a different config (another hash) is moved
 aside to ``<figure>.<old hash>.h5`` (``.1.h5``, ``.2.h5``, ... if taken), never overwritten, and the
-experiment starts afresh.
+experiment starts afresh, unless the new config only *extends* it: equal but in the store's
+``extent`` keys (more seeds, say: keys whose growth only adds units), with every stored unit
+among the new ``units``, key and params alike. Such a file is resumed: its header takes the
+new config (``extended_from``: the old hash) and only the new units run.
 """
 
 from __future__ import annotations
@@ -43,7 +46,7 @@ from ..atomic import atomic_path
 from ..errors import ResultsError
 from ..integrity import UNITS
 from ..lock import exclusive
-from .framework import Unit, config_hash
+from .framework import PLACEMENT, Unit, config_hash
 
 RECORD = {"seconds", "cpu_seconds", "device", "cpu", "blas", "blas_threads"}  # what a unit keeps of its run
 
@@ -66,17 +69,39 @@ def stored_profiles(results_dir: Path, names) -> dict[str, str]:
     return {name: str(_read_header(p)["profile"]) for name, p in paths.items() if p.is_file()}
 
 
+def extends(old: dict, new: dict, extent, stored: dict[str, dict], units) -> bool:
+    """Whether config ``new`` only extends ``old``: equal but in the ``extent`` keys (and the
+    placement ones), and every stored unit (``{key: params}``) one of ``new``'s ``units``."""
+    def fixed(config):
+        return {k: v for k, v in config.items() if k not in set(extent) | set(PLACEMENT)}
+    wanted = {u.key: u.params for u in units}
+    return bool(extent) and fixed(old) == fixed(new) and all(
+        key in wanted and json.loads(json.dumps(wanted[key])) == params for key, params in stored.items())
+
+
+def _stored(path: Path) -> tuple[dict, dict[str, dict]]:
+    """``(config, {unit key: params})`` of the results file ``path``."""
+    with _reading(path) as f:
+        return json.loads(f.attrs["config"]), {k: json.loads(g.attrs["params"]) for k, g in f[UNITS].items()}
+
+
 @dataclass
 class ResultStore:
+    """The writer of one results file. ``extent`` (keys of the config whose growth only adds
+    units, with ``units``, the new config's) lets a file of a smaller extent resume."""
+
     path: Path
     experiment: str
     profile: str
     config: dict
+    extent: tuple[str, ...] = ()
+    units: tuple[Unit, ...] = ()
 
     def __post_init__(self) -> None:
         self.path = Path(self.path)
         self.hash = config_hash(self.config)
         self.moved_aside: Path | None = None  # where a file for another config went, for the caller to report
+        self.extended_from: str | None = None  # the old hash of a file resumed with more extent
         self._lock = ExitStack()
         # the single writer: the lock's holder, which also removes the temps of killed writers
         self._lock.enter_context(exclusive(self.path))
@@ -101,14 +126,34 @@ class ResultStore:
         for old_temp in self.path.parent.glob(f"{self.path.name}.*.tmp"):  # pid-named temps of older minifa
             old_temp.unlink(missing_ok=True)
         old = _read_header(self.path)["config_hash"] if self.path.exists() else self.hash
-        if old != self.hash:
-            aside = self.path.with_name(f"{self.path.stem}.{old}{self.path.suffix}")
-            for n in itertools.count(1):  # config A -> B -> A -> B: keep both of A's files
-                if not aside.exists():
-                    break
-                aside = self.path.with_name(f"{self.path.stem}.{old}.{n}{self.path.suffix}")
-            os.replace(self.path, aside)
-            self.moved_aside = aside
+        if old == self.hash:
+            return
+        config, stored = _stored(self.path)
+        if extends(config, self.config, self.extent, stored, self.units):
+            self._adopt(old)
+        else:
+            self._move_aside(old)
+
+    def _move_aside(self, old: str) -> None:
+        """Keep the file of config ``old`` as ``<figure>.<old>.h5`` (``.1.h5``, … if taken)."""
+        aside = self.path.with_name(f"{self.path.stem}.{old}{self.path.suffix}")
+        for n in itertools.count(1):  # config A -> B -> A -> B: keep both of A's files
+            if not aside.exists():
+                break
+            aside = self.path.with_name(f"{self.path.stem}.{old}.{n}{self.path.suffix}")
+        os.replace(self.path, aside)
+        self.moved_aside = aside
+
+    def _adopt(self, old: str) -> None:
+        """Give the file of a smaller extent the new config (atomically), keeping its units."""
+        with atomic_path(self.path) as temp:
+            shutil.copyfile(self.path, temp)
+            with h5py.File(temp, "a") as f:
+                f.attrs.update(config=json.dumps(self.config, sort_keys=True), config_hash=self.hash, extended_from=old)
+                integrity.stamp(f, skip=UNITS)
+            integrity.seal(temp)
+            _read_header(temp)
+        self.extended_from = old
 
     def done(self) -> set[str]:
         """Keys of the units already in the file."""

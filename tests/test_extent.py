@@ -1,0 +1,71 @@
+"""A results file resumed with more seeds (issue 24, item 5): a config that only grows the
+store's ``extent`` keys, with every stored unit among the new ones, keeps the file and runs
+only the new units; any other change still moves the file aside."""
+
+from __future__ import annotations
+
+from dataclasses import replace
+
+import numpy as np
+import pytest
+
+from minifa.experiments.framework import Experiment, Unit, config_hash
+from minifa.experiments.runner import run_experiment
+from minifa.experiments.store import Results, extends
+
+
+def toy(calls: list):
+    """A figure of one unit per seed, whose arrays depend on the seed and ``scale`` only."""
+    def units(config):
+        return [Unit(f"seed{s}", {"seed": s}) for s in config["seeds"]]
+
+    def run_unit(config, unit):
+        calls.append(unit.key)
+        return {"x": np.arange(4.0) * config["scale"] + unit.params["seed"]}
+
+    return Experiment(name="toy", title="toy", profiles={"tiny": {"seeds": [0, 1], "scale": 0.5}}, units=units,
+                      run_unit=run_unit)
+
+
+def test_more_seeds_resume_the_file_and_run_only_the_new_units(tmp_path, capsys):
+    calls = []
+    module = toy(calls)
+    path = run_experiment(module, "tiny", tmp_path)
+    before = Results.load(path)
+    old_hash = config_hash(module.profiles["tiny"])
+    path = run_experiment(replace(module, extent=("seeds",)), "tiny", tmp_path, {"seeds": [0, 1, 2, 3]})
+    assert calls == ["seed0", "seed1", "seed2", "seed3"]  # seeds 0 and 1 ran once, before
+    assert sorted(p.name for p in tmp_path.glob("*.h5")) == ["toy.h5"]  # nothing moved aside
+    after = Results.load(path)  # digests checked: the new header is stamped and sealed
+    assert after.config == {"seeds": [0, 1, 2, 3], "scale": 0.5} and sorted(after.units) == [f"seed{s}" for s in range(4)]
+    for key in before.units:  # the stored units bit for bit
+        np.testing.assert_array_equal(after.units[key]["x"], before.units[key]["x"])
+    assert f"extended from config {old_hash}" in capsys.readouterr().err
+    assert run_experiment(replace(module, extent=("seeds",)), "tiny", tmp_path, {"seeds": [0, 1, 2, 3]}) == path
+    assert len(calls) == 4  # now complete: nothing reruns
+
+
+@pytest.mark.parametrize("overrides, extent", [
+    ({"seeds": [0, 1, 2], "scale": 1.0}, ("seeds",)),  # a non-extent key changed
+    ({"seeds": [0, 1, 2]}, ()),  # no extent declared: today's behaviour
+    ({"seeds": [0]}, ("seeds",)),  # fewer seeds: a stored unit is not among the new ones
+])
+def test_any_other_change_still_moves_the_file_aside(tmp_path, capsys, overrides, extent):
+    calls = []
+    module = toy(calls)
+    run_experiment(module, "tiny", tmp_path)
+    old_hash = config_hash(module.profiles["tiny"])
+    run_experiment(replace(module, extent=extent), "tiny", tmp_path, overrides)
+    assert (tmp_path / f"toy.{old_hash}.h5").exists() and "starting afresh" in capsys.readouterr().err
+    assert calls[2:] == [f"seed{s}" for s in overrides["seeds"]]  # everything reran
+    assert Results.load(tmp_path / f"toy.{old_hash}.h5").config == module.PROFILES["tiny"]
+
+
+def test_extends_compares_the_stored_units_params_not_only_their_keys():
+    old, new = {"reps": 3, "n": 1}, {"reps": 5, "n": 1}
+    grown = [Unit("a", {"reps": 5}), Unit("b", {"reps": 5})]
+    assert not extends(old, new, ("reps",), {"a": {"reps": 3}}, grown)  # same key, other members
+    assert extends(old, new, ("reps",), {"a": {"reps": 5}}, grown)
+    assert not extends(old, {"reps": 5, "n": 2}, ("reps",), {"a": {"reps": 5}}, grown)
+    assert extends(old, {**new, "device": "gpu"}, ("reps",), {}, grown)  # placement never counts
+    assert not extends(old, new, (), {}, grown)  # nothing declared: nothing extends
