@@ -58,7 +58,7 @@ def test_any_other_change_still_moves_the_file_aside(tmp_path, capsys, overrides
     run_experiment(replace(module, extent=extent), "tiny", tmp_path, overrides)
     assert (tmp_path / f"toy.{old_hash}.h5").exists() and "starting afresh" in capsys.readouterr().err
     assert calls[2:] == [f"seed{s}" for s in overrides["seeds"]]  # everything reran
-    assert Results.load(tmp_path / f"toy.{old_hash}.h5").config == module.PROFILES["tiny"]
+    assert Results.load(tmp_path / f"toy.{old_hash}.h5").config == module.profiles["tiny"]
 
 
 def test_extends_compares_the_stored_units_params_not_only_their_keys():
