@@ -184,4 +184,4 @@ def claims(results) -> list[Claim]:
 
 
 FIGURE = Experiment(name=NAME, title=TITLE, profiles=PROFILES, units=units, run_unit=run_unit, claims=claims,
-                    plot=Lazy("minifa.plots.chu_fig1"), paper="Chu & Bacho 2024")
+                    extent=("seeds",), plot=Lazy("minifa.plots.chu_fig1"), paper="Chu & Bacho 2024")

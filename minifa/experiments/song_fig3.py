@@ -123,4 +123,4 @@ SHORT = Known("shorter than the paper's 300 epochs (quick: 30), the alignments a
 
 
 FIGURE = Experiment(name=NAME, title=TITLE, profiles=PROFILES, units=units, run_unit=run_unit, claims=claims,
-                    plot=Lazy("minifa.plots.song_fig3"), paper="Song, Xu & Lafferty 2021")
+                    extent=("seeds",), plot=Lazy("minifa.plots.song_fig3"), paper="Song, Xu & Lafferty 2021")
