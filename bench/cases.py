@@ -58,7 +58,8 @@ def subset(ds, samples: int, test: int = 1000):
 def gemm_shapes(rule: str) -> list[tuple[int, int, int]]:
     """(m, k, n) of every matrix product of one training step, ``C (m×n) = A (m×k) B (k×n)``:
     forward ``W_l x_l``, the errors carried down (FA/BP ``F_lᵀ δ_l`` for l ≥ 1; DFA ``R_l e``
-    for every hidden layer) and the updates ``δ_l x_lᵀ``."""
+    for every hidden layer) and the updates ``δ_l x_lᵀ``; Kolen-Pollack's ``B_l`` gets the
+    same update products again (the floor of its extra work)."""
     outs, ins = SIZES[1:], SIZES[:-1]
     forward = [(o, i, BATCH) for o, i in zip(outs, ins)]
     update = [(o, BATCH, i) for o, i in zip(outs, ins)]
@@ -66,7 +67,8 @@ def gemm_shapes(rule: str) -> list[tuple[int, int, int]]:
         carried = [(o, SIZES[-1], BATCH) for o in outs[:-1]]
     else:
         carried = [(i, o, BATCH) for o, i in zip(outs[1:], ins[1:])]
-    return forward + carried + update
+    shapes = forward + carried + update
+    return shapes + update if rule == "kolen-pollack" else shapes
 
 
 def step_flops(rule: str) -> int:

@@ -37,7 +37,8 @@ RATIOS = {
     "align_every_10_over_plain": ("minifa_fa_align_every_10", "minifa_fa"),
     "ensemble_per_network_over_single": ("minifa_fa_ensemble", "minifa_fa"),
     "fa_scale1_over_scale005": ("minifa_fa_scale1", "minifa_fa"),
-    "kolen_pollack_over_floor": ("minifa_kolen_pollack", "floor_fa"),  # (its B update is 3 GEMMs beyond FA's floor)
+    "kolen_pollack_over_floor": ("minifa_kolen_pollack", "floor_kolen_pollack"),  # its own: FA's + B's 3 update GEMMs
+    "kolen_pollack_over_fa_floor": ("minifa_kolen_pollack", "floor_fa"),  # as the table (≥ 1.39 by flops alone)
     "drtp_over_floor": ("minifa_drtp", "floor_dfa"),
     "frsf_over_floor": ("minifa_frsf", "floor_fa"),
     "brsf_over_floor": ("minifa_brsf", "floor_fa"),  # (with its magnitudes redrawn every batch)

@@ -62,6 +62,7 @@ def cpu_cases(args, ds, data, backend) -> dict[str, Case]:
     out = {
         "floor_fa": cases.floor_case("fa"),
         "floor_dfa": cases.floor_case("dfa"),
+        "floor_kolen_pollack": cases.floor_case("kolen-pollack"),
         "minifa_fa": cases.minifa_case(data, backend, rule="fa"),
         "minifa_bp": cases.minifa_case(data, backend, rule="bp"),
         "minifa_dfa": cases.minifa_case(data, backend, rule="dfa"),
@@ -92,6 +93,8 @@ def print_rows(table: dict, title: str, unit: str) -> None:
 
 def flops(name: str) -> float:
     """GEMM flops of one step of an MNIST case (784-700-1000-10, batch 100)."""
+    if name.endswith("kolen_pollack"):
+        return cases.step_flops("kolen-pollack")
     return cases.step_flops("dfa" if name.endswith(("dfa", "drtp")) else "fa")
 
 

@@ -27,9 +27,11 @@ def bench():
 
 
 def test_the_floor_counts_the_issues_flops(bench):
-    """One 600-step epoch of 784-700-1000-10 at batch 100: 387 GFLOP (FA, BP), 304 (DFA)."""
+    """One 600-step epoch of 784-700-1000-10 at batch 100: 387 GFLOP (FA, BP), 304 (DFA),
+    538 for Kolen-Pollack (B_l's update: 2·B·(700·784 + 1000·700 + 10·1000) · 600 = 151 more)."""
     assert round(bench.cases.step_flops("fa") * 600 / 1e9) == 387
     assert round(bench.cases.step_flops("dfa") * 600 / 1e9) == 304
+    assert round(bench.cases.step_flops("kolen-pollack") * 600 / 1e9) == 538
 
 
 def toy_data(cpu, bench):
