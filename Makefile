@@ -4,7 +4,7 @@ VENV   := .venv
 BIN    := $(VENV)/bin
 STAMP  := $(VENV)/.installed-stamp
 
-.PHONY: test test-fast test-kernels data env bench reproduce claims clean
+.PHONY: test test-fast test-kernels data env bench bench-before-after reproduce claims clean
 
 env: $(STAMP)
 
@@ -42,9 +42,14 @@ reproduce: data
 claims: data
 	$(BIN)/python cli.py reproduce --profile quick --check
 
-# Benchmarks (about 10 minutes): GEMM floor, minifa rules and ensembles, PyTorch peers.
+# Benchmarks (at most ~10 minutes): GEMM floor, minifa rules and ensembles, PyTorch peers, cases
+# interleaved step by step until every ratio's 95 % interval is within ±3 %; warns on a busy machine.
 bench: $(STAMP)
 	$(BIN)/python bench/run.py
+
+# FA, BP and alignment steps of the engine at c54cc63 (from git) against this one, interleaved.
+bench-before-after: $(STAMP)
+	$(BIN)/python bench/before_after.py
 
 clean:
 	rm -rf $(VENV) *.egg-info .pytest_cache

@@ -1,8 +1,8 @@
 """What each optimisation is worth: FA epochs with one fast path switched off at a time.
 
-    python bench/ablation.py [--steps 200] [--reps 5] [--threads N]
+    python bench/ablation.py [--budget 300] [--block 10] [--threads N]
 
-Variants (each against ``all on`` in the same repetition, interleaved like `run.py`):
+Variants (each against ``all on`` in the same round, interleaved step by step like `run.py`):
   column gather    batches gathered as columns of the features × samples array
   ΔW formed        every ΔW formed (``updates_from_steps``), then ``W -= lr * ΔW``, not one gemm
   masked flush     the first flush: ``copyto(where=|δ| < tiny)`` (slow when δ is mostly 0)
@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import argparse
 import contextlib
-import statistics
 import sys
 from pathlib import Path
 
@@ -26,13 +25,13 @@ import numpy as np  # noqa: E402
 
 import cases  # noqa: E402
 import minifa as mf  # noqa: E402
-from harness import timed  # noqa: E402
+from harness import EPOCH_STEPS, Case, interleave, print_ratios, ratios  # noqa: E402
 from minifa import blas  # noqa: E402
 from minifa import fastpaths as fp  # noqa: E402
 from minifa import metrics  # noqa: E402
 from minifa import training  # noqa: E402
 from minifa.network import sgd_step, updates_from_steps  # noqa: E402
-from minifa import DeviceData, train_epoch  # noqa: E402
+from minifa import DeviceData  # noqa: E402
 
 
 def masked_flush(self, a):
@@ -64,46 +63,44 @@ def switched(changes):
             setattr(obj, name, value)
 
 
-def case(data, backend, switch: str, **kw):
+def case(data, backend, switch: str, **kw) -> Case:
     def make():
-        run = mf.build(cases.config(**kw), backend)
         columns = data
         if switch == "column gather":  # the old layout: features × samples, C-contiguous
             columns = DeviceData(np.ascontiguousarray(data.x_train), np.ascontiguousarray(data.y_train),
                                  data.labels_train, data.x_test, data.y_test, data.labels_test)
+        inner = cases.stepper(mf, mf.build(cases.config(**kw), backend), columns)
 
-        def go():
+        def step():
             with switched(SWITCHES[switch]):
-                train_epoch(run, columns)
-        return go
-    return make
+                inner()
+        return step
+    return Case(make)
 
 
 def main() -> None:
     p = argparse.ArgumentParser()
-    p.add_argument("--steps", type=int, default=200)
-    p.add_argument("--reps", type=int, default=5)
+    p.add_argument("--budget", type=float, default=300.0)
+    p.add_argument("--block", type=int, default=10)
     p.add_argument("--threads", type=int, default=None)
     args = p.parse_args()
     blas.set_blas_threads(args.threads)
     backend = mf.get_backend("cpu")
     ds, name = cases.dataset("auto")
-    data = DeviceData.from_dataset(backend, cases.subset(ds, args.steps * cases.BATCH), "float32")
-    factories = {"floor": (cases.floor_case("fa", args.steps), 1)}
+    data = DeviceData.from_dataset(backend, ds, "float32")
+    factories = {"floor": cases.floor_case("fa")}
     for switch in ("all on", "column gather", "ΔW formed", "no flush"):
-        factories[f"fa: {switch}"] = (case(data, backend, switch), 1)
+        factories[f"fa: {switch}"] = case(data, backend, switch)
     for switch in ("all on", "masked flush", "no flush"):
-        factories[f"fa scale 1: {switch}"] = (case(data, backend, switch, init_scale=1.0), 1)
+        factories[f"fa scale 1: {switch}"] = case(data, backend, switch, init_scale=1.0)
     for switch in ("all on", "direct align"):
-        factories[f"fa align every step: {switch}"] = (case(data, backend, switch, metrics_every=1), 1)
-    times = timed(factories, args.reps)
-    print(f"\nablation: {args.steps} steps x {args.reps} reps, {blas.blas_threads()} BLAS threads, data {name}")
-    print(f"{'variant':44} {'s/epoch':>8} {'x floor':>8} {'x all on':>9}")
-    for key, ts in times.items():
-        ref = [times[k] for k in times if k.split(":")[0] == key.split(":")[0] and k.endswith("all on")]
-        own = statistics.median([t / f for t, f in zip(ts, times["floor"])])
-        vs = statistics.median([t / r for t, r in zip(ts, ref[0])]) if ref else float("nan")
-        print(f"{key:44} {statistics.median(ts) * 600 / args.steps:8.2f} {own:8.3f} {vs:9.3f}")
+        factories[f"fa align every step: {switch}"] = case(data, backend, switch, metrics_every=1)
+    table = {**{f"{k} / floor": (k, "floor") for k in factories if k != "floor"},
+             **{f"{k} / all on": (k, f"{k.split(':')[0]}: all on") for k in factories if ":" in k and not k.endswith("all on")}}
+    times = interleave(factories, table, args.budget, args.block)
+    print(f"\nablation: {blas.blas_threads()} BLAS threads, data {name}; floor "
+          f"{sorted(times['floor'])[len(times['floor']) // 2] * EPOCH_STEPS:.2f} s/epoch")
+    print_ratios(ratios(times, table))
 
 
 if __name__ == "__main__":

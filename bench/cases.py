@@ -1,19 +1,22 @@
 """What `bench/run.py` times: the GEMM floor and minifa's training loop.
 
-Every case is a *factory*: ``make() -> go``, where ``make`` does the untimed set-up
-(building the ensemble, drawing weights) and ``go()`` runs ``steps`` training steps. The
-driver calls a fresh factory every repetition, so every repetition does the same work.
+Every case is a ``harness.Case``: ``make() -> step``, where ``make`` does the untimed set-up
+(building the ensemble, drawing weights) and ``step()`` runs one training step, continuing
+the same run (epoch after epoch), so that the harness can interleave cases step by step.
 """
 
 from __future__ import annotations
 
+import itertools
 import tracemalloc
 from types import SimpleNamespace
 
 import numpy as np
 
 import minifa as mf
-from minifa import DeviceData, train_epoch
+from minifa import DeviceData
+
+from harness import Case
 
 SIZES = (784, 700, 1000, 10)
 BATCH = 100
@@ -43,8 +46,7 @@ def dataset(kind: str, data_dir: str = "data/mnist"):
 
 
 def subset(ds, samples: int, test: int = 1000):
-    """The first ``samples`` training samples, so that one ``train_epoch`` is the steps we time;
-    a small test set keeps the epoch-end evaluation negligible (it is timed nowhere else)."""
+    """The first ``samples`` training samples and ``test`` test samples (small runs: tests, memory)."""
     return SimpleNamespace(x_train=ds.x_train[:, :samples], y_train=ds.y_train[:, :samples],
                            labels_train=ds.labels_train[:samples], x_test=ds.x_test[:, :test],
                            y_test=ds.y_test[:, :test], labels_test=ds.labels_test[:test])
@@ -56,7 +58,8 @@ def subset(ds, samples: int, test: int = 1000):
 def gemm_shapes(rule: str) -> list[tuple[int, int, int]]:
     """(m, k, n) of every matrix product of one training step, ``C (m×n) = A (m×k) B (k×n)``:
     forward ``W_l x_l``, the errors carried down (FA/BP ``F_lᵀ δ_l`` for l ≥ 1; DFA ``R_l e``
-    for every hidden layer) and the updates ``δ_l x_lᵀ``."""
+    for every hidden layer) and the updates ``δ_l x_lᵀ``; Kolen-Pollack's ``B_l`` gets the
+    same update products again (the floor of its extra work)."""
     outs, ins = SIZES[1:], SIZES[:-1]
     forward = [(o, i, BATCH) for o, i in zip(outs, ins)]
     update = [(o, BATCH, i) for o, i in zip(outs, ins)]
@@ -64,14 +67,15 @@ def gemm_shapes(rule: str) -> list[tuple[int, int, int]]:
         carried = [(o, SIZES[-1], BATCH) for o in outs[:-1]]
     else:
         carried = [(i, o, BATCH) for o, i in zip(outs[1:], ins[1:])]
-    return forward + carried + update
+    shapes = forward + carried + update
+    return shapes + update if rule == "kolen-pollack" else shapes
 
 
 def step_flops(rule: str) -> int:
     return sum(2 * m * k * n for m, k, n in gemm_shapes(rule))
 
 
-def floor_case(rule: str, steps: int):
+def floor_case(rule: str) -> Case:
     """Exactly the step's products, back to back, into preallocated outputs: nothing else."""
     def make():
         rng = np.random.default_rng(1)
@@ -81,33 +85,40 @@ def floor_case(rule: str, steps: int):
             b = rng.standard_normal((k, n), dtype=np.float32)
             ops.append((a, b, np.empty((m, n), dtype=np.float32)))
 
-        def go():
-            for _ in range(steps):
-                for a, b, c in ops:
-                    np.matmul(a, b, out=c)
-        return go
-    return make
+        def step():
+            for a, b, c in ops:
+                np.matmul(a, b, out=c)
+        return step
+    return Case(make)
 
 
 # ---------------------------------------------------------------- minifa
 
 
 def config(rule: str = "fa", members: int = 1, init_scale: float = 0.05, metrics_every: int = 0,
-           rule_options: dict | None = None) -> mf.Config:
-    return mf.Config(layers=SIZES, rule=rule, init_scale=init_scale, lr=LR, batch_size=BATCH,
-                     seeds=list(range(members)), metrics_every=metrics_every, rule_options=rule_options or {})
+           rule_options: dict | None = None, engine=mf):
+    return engine.Config(layers=SIZES, rule=rule, init_scale=init_scale, lr=LR, batch_size=BATCH,
+                         seeds=list(range(members)), metrics_every=metrics_every, rule_options=rule_options or {})
 
 
-def minifa_case(data: DeviceData, backend, **kw):
-    """One ``train_epoch`` over ``data`` (``steps`` batches): the user-facing loop, with the
-    per-step NaN check, the metrics when asked for, and the epoch-end evaluation."""
-    def make():
-        run = mf.build(config(**kw), backend)
+def stepper(engine, run, data: DeviceData):
+    """``step()``: ``engine.train_step`` on the next batch of ``data``, epoch after epoch, with
+    step metrics every ``metrics_every`` steps as ``train_epoch`` takes them (gather, forward,
+    loss, the per-step NaN check, the rule, the update). The epoch-end evaluation is left out
+    (on 1000 test samples it was <1 % of an epoch)."""
+    every = run.config.metrics_every
+    batches = itertools.chain.from_iterable(engine.training.epoch_batches(run, data) for _ in itertools.count())
 
-        def go():
-            train_epoch(run, data)
-        return go
-    return make
+    def step():
+        x, targets, labels = next(batches)
+        engine.train_step(run, x, targets, labels, every > 0 and run.step % every == 0)
+    return step
+
+
+def minifa_case(data: DeviceData, backend, engine=mf, **kw) -> Case:
+    """Steps of ``engine`` (minifa, or an older minifa imported beside it) on ``data``."""
+    members = kw.get("members", 1)
+    return Case(lambda: stepper(engine, engine.build(config(engine=engine, **kw), backend), data), members)
 
 
 def peak_memory(backend, data: DeviceData, members: int, rule: str = "fa", measure: bool = False) -> dict:

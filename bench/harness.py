@@ -1,17 +1,29 @@
-"""Timing and summaries shared by the CPU and GPU sections of `bench/run.py`."""
+"""Timing and summaries shared by `bench/run.py`, `bench/before_after.py`, the GPU section and the ablation.
+
+Cases interleave step by step in one process: a *round* runs ``block`` steps of every
+case in turn, in an order rotated each round, so the two cases of a ratio are timed
+milliseconds apart and the machine's drift hits both alike. A ratio's sample is its
+within-round ratios (paired). Rounds go on until every ratio's 95 % interval lies within
+±``target`` of its median, or the time budget ends. The interval is a **percentile
+bootstrap of the median** of the within-round ratios (``BOOTSTRAP`` resamples, seeded):
+it is the median that is printed, and ratios of times are skewed, which a t interval ignores.
+"""
 
 from __future__ import annotations
 
 import gc
-import statistics
 import sys
 import time
+from dataclasses import dataclass
+from typing import Callable
 
-import cases
+import numpy as np
 
 EPOCH_STEPS = 600  # 60000 MNIST samples / batch 100
+BOOTSTRAP = 1000
+CHECK_EVERY_S = 10.0  # how often the stopping rule looks (a bootstrap of every ratio costs ~0.1 s)
 
-# name -> (numerator, denominator), both case names; the per-network scaling is in the case.
+# name -> (numerator, denominator), both case names; times are per step and network.
 RATIOS = {
     "fa_over_floor": ("minifa_fa", "floor_fa"),
     "bp_over_floor": ("minifa_bp", "floor_fa"),
@@ -25,83 +37,123 @@ RATIOS = {
     "align_every_10_over_plain": ("minifa_fa_align_every_10", "minifa_fa"),
     "ensemble_per_network_over_single": ("minifa_fa_ensemble", "minifa_fa"),
     "fa_scale1_over_scale005": ("minifa_fa_scale1", "minifa_fa"),
-    "kolen_pollack_over_floor": ("minifa_kolen_pollack", "floor_fa"),  # (its B update is 3 GEMMs beyond FA's floor)
+    "kolen_pollack_over_floor": ("minifa_kolen_pollack", "floor_kolen_pollack"),  # its own: FA's + B's 3 update GEMMs
+    "kolen_pollack_over_fa_floor": ("minifa_kolen_pollack", "floor_fa"),  # as the issue's table (≥ 1.39 by flops alone)
     "drtp_over_floor": ("minifa_drtp", "floor_dfa"),
     "frsf_over_floor": ("minifa_frsf", "floor_fa"),
-    "brsf_over_floor": ("minifa_brsf", "floor_fa"),  # (with its magnitudes redrawn on the host every batch)
+    "brsf_over_floor": ("minifa_brsf", "floor_fa"),  # (with its magnitudes redrawn every batch)
 }
+BEST = {"torch_best": ("torch_fused_fa", "torch_autograd_fa"),  # per round, the fastest of these
+        "torch_cuda_best": ("torch_cuda_fused_fa", "torch_cuda_autograd_fa")}
 
 
-def timed(factories: dict, reps: int, budget_s: float = float("inf"), pause: float = 0.2) -> dict[str, list[float]]:
-    """Seconds per run of every case, ``reps`` interleaved repetitions after one warm-up;
-    fewer (at least one) when the next one would overrun ``budget_s`` (a busy machine)."""
-    names, times = list(factories), {name: [] for name in factories}
-    started = time.perf_counter()
-    for rep in range(reps + 1):
-        spent = time.perf_counter() - started
-        if rep >= 2 and spent * (rep + 1) / rep > budget_s:
-            print(f"  stopping after {rep - 1} repetitions: the time budget ({budget_s:.0f} s) is spent", file=sys.stderr)
-            break
-        shift = rep % len(names)
-        for name in names[shift:] + names[:shift]:
-            go = factories[name][0]()
-            gc.collect()
-            gc.disable()
-            time.sleep(pause)  # let spinning BLAS/OpenMP threads of the last case go idle
-            start = time.perf_counter()
-            go()
-            elapsed = time.perf_counter() - start
-            gc.enable()
-            if rep:
-                times[name].append(elapsed)
-        print(f"  repetition {rep}{' (warm-up)' if rep == 0 else ''} done", file=sys.stderr, flush=True)
-    return times
+@dataclass(frozen=True)
+class Case:
+    """``make()`` does the untimed set-up and returns ``step()``, one training step; ``sync``
+    waits for queued device work after a block; ``peer`` marks another runtime (PyTorch's
+    OpenMP threads), whose spinning threads get ``settle`` seconds to go idle when the
+    runtime changes (so neither runtime's spinning threads steal the other's cores)."""
+
+    make: Callable[[], Callable[[], None]]
+    networks: int = 1
+    peer: bool = False
+    sync: Callable[[], None] = lambda: None
 
 
-def summarise(times, factories, steps: int) -> dict:
-    """Per case: seconds per network-epoch (median, min, max, all) and GFLOP/s."""
-    rows = {}
-    for name, ts in times.items():
-        networks = factories[name][1]
-        scale = EPOCH_STEPS / steps / networks
-        per_epoch = [t * scale for t in ts]
-        rule = "dfa" if name.endswith(("dfa", "drtp")) else "fa"
-        flops = cases.step_flops(rule) * EPOCH_STEPS
-        rows[name] = {"median_s": statistics.median(per_epoch), "min_s": min(per_epoch), "max_s": max(per_epoch),
-                      "all_s": per_epoch, "networks": networks, "gemm_gflops_per_s": flops / statistics.median(per_epoch) / 1e9}
-    return rows
+def interval(values, rng=None) -> dict:
+    """Median of ``values`` with its 95 % percentile-bootstrap interval, min and max."""
+    v = np.asarray(values, dtype=float)
+    rng = np.random.default_rng(0) if rng is None else rng
+    medians = np.median(v[rng.integers(0, v.size, (BOOTSTRAP, v.size))], axis=1)
+    low, high = np.percentile(medians, [2.5, 97.5])
+    median = float(np.median(v))
+    return {"median": median, "low": float(low), "high": float(high), "half_width": float(max(high - median, median - low) / median),
+            "min": float(v.min()), "max": float(v.max()), "rounds": int(v.size)}
 
 
-def best_of(rows: dict, names) -> list | None:
-    """Per repetition, the fastest of the cases ``names`` that ran (None if none did)."""
-    runs = [rows[n]["all_s"] for n in names if n in rows]
-    return [min(v) for v in zip(*runs)] if runs else None
+def series(times: dict, name: str):
+    """Per-round seconds of case ``name``, or of the best of ``BEST[name]`` (None if absent)."""
+    if name in BEST:
+        runs = [times[n] for n in BEST[name] if times.get(n)]
+        return [min(v) for v in zip(*runs)] if runs else None
+    return times.get(name) or None
 
 
-def per_network(times, factories) -> dict:
-    """Per case: seconds per run and network (median, min, max, all): for workloads whose
-    runs are not MNIST epochs (their ratios compare runs of equal steps)."""
-    rows = {}
-    for name, ts in times.items():
-        per = [t / factories[name][1] for t in ts]
-        rows[name] = {"median_s": statistics.median(per), "min_s": min(per), "max_s": max(per), "all_s": per,
-                      "networks": factories[name][1]}
-    return rows
-
-
-def ratios(rows: dict, table: dict = RATIOS) -> dict:
-    """Median of the within-repetition ratios of ``table``'s pairs, with their min and max."""
-    def series(name):
-        if name == "torch_best":
-            return best_of(rows, ("torch_fused_fa", "torch_autograd_fa"))
-        return rows[name]["all_s"] if name in rows else None
-
+def ratios(times: dict, table: dict = RATIOS) -> dict:
+    """Each pair of ``table`` whose cases ran: median and interval of the within-round ratios."""
     out = {}
     for key, (num, den) in table.items():
-        a, b = series(num), series(den)
+        a, b = series(times, num), series(times, den)
         if a and b:
-            values = [x / y for x, y in zip(a, b)]
-            out[key] = {"median": statistics.median(values), "min": min(values), "max": max(values)}
+            out[key] = interval([x / y for x, y in zip(a, b)])
     return out
 
 
+def interleave(cases: dict[str, Case], table: dict, budget_s: float, block: int = 10, target: float = 0.03,
+               min_rounds: int = 5, settle: float = 0.1, check_every_s: float = CHECK_EVERY_S,
+               log=None) -> dict[str, list[float]]:
+    """Seconds per step and network of every case, one value per round (round 0, a warm-up,
+    dropped), until every ratio of ``table`` is within ±``target`` or ``budget_s`` is spent."""
+    log = log or (lambda msg: print(msg, file=sys.stderr, flush=True))
+    steps = {name: case.make() for name, case in cases.items()}
+    names, times = list(cases), {name: [] for name in cases}
+    started = checked = time.perf_counter()
+    rnd = 0
+    while True:
+        _round(cases, steps, names[rnd % len(names):] + names[: rnd % len(names)], block, settle, times if rnd else None)
+        now = time.perf_counter()
+        if rnd >= min_rounds and now - checked >= check_every_s:
+            checked = now
+            spread = ratios(times, table)
+            worst = max((v["half_width"], k) for k, v in spread.items()) if spread else (0.0, "none")
+            log(f"  round {rnd}: widest interval ±{100 * worst[0]:.1f} % ({worst[1]}), {now - started:.0f} s")
+            if worst[0] <= target:
+                log(f"  every ratio within ±{100 * target:.0f} % after {rnd} rounds")
+                break
+        if now - started > budget_s and rnd >= 1:
+            log(f"  stopping after {rnd} rounds: the time budget ({budget_s:.0f} s) is spent")
+            break
+        rnd += 1
+    return times
+
+
+def _round(cases, steps, order, block: int, settle: float, times) -> None:
+    """``block`` steps of each case in ``order``; appends seconds per step and network to ``times``."""
+    gc.collect()
+    gc.disable()  # no collection inside a timed block
+    try:
+        peer = False
+        for name in order:
+            case, step = cases[name], steps[name]
+            if case.peer != peer:
+                time.sleep(settle)
+                peer = case.peer
+            start = time.perf_counter()
+            for _ in range(block):
+                step()
+            case.sync()
+            elapsed = time.perf_counter() - start
+            if times is not None:
+                times[name].append(elapsed / block / case.networks)
+    finally:
+        gc.enable()
+
+
+def rows(times: dict, scale: float = 1.0, flops: Callable[[str], float] | None = None) -> dict:
+    """Per case: median, min, max of seconds per step and network times ``scale`` (EPOCH_STEPS
+    gives seconds per network-epoch), all values, and GEMM GFLOP/s where ``flops(name)`` is known."""
+    out = {}
+    for name, ts in times.items():
+        if not ts:
+            continue
+        v = [t * scale for t in ts]
+        out[name] = {"median_s": float(np.median(v)), "min_s": min(v), "max_s": max(v), "all_s": v}
+        if flops is not None:
+            out[name]["gemm_gflops_per_s"] = flops(name) / float(np.median(ts)) / 1e9
+    return out
+
+
+def print_ratios(spread: dict) -> None:
+    print(f"\n{'ratio':40} {'median':>8} {'95 % interval':>17} {'±':>6} {'rounds':>7}")
+    for key, v in spread.items():
+        print(f"{key:40} {v['median']:8.3f} {v['low']:8.3f}-{v['high']:<8.3f} {100 * v['half_width']:5.1f}% {v['rounds']:7d}")

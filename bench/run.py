@@ -1,14 +1,15 @@
-"""`make bench`: minifa against the GEMM floor and PyTorch, in one process, interleaved.
+"""`make bench`: minifa against the GEMM floor and PyTorch, in one process, interleaved step by step.
 
-784-700-1000-10 tanh, batch 100, lr 0.05, float32, FA with ±1 feedback. Every repetition
-runs every case once, in a rotated order (so slow drift of a shared machine hits all cases
-alike); the first repetition is a warm-up and is dropped. Each case runs ``--steps`` steps
-(default 300, half an MNIST epoch) and is scaled to one 600-step epoch per network. A ratio
-is the median over repetitions of the ratio *within* a repetition, so it compares runs made
-seconds apart. Results: a table, then the ratios, and ``bench/results.json``.
+784-700-1000-10 tanh, batch 100, lr 0.05, float32, FA with ±1 feedback. Every round runs
+``--block`` steps of every case in turn (the order rotated each round); a ratio is the
+median of its within-round ratios with a 95 % bootstrap interval, and rounds go on until
+every interval is within ±``--target`` or ``--budget`` seconds are spent (`harness.py`).
+Results: the tables, the ratios with their intervals, and ``bench/results.json``, which
+records the machine (CPU, BLAS kernel, threads, torch) and the load at start and end;
+a run on a busy machine (load above the thread count) says so.
 
-    python bench/run.py                 # about 5-8 minutes on 2 cores
-    python bench/run.py --quick         # a smoke test: few steps, 2 repetitions
+    python bench/run.py                 # at most ~8 minutes on 2 cores
+    python bench/run.py --quick         # a smoke test: short budget, no bound on the intervals
 """
 
 from __future__ import annotations
@@ -16,7 +17,6 @@ from __future__ import annotations
 import argparse
 import json
 import os
-import platform
 import sys
 import time
 from pathlib import Path
@@ -24,24 +24,23 @@ from pathlib import Path
 sys.path.insert(0, str(Path(__file__).resolve().parent.parent))
 sys.path.insert(0, str(Path(__file__).resolve().parent))
 
-import numpy as np  # noqa: E402
 
 import cases  # noqa: E402
 import gpu  # noqa: E402
-from harness import EPOCH_STEPS, per_network, ratios, summarise, timed  # noqa: E402
+from harness import EPOCH_STEPS, RATIOS, Case, interleave, print_ratios, ratios, rows  # noqa: E402
 import torch_peers  # noqa: E402
 import workloads  # noqa: E402
 import minifa as mf  # noqa: E402
-from minifa.blas import blas_kernel, blas_libraries, blas_threads, set_blas_threads  # noqa: E402
+from machine import busy, finish, machine  # noqa: E402
+from minifa.blas import blas_threads, set_blas_threads  # noqa: E402
 from minifa import DeviceData  # noqa: E402
 
 
 def parse():
     p = argparse.ArgumentParser(description=__doc__.split("\n")[0])
-    p.add_argument("--steps", type=int, default=300, help="steps per case and repetition (an epoch is 600)")
-    p.add_argument("--reps", type=int, default=5, help="timed repetitions (plus one warm-up)")
-    p.add_argument("--budget", type=float, default=420.0,
-                   help="seconds for the CPU repetitions; fewer repetitions (at least 1) if a busy machine needs it")
+    p.add_argument("--block", type=int, default=10, help="steps of a case per turn (a multiple of 10: alignment every 10)")
+    p.add_argument("--target", type=float, default=0.03, help="stop when every ratio's 95%% interval is within ± this")
+    p.add_argument("--budget", type=float, default=420.0, help="seconds of CPU rounds at most")
     p.add_argument("--members", type=int, default=4, help="ensemble size R for the ensemble case")
     p.add_argument("--data", choices=["auto", "mnist", "synthetic"], default="auto",
                    help="auto: data/mnist if present, else synthetic data of MNIST's shape")
@@ -49,29 +48,28 @@ def parse():
                    help="BLAS (and torch) threads; default: every usable core (minifa's default too)")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch peers")
     p.add_argument("--no-gpu", action="store_true", help="skip the GPU section even if a GPU is present")
-    p.add_argument("--quick", action="store_true", help="smoke test: 30 steps, 2 repetitions")
+    p.add_argument("--quick", action="store_true", help="smoke test: a 20 s budget")
     p.add_argument("--out", default=str(Path(__file__).resolve().parent / "results.json"))
     args = p.parse_args()
     if args.quick:
-        args.steps, args.reps = 30, 2
+        args.budget = 20.0
     return args
 
 
-def cpu_cases(args, ds, backend):
-    """name -> (factory, networks per run): everything timed on the CPU."""
-    steps = args.steps
-    data = DeviceData.from_dataset(backend, cases.subset(ds, steps * cases.BATCH), "float32")
+def cpu_cases(args, ds, data, backend) -> dict[str, Case]:
+    """name -> Case: everything timed on the CPU (``data`` is ``ds`` on the device)."""
     out = {
-        "floor_fa": (cases.floor_case("fa", steps), 1),
-        "floor_dfa": (cases.floor_case("dfa", steps), 1),
-        "minifa_fa": (cases.minifa_case(data, backend, rule="fa"), 1),
-        "minifa_bp": (cases.minifa_case(data, backend, rule="bp"), 1),
-        "minifa_dfa": (cases.minifa_case(data, backend, rule="dfa"), 1),
-        "minifa_fa_ensemble": (cases.minifa_case(data, backend, rule="fa", members=args.members), args.members),
-        "minifa_fa_align_every_step": (cases.minifa_case(data, backend, rule="fa", metrics_every=1), 1),
-        "minifa_fa_align_every_10": (cases.minifa_case(data, backend, rule="fa", metrics_every=10), 1),
-        "minifa_fa_scale1": (cases.minifa_case(data, backend, rule="fa", init_scale=1.0), 1),
-        **{f"minifa_{rule.replace('-', '_')}": (cases.minifa_case(data, backend, rule=rule), 1)
+        "floor_fa": cases.floor_case("fa"),
+        "floor_dfa": cases.floor_case("dfa"),
+        "floor_kolen_pollack": cases.floor_case("kolen-pollack"),
+        "minifa_fa": cases.minifa_case(data, backend, rule="fa"),
+        "minifa_bp": cases.minifa_case(data, backend, rule="bp"),
+        "minifa_dfa": cases.minifa_case(data, backend, rule="dfa"),
+        "minifa_fa_ensemble": cases.minifa_case(data, backend, rule="fa", members=args.members),
+        "minifa_fa_align_every_step": cases.minifa_case(data, backend, rule="fa", metrics_every=1),
+        "minifa_fa_align_every_10": cases.minifa_case(data, backend, rule="fa", metrics_every=10),
+        "minifa_fa_scale1": cases.minifa_case(data, backend, rule="fa", init_scale=1.0),
+        **{f"minifa_{rule.replace('-', '_')}": cases.minifa_case(data, backend, rule=rule)
            for rule in ("kolen-pollack", "drtp", "frsf", "brsf")},  # the other rules, each against its floor
     }
     if torch_peers.available() and not args.no_torch:
@@ -79,29 +77,24 @@ def cpu_cases(args, ds, backend):
 
         torch.set_num_threads(blas_threads() or os.cpu_count())
         sizes, lr, batch = cases.SIZES, cases.LR, cases.BATCH
-        out["torch_floor_fa"] = (torch_peers.floor_case(cases.gemm_shapes("fa"), steps), 1)
-        out["torch_autograd_fa"] = (torch_peers.autograd_case(ds, sizes, steps, batch, lr), 1)
-        out["torch_fused_fa"] = (torch_peers.fused_case(ds, sizes, steps, batch, lr), 1)
+        out["torch_floor_fa"] = Case(torch_peers.floor_case(cases.gemm_shapes("fa")), peer=True)
+        out["torch_autograd_fa"] = Case(torch_peers.autograd_case(ds, sizes, batch, lr), peer=True)
+        out["torch_fused_fa"] = Case(torch_peers.fused_case(ds, sizes, batch, lr), peer=True)
     return out
 
 
-def machine() -> dict:
-    model = next((line.split(":", 1)[1].strip() for line in open("/proc/cpuinfo") if line.startswith("model name")), platform.processor())
-    return {"cpu": model, "blas_kernel": blas_kernel(), "cores_usable": len(os.sched_getaffinity(0)),
-            "python": platform.python_version(),
-            "numpy": np.__version__, "minifa": mf.__version__, "blas_threads": blas_threads(),
-            "blas": [{k: lib.get(k) for k in ("internal_api", "version", "num_threads", "architecture")}
-                     for lib in blas_libraries()],
-            **torch_peers.describe(), "load_average_start": os.getloadavg()}
+def print_rows(table: dict, title: str, unit: str) -> None:
+    print(f"\n{title}\n{'case':32} {unit:>16} {'min-max':>17} {'GEMM GFLOP/s':>13}")
+    for name, r in table.items():
+        rate = f"{r['gemm_gflops_per_s']:13.1f}" if "gemm_gflops_per_s" in r else ""
+        print(f"{name:32} {r['median_s']:16.4f} {r['min_s']:8.4f}-{r['max_s']:<8.4f} {rate}")
 
 
-def print_table(rows: dict, ratio: dict, title: str) -> None:
-    print(f"\n{title}\n{'case':32} {'s/network-epoch':>16} {'min-max':>15} {'GEMM GFLOP/s':>13}")
-    for name, r in rows.items():
-        print(f"{name:32} {r['median_s']:16.3f} {r['min_s']:7.3f}-{r['max_s']:<7.3f} {r['gemm_gflops_per_s']:13.1f}")
-    print(f"\n{'ratio':36} {'median':>8} {'min-max':>15}")
-    for key, v in ratio.items():
-        print(f"{key:36} {v['median']:8.3f} {v['min']:7.3f}-{v['max']:<7.3f}")
+def flops(name: str) -> float:
+    """GEMM flops of one step of an MNIST case (784-700-1000-10, batch 100)."""
+    if name.endswith("kolen_pollack"):
+        return cases.step_flops("kolen-pollack")
+    return cases.step_flops("dfa" if name.endswith(("dfa", "drtp")) else "fa")
 
 
 def main() -> None:
@@ -110,44 +103,50 @@ def main() -> None:
     set_blas_threads(args.threads)  # None: every usable core, whatever else runs
     backend = mf.get_backend("cpu")
     ds, data_name = cases.dataset(args.data)
-    factories = cpu_cases(args, ds, backend)  # (sets torch's threads: before machine())
-    work = workloads.cases_for(ds, backend, args.steps)
+    data = DeviceData.from_dataset(backend, ds, "float32")
+    mnist = cpu_cases(args, ds, data, backend)  # (sets torch's threads: before machine())
+    work = workloads.cases_for(data, backend)
     info = machine()
     print(f"bench: {info['cpu']} ({info['blas_kernel']}), {info['cores_usable']} cores, "
-          f"BLAS threads {info['blas_threads']}, data {data_name}, "
-          f"{args.steps} steps x {args.reps} repetitions (+1 warm-up), scaled to {EPOCH_STEPS}-step epochs", flush=True)
+          f"BLAS threads {info['blas_threads']}, data {data_name}, load {info['load_average_start'][0]:.2f}, "
+          f"{args.block} steps per turn, until every ratio is within ±{100 * args.target:.0f} % or {args.budget:.0f} s", flush=True)
+    if busy(info):
+        print(f"bench: WARNING: {busy(info)}", flush=True)
     if not torch_peers.available() and not args.no_torch:
         print("bench: PyTorch not installed: peers skipped (pip install -e '.[bench]' adds torch)", flush=True)
-    times = timed({**factories, **work}, args.reps, args.budget)
-    rows = summarise({k: times[k] for k in factories}, factories, args.steps)
-    work_rows = per_network({k: times[k] for k in work}, work)
-    # perturbed_over_bp divides by BP's run in the workloads' units (seconds per run and network),
-    # not its per-epoch-scaled row: the two differ by EPOCH_STEPS / steps
-    same_units = {**rows, **work_rows, **per_network({"minifa_bp": times["minifa_bp"]}, factories)}
-    ratio = {**ratios(rows), **ratios(same_units, workloads.ratio_table())}
-    data = DeviceData.from_dataset(backend, cases.subset(ds, 2 * cases.BATCH), "float32")
-    memory = [cases.peak_memory(backend, data, r, measure=m) for r in (1, args.members) for m in (False, True)]
+    table = {**RATIOS, **workloads.ratio_table()}
+    times = interleave({**mnist, **work}, table, args.budget, args.block, args.target)
+    cpu_rows = rows({k: times[k] for k in mnist}, EPOCH_STEPS, flops)
+    work_rows = rows({k: times[k] for k in work})
+    spread = ratios(times, table)
+    small = DeviceData.from_dataset(backend, cases.subset(ds, 2 * cases.BATCH), "float32")
+    memory = [cases.peak_memory(backend, small, r, measure=m) for r in (1, args.members) for m in (False, True)]
     gpu_result = gpu.run(args, ds) if not args.no_gpu else {"skipped": "--no-gpu"}
-    info["load_average_end"] = os.getloadavg()
+    finish(info)
     result = {"config": {"sizes": cases.SIZES, "batch": cases.BATCH, "lr": cases.LR, "dtype": "float32",
-                         "steps_per_case": args.steps, "epoch_steps": EPOCH_STEPS, "repetitions": args.reps,
+                         "block": args.block, "target": args.target, "budget_s": args.budget, "epoch_steps": EPOCH_STEPS,
+                         "interval": "95 % percentile bootstrap of the median of within-round ratios",
                          "data": data_name, "members": args.members},
               "machine": info, "gemm_gflop_per_epoch": {r: cases.step_flops(r) * EPOCH_STEPS / 1e9 for r in ("fa", "dfa")},
-              "cpu": rows, "workloads": work_rows, "memory": memory, "gpu": gpu_result, "ratios": {k: v["median"] for k, v in ratio.items()},
-              "ratio_spread": ratio, "wall_s": time.perf_counter() - started}
+              "cpu": cpu_rows, "workloads": work_rows, "memory": memory, "gpu": gpu_result,
+              "ratios": {k: v["median"] for k, v in spread.items()}, "ratio_spread": spread,
+              "wall_s": time.perf_counter() - started}
     Path(args.out).write_text(json.dumps(result, indent=2))
     for m in memory:
         print(f"memory: R={m['members']} measure={m['measure']}: step peak {m['step_peak_bytes_per_network'] / 2**20:.1f} MiB "
               f"per network, parameters+feedback {m['params_and_feedback_bytes_per_network'] / 2**20:.1f} MiB per network")
     if gpu_result.get("rows"):
-        print_table(gpu_result["rows"], gpu_result["ratio_spread"], "GPU")
+        print_rows(gpu_result["rows"], "GPU (seconds per network-epoch)", "s/network-epoch")
+        print_ratios(gpu_result["ratio_spread"])
     else:
         print(f"GPU: {gpu_result.get('skipped')}")
-    print(f"\nworkloads (seconds per run and network)\n{'case':32} {'median':>10} {'min-max':>17}")
-    for name, r in work_rows.items():
-        print(f"{name:32} {r['median_s']:10.4f} {r['min_s']:8.4f}-{r['max_s']:<8.4f}")
-    print_table(rows, ratio, "CPU (seconds per network-epoch; ratios last)")
-    print(f"\nwrote {args.out} in {result['wall_s']:.0f} s")
+    print_rows(work_rows, "workloads (seconds per step and network)", "s/step")
+    print_rows(cpu_rows, "CPU (seconds per network-epoch)", "s/network-epoch")
+    print_ratios(spread)
+    print(f"\nwrote {args.out} in {result['wall_s']:.0f} s; load {info['load_average_start'][0]:.2f} at start, "
+          f"{info['load_average_end'][0]:.2f} at end")
+    if info["busy"]:
+        print(f"bench: WARNING: {info['busy']}")
 
 
 if __name__ == "__main__":

@@ -25,12 +25,16 @@ def available() -> bool:
     return torch is not None
 
 
-def _tensors(ds, device: str, steps: int, batch: int):
-    """Samples-major training data on ``device``: the first ``steps·batch`` samples."""
-    n = steps * batch
-    x = torch.from_numpy(np.ascontiguousarray(np.asarray(ds.x_train)[:, :n].T)).to(device)
-    labels = torch.from_numpy(np.asarray(ds.labels_train[:n], dtype=np.int64)).to(device)
-    return x, labels
+def _batches(ds, device: str, batch: int):
+    """Batches ``(x, labels)`` of the samples-major training data on ``device``, a fresh
+    permutation per epoch, epoch after epoch."""
+    x = torch.from_numpy(np.ascontiguousarray(np.asarray(ds.x_train).T)).to(device)
+    labels = torch.from_numpy(np.asarray(ds.labels_train, dtype=np.int64)).to(device)
+    while True:
+        order = torch.randperm(x.shape[0], device=device)
+        for s in range(x.shape[0] // batch):
+            idx = order[s * batch : (s + 1) * batch]
+            yield x.index_select(0, idx), labels.index_select(0, idx)
 
 
 def _params(sizes, device: str, scale: float, seed: int):
@@ -59,73 +63,66 @@ if torch is not None:
             return grad_x, grad.t() @ x, grad.sum(0), None
 
 
-def autograd_case(ds, sizes, steps: int, batch: int, lr: float, device: str = "cpu", sync=lambda: None):
+def autograd_case(ds, sizes, batch: int, lr: float, device: str = "cpu"):
+    """``make() -> step``, one autograd FA step per call."""
     def make():
-        x_all, labels = _tensors(ds, device, steps, batch)
+        batches = _batches(ds, device, batch)
         weights, biases, feedback = _params(sizes, device, 0.05, 0)
         params = [p.requires_grad_() for p in weights + biases]
         opt = torch.optim.SGD(params, lr=lr)
         depth = len(weights)
 
-        def go():
-            order = torch.randperm(x_all.shape[0], device=device)
-            for s in range(steps):
-                idx = order[s * batch : (s + 1) * batch]
-                a = x_all.index_select(0, idx)
-                for l in range(depth):
-                    a = LinearFA.apply(a, weights[l], biases[l], feedback[l])
-                    a = torch.tanh(a) if l < depth - 1 else a
-                loss = torch.nn.functional.cross_entropy(a, labels.index_select(0, idx))
-                opt.zero_grad(set_to_none=True)
-                loss.backward()
-                opt.step()
-            sync()
-        return go
+        def step():
+            a, labels = next(batches)
+            for l in range(depth):
+                a = LinearFA.apply(a, weights[l], biases[l], feedback[l])
+                a = torch.tanh(a) if l < depth - 1 else a
+            loss = torch.nn.functional.cross_entropy(a, labels)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
+        return step
     return make
 
 
-def fused_case(ds, sizes, steps: int, batch: int, lr: float, device: str = "cpu", sync=lambda: None):
+def fused_case(ds, sizes, batch: int, lr: float, device: str = "cpu"):
+    """``make() -> step``, one hand-fused FA step per call."""
     def make():
-        x_all, labels = _tensors(ds, device, steps, batch)
+        batches = _batches(ds, device, batch)
         weights, biases, feedback = _params(sizes, device, 0.05, 0)
         eye = torch.eye(sizes[-1], device=device)
         depth = len(weights)
 
         @torch.inference_mode()
-        def go():
-            order = torch.randperm(x_all.shape[0], device=device)
-            for s in range(steps):
-                idx = order[s * batch : (s + 1) * batch]
-                acts = [x_all.index_select(0, idx)]
-                for l in range(depth):
-                    h = torch.addmm(biases[l], acts[-1], weights[l].t())
-                    acts.append(h.tanh_() if l < depth - 1 else h)
-                delta = torch.softmax(acts[-1], 1).sub_(eye.index_select(0, labels.index_select(0, idx))).div_(batch)
-                for l in range(depth - 1, -1, -1):
-                    below = None
-                    if l > 0:  # the error sent down through B_l, times tanh' = 1 − a²
-                        below = (delta @ feedback[l]).mul_(1 - acts[l] * acts[l])
-                    weights[l].addmm_(delta.t(), acts[l], alpha=-lr)
-                    biases[l].sub_(delta.sum(0), alpha=lr)
-                    delta = below
-            sync()
-        return go
+        def step():
+            x, labels = next(batches)
+            acts = [x]
+            for l in range(depth):
+                h = torch.addmm(biases[l], acts[-1], weights[l].t())
+                acts.append(h.tanh_() if l < depth - 1 else h)
+            delta = torch.softmax(acts[-1], 1).sub_(eye.index_select(0, labels)).div_(batch)
+            for l in range(depth - 1, -1, -1):
+                below = None
+                if l > 0:  # the error sent down through B_l, times tanh' = 1 − a²
+                    below = (delta @ feedback[l]).mul_(1 - acts[l] * acts[l])
+                weights[l].addmm_(delta.t(), acts[l], alpha=-lr)
+                biases[l].sub_(delta.sum(0), alpha=lr)
+                delta = below
+        return step
     return make
 
 
-def floor_case(shapes, steps: int, device: str = "cpu", sync=lambda: None):
+def floor_case(shapes, device: str = "cpu"):
     """The same products as minifa's floor through torch's BLAS (MKL on CPU wheels)."""
     def make():
         g = torch.Generator().manual_seed(1)
         ops = [(torch.randn(m, k, generator=g).to(device), torch.randn(k, n, generator=g).to(device),
                 torch.empty(m, n, device=device)) for m, k, n in shapes]
 
-        def go():
-            for _ in range(steps):
-                for a, b, c in ops:
-                    torch.mm(a, b, out=c)
-            sync()
-        return go
+        def step():
+            for a, b, c in ops:
+                torch.mm(a, b, out=c)
+        return step
     return make
 
 

@@ -12,8 +12,9 @@ interleaved with everything else):
 - ``song_mnist_over_floor``: the Song Fig. 3 network (784-1000-10 ReLU, no biases, batch
   600, FA) against its products back to back.
 
-Each case is a factory ``make() -> go`` as in ``cases.py``; ``networks`` is the number of
-networks (ensemble members) a run trains, so ratios compare cost per network.
+Each case is a ``harness.Case`` (``make() -> step``) as in ``cases.py``; its ``networks`` is
+the number of networks (ensemble members) a step trains, so ratios compare cost per network
+and step.
 """
 
 from __future__ import annotations
@@ -21,12 +22,13 @@ from __future__ import annotations
 import numpy as np
 
 import minifa as mf
-from minifa import DeviceData, fullbatch, train_epoch
+from minifa import DeviceData, fullbatch
 
 import cases
+from harness import Case
 
 PERTURBED_ALIGNMENTS = [-0.5, 0.0, 0.5, 1.0]  # a Fig. 3a unit's members (the paper's grid has 21 + BP)
-SONG = {"n": 50, "d": 150, "members": 10, "widths": (3200, 12800), "steps": 20}
+SONG = {"n": 50, "d": 150, "members": 10, "widths": (3200, 12800)}
 SONG_MNIST = {"layers": (784, 1000, 10), "batch": 600}
 
 
@@ -43,11 +45,10 @@ def ratio_table() -> dict:
     }
 
 
-def perturbed_unit(data: DeviceData, backend):
-    """One Fig. 3a unit's epoch: members at ``PERTURBED_ALIGNMENTS`` sharing initial weights."""
-    members = len(PERTURBED_ALIGNMENTS)
-    return cases.minifa_case(data, backend, rule="perturbed", members=members,
-                             rule_options={"alignment": PERTURBED_ALIGNMENTS}), members
+def perturbed_unit(data: DeviceData, backend) -> Case:
+    """A Fig. 3a unit's steps: members at ``PERTURBED_ALIGNMENTS`` sharing initial weights."""
+    return cases.minifa_case(data, backend, rule="perturbed", members=len(PERTURBED_ALIGNMENTS),
+                             rule_options={"alignment": PERTURBED_ALIGNMENTS})
 
 
 def song_config(width: int, members: int) -> mf.Config:
@@ -58,9 +59,9 @@ def song_config(width: int, members: int) -> mf.Config:
                      shuffle=False, seeds=list(range(members)))
 
 
-def song_step(backend, width: int, steps: int, carried: bool = False):
-    """``steps`` full-batch steps of an ensemble of ``SONG['members']``, each with its own
-    data: ``train_step``, or (``carried``) ``fullbatch.step`` as Song Fig. 2 runs them."""
+def song_step(backend, width: int, carried: bool = False) -> Case:
+    """Full-batch steps of an ensemble of ``SONG['members']``, each with its own data:
+    ``train_step``, or (``carried``) ``fullbatch.step`` as Song Fig. 2 runs them."""
     members = SONG["members"]
 
     def make():
@@ -70,15 +71,9 @@ def song_step(backend, width: int, steps: int, carried: bool = False):
         y = backend.asarray(rng.standard_normal((members, 1, SONG["n"]), dtype=np.float32))
         if carried:
             state = fullbatch.carry(run, x)
-            one = lambda: fullbatch.step(state, y)
-        else:
-            one = lambda: mf.train_step(run, x, y, None, False)
-
-        def go():
-            for _ in range(steps):
-                one()
-        return go
-    return make, members
+            return lambda: fullbatch.step(state, y)
+        return lambda: mf.train_step(run, x, y, None, False)
+    return Case(make, members)
 
 
 def song_shapes(width: int) -> list[tuple[int, int, int]]:
@@ -87,22 +82,21 @@ def song_shapes(width: int) -> list[tuple[int, int, int]]:
     return [(width, d, n), (1, width, n), (width, 1, n), (width, n, d), (1, n, width)]
 
 
-def stacked_floor(shapes, members: int, steps: int):
+def stacked_floor(shapes, members: int) -> Case:
     """The products of ``shapes`` for ``members`` networks as stacked (R, m, k) @ (R, k, n)."""
     def make():
         rng = np.random.default_rng(1)
         ops = [(rng.standard_normal((members, m, k), dtype=np.float32), rng.standard_normal((members, k, n), dtype=np.float32),
                 np.empty((members, m, n), dtype=np.float32)) for m, k, n in shapes]
 
-        def go():
-            for _ in range(steps):
-                for a, b, c in ops:
-                    np.matmul(a, b, out=c)
-        return go
-    return make, members
+        def step():
+            for a, b, c in ops:
+                np.matmul(a, b, out=c)
+        return step
+    return Case(make, members)
 
 
-def one_gemm(width: int, members: int, steps: int):
+def one_gemm(width: int, members: int) -> Case:
     """The same flops as the stacked forward and weight update, as single large GEMMs (as if
     the members shared their data): the best the cores could do on these shapes."""
     d, n = SONG["d"], SONG["n"]
@@ -113,29 +107,22 @@ def one_gemm(width: int, members: int, steps: int):
         delta, xt = rng.standard_normal((members * width, n), dtype=np.float32), rng.standard_normal((n, d), dtype=np.float32)
         h, dw = np.empty((members * width, n), dtype=np.float32), np.empty((members * width, d), dtype=np.float32)
 
-        def go():
-            for _ in range(steps):
-                np.matmul(w, x, out=h)
-                np.matmul(delta, xt, out=dw)
-        return go
-    return make, members
+        def step():
+            np.matmul(w, x, out=h)
+            np.matmul(delta, xt, out=dw)
+        return step
+    return Case(make, members)
 
 
-def song_mnist(ds, backend, steps: int):
-    """Song Fig. 3's network for ``steps`` batches of 600 (its SGD epoch is 100 of them)."""
-    batch = SONG_MNIST["batch"]
-    data = DeviceData.from_dataset(backend, cases.subset(ds, steps * batch), "float32")
+def song_mnist(data: DeviceData, backend) -> Case:
+    """Song Fig. 3's network, steps of batches of 600 (its SGD epoch is 100 of them)."""
 
     def make():
         cfg = mf.Config(layers=SONG_MNIST["layers"], activation="relu", loss="logitcrossentropy", bias=False,
                         output_scale=1000 ** -0.5, init="normal", init_scale=1.0, rule="fa",
-                        rule_options={"feedback": "normal"}, lr=1e-2, weight_decay=[0.0, 0.1], batch_size=batch)
-        run = mf.build(cfg, backend)
-
-        def go():
-            train_epoch(run, data)
-        return go
-    return make, 1
+                        rule_options={"feedback": "normal"}, lr=1e-2, weight_decay=[0.0, 0.1], batch_size=SONG_MNIST["batch"])
+        return cases.stepper(mf, mf.build(cfg, backend), data)
+    return Case(make)
 
 
 def song_mnist_shapes() -> list[tuple[int, int, int]]:
@@ -143,18 +130,14 @@ def song_mnist_shapes() -> list[tuple[int, int, int]]:
     return [(h, i, b), (o, h, b), (h, o, b), (h, b, i), (o, b, h)]
 
 
-def cases_for(ds, backend, steps: int) -> dict:
-    """name -> (factory, networks): the workload cases. Song Fig. 2 runs ``SONG['steps']``
-    steps per repetition (its steps are small); the MNIST cases run ``steps // 6`` batches
-    of 600 (the same samples as ``steps`` batches of 100)."""
-    data = DeviceData.from_dataset(backend, cases.subset(ds, steps * cases.BATCH), "float32")
+def cases_for(data: DeviceData, backend) -> dict[str, Case]:
+    """name -> Case: the workload cases (the MNIST ones on ``data``)."""
     out = {"minifa_perturbed_unit": perturbed_unit(data, backend)}
     for p in SONG["widths"]:
-        out[f"minifa_song_p{p}"] = song_step(backend, p, SONG["steps"])
-        out[f"minifa_song_carried_p{p}"] = song_step(backend, p, SONG["steps"], carried=True)
-        out[f"floor_song_p{p}"] = stacked_floor(song_shapes(p), SONG["members"], SONG["steps"])
-        out[f"one_gemm_song_p{p}"] = one_gemm(p, SONG["members"], SONG["steps"])
-    mnist_steps = max(1, steps // 6)
-    out["minifa_song_mnist"] = song_mnist(ds, backend, mnist_steps)
-    out["floor_song_mnist"] = stacked_floor(song_mnist_shapes(), 1, mnist_steps)
+        out[f"minifa_song_p{p}"] = song_step(backend, p)
+        out[f"minifa_song_carried_p{p}"] = song_step(backend, p, carried=True)
+        out[f"floor_song_p{p}"] = stacked_floor(song_shapes(p), SONG["members"])
+        out[f"one_gemm_song_p{p}"] = one_gemm(p, SONG["members"])
+    out["minifa_song_mnist"] = song_mnist(data, backend)
+    out["floor_song_mnist"] = stacked_floor(song_mnist_shapes(), 1)
     return out

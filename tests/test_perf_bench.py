@@ -27,28 +27,70 @@ def bench():
 
 
 def test_the_floor_counts_the_issues_flops(bench):
-    """One 600-step epoch of 784-700-1000-10 at batch 100: 387 GFLOP (FA, BP), 304 (DFA)."""
+    """One 600-step epoch of 784-700-1000-10 at batch 100: 387 GFLOP (FA, BP), 304 (DFA),
+    538 for Kolen-Pollack (B_l's update: 2·B·(700·784 + 1000·700 + 10·1000) · 600 = 151 more)."""
     assert round(bench.cases.step_flops("fa") * 600 / 1e9) == 387
     assert round(bench.cases.step_flops("dfa") * 600 / 1e9) == 304
+    assert round(bench.cases.step_flops("kolen-pollack") * 600 / 1e9) == 538
 
 
-def test_cases_run_and_summarise(bench, cpu):
+def toy_data(cpu, bench):
     rng = np.random.default_rng(0)
     labels = rng.integers(0, 10, 400)
     ds = SimpleNamespace(x_train=rng.random((784, 300), dtype=np.float32), y_train=np.eye(10, dtype=np.float32)[:, labels[:300]],
                          labels_train=labels[:300], x_test=rng.random((784, 100), dtype=np.float32),
                          y_test=np.eye(10, dtype=np.float32)[:, labels[300:]], labels_test=labels[300:])
-    data = mf.DeviceData.from_dataset(cpu, bench.cases.subset(ds, 200, 100), "float32")
-    factories = {"floor_fa": (bench.cases.floor_case("fa", 2), 1),
-                 "minifa_fa": (bench.cases.minifa_case(data, cpu, rule="fa"), 1),
-                 "minifa_fa_align_every_step": (bench.cases.minifa_case(data, cpu, rule="fa", metrics_every=1), 1),
-                 "minifa_fa_ensemble": (bench.cases.minifa_case(data, cpu, rule="fa", members=2), 2)}
-    times = bench.harness.timed(factories, reps=2, pause=0.0)
-    rows = bench.harness.summarise(times, factories, steps=2)
-    ratios = bench.harness.ratios(rows)
+    return ds, mf.DeviceData.from_dataset(cpu, bench.cases.subset(ds, 200, 100), "float32")
+
+
+def test_cases_interleave_step_by_step_and_summarise(bench, cpu):
+    """Every case gets one value per round (after the warm-up); a target every ratio meets
+    at once stops at ``min_rounds``; each ratio has a median inside its interval."""
+    _, data = toy_data(cpu, bench)
+    factories = {"floor_fa": bench.cases.floor_case("fa"),
+                 "minifa_fa": bench.cases.minifa_case(data, cpu, rule="fa"),
+                 "minifa_fa_align_every_step": bench.cases.minifa_case(data, cpu, rule="fa", metrics_every=1),
+                 "minifa_fa_ensemble": bench.cases.minifa_case(data, cpu, rule="fa", members=2)}
+    times = bench.harness.interleave(factories, bench.harness.RATIOS, budget_s=60.0, block=3, target=100.0,
+                                     min_rounds=3, settle=0.0, check_every_s=0.0, log=lambda msg: None)
+    assert {len(ts) for ts in times.values()} == {3}  # 3 passes of 3 steps: the toy data's epoch wraps around
+    ratios = bench.harness.ratios(times)
     assert set(ratios) == {"fa_over_floor", "align_every_step_over_plain", "ensemble_per_network_over_single"}
+    for v in ratios.values():
+        assert v["low"] <= v["median"] <= v["high"] and v["rounds"] == 3
+    rows = bench.harness.rows(times, bench.harness.EPOCH_STEPS, lambda name: bench.cases.step_flops("fa"))
+    assert rows["minifa_fa"]["median_s"] == pytest.approx(600 * np.median(times["minifa_fa"]))
     memory = bench.cases.peak_memory(cpu, data, members=2)
     assert memory["step_peak_bytes"] > 0 and memory["params_and_feedback_bytes_per_network"] > 0
+
+
+def test_a_ratio_that_never_settles_stops_at_the_budget(bench):
+    times = bench.harness.interleave({"a": bench.harness.Case(lambda: lambda: None)}, {}, budget_s=0.0, target=0.0,
+                                     settle=0.0, log=lambda msg: None)
+    assert len(times["a"]) == 1  # the warm-up and one round
+
+
+def test_the_interval_is_a_bootstrap_of_the_median(bench):
+    """Constant ratios: no width. Spread ratios: the interval holds the median, narrows with
+    more rounds roughly as 1/√n, and is reproducible (seeded)."""
+    flat = bench.harness.interval([1.1] * 20)
+    assert flat["low"] == flat["high"] == flat["median"] == pytest.approx(1.1) and flat["half_width"] == 0.0
+    rng = np.random.default_rng(5)
+    few, many = (bench.harness.interval(1.0 + 0.1 * rng.standard_normal(n)) for n in (25, 400))
+    assert few["low"] < few["median"] < few["high"] and many["low"] < many["median"] < many["high"]
+    assert 2.0 < few["half_width"] / many["half_width"] < 8.0  # √16 = 4
+    assert 0.01 < many["half_width"] < 0.02  # the median's standard error: 1.25 · 0.1 / √400 = 0.006, × 1.96
+    values = 1.0 + 0.1 * rng.standard_normal(50)
+    assert bench.harness.interval(values) == bench.harness.interval(values)
+
+
+def test_a_busy_machine_is_named(bench):
+    import machine
+
+    quiet = {"blas_threads": 2, "cores_usable": 2, "load_average_start": (1.5, 1, 1), "load_average_end": (2.0, 1, 1)}
+    assert machine.busy(quiet) is None
+    loud = {**quiet, "load_average_end": (4.25, 3, 2)}
+    assert machine.busy(loud).startswith("the machine was busy (1-minute load 4.25 at the end, above the 2 threads used)")
 
 
 def test_the_papers_workloads_run_beside_their_floors(bench, cpu, monkeypatch):
@@ -57,19 +99,12 @@ def test_the_papers_workloads_run_beside_their_floors(bench, cpu, monkeypatch):
 
     monkeypatch.setitem(workloads.SONG, "widths", (20, 40))
     monkeypatch.setitem(workloads.SONG, "members", 2)
-    monkeypatch.setitem(workloads.SONG, "steps", 2)
     monkeypatch.setitem(workloads.SONG_MNIST, "batch", 50)
     monkeypatch.setitem(workloads.SONG_MNIST, "layers", (784, 30, 10))
-    rng = np.random.default_rng(0)
-    labels = rng.integers(0, 10, 400)
-    ds = SimpleNamespace(x_train=rng.random((784, 300), dtype=np.float32), y_train=np.eye(10, dtype=np.float32)[:, labels[:300]],
-                         labels_train=labels[:300], x_test=rng.random((784, 100), dtype=np.float32),
-                         y_test=np.eye(10, dtype=np.float32)[:, labels[300:]], labels_test=labels[300:])
-    factories = workloads.cases_for(ds, cpu, steps=2)
-    data = mf.DeviceData.from_dataset(cpu, bench.cases.subset(ds, 200, 100), "float32")
-    factories["minifa_bp"] = (bench.cases.minifa_case(data, cpu, rule="bp"), 1)
-    times = bench.harness.timed(factories, reps=1, pause=0.0)
-    rows = bench.harness.per_network(times, factories)
-    ratios = bench.harness.ratios(rows, workloads.ratio_table())
+    _, data = toy_data(cpu, bench)
+    factories = workloads.cases_for(data, cpu)
+    factories["minifa_bp"] = bench.cases.minifa_case(data, cpu, rule="bp")
+    times = bench.harness.interleave(factories, {}, budget_s=0.0, block=1, settle=0.0, log=lambda msg: None)
+    ratios = bench.harness.ratios(times, workloads.ratio_table())
     assert set(ratios) == set(workloads.ratio_table()) and all(v["median"] > 0 for v in ratios.values())
-    assert rows["minifa_perturbed_unit"]["networks"] == len(workloads.PERTURBED_ALIGNMENTS)
+    assert factories["minifa_perturbed_unit"].networks == len(workloads.PERTURBED_ALIGNMENTS)

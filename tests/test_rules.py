@@ -19,6 +19,7 @@ import minifa as mf
 from minifa.errors import ConfigError
 
 from minifa.init import feedback_sampler
+from minifa import streams
 from minifa.streams import Streams
 
 from .conftest import host, tiny_batch, tiny_dataset
@@ -149,7 +150,7 @@ def test_drtp_trains_from_the_targets_alone(backend):
 def test_sign_concordant_feedback_is_fa_with_sign_w_times_random_magnitudes(backend, rule):
     """``B_l = sign(W_l) ⊙ |R_l|``, ``R_l`` drawn from each member's feedback stream (an
     independent ``Streams`` replays it), against eq. (3) as loops; brSF draws the next ``R``
-    after every step, frSF never."""
+    after every step (with ``Backend.normal``'s generator on the same stream), frSF never."""
     run = make(backend, rule, loss="logitcrossentropy")
     x, y, labels = batch(backend)
     for step in range(2):
@@ -159,7 +160,8 @@ def test_sign_concordant_feedback_is_fa_with_sign_w_times_random_magnitudes(back
         updates = mf.batch_updates(run, x, y)
         for r, seed in enumerate(run.config.seeds):
             replay = Streams(seed)["feedback"]
-            draws = [[np.abs(feedback_sampler("normal", shape)(replay)) for shape in run.net.shapes] for _ in range(2)]
+            draws = [[np.abs(feedback_sampler("normal", shape)(replay)) for shape in run.net.shapes]]
+            draws.append([np.abs(streams.normal([replay], shape, "float64")[0]) for shape in run.net.shapes])
             R = draws[step if rule == "brsf" else 0]
             B = [np.sign(w[r]) * m for w, m in zip(W, R)]
             np.testing.assert_array_equal(backend.to_host(run.rule.weight_feedback(run.params)[1])[r], B[1].astype(np.float64))
