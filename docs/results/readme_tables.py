@@ -26,7 +26,8 @@ from minifa.experiments import EXPERIMENTS  # noqa: E402
 from minifa.experiments.report import beside_table, by_paper, progress  # noqa: E402
 
 LONG, QUICK = ROOT / "docs/results/long", ROOT / "docs/results/quick"
-PAPERS = {"chu": "Chu & Bacho 2024", "song": "Song, Xu & Lafferty 2021"}  # block name -> report.PAPERS key
+PAPERS = {"chu": "Chu & Bacho 2024", "song": "Song, Xu & Lafferty 2021",  # block name -> Experiment.paper
+          "refinetti": "Refinetti et al. 2021"}
 BLOCK = re.compile(r"(<!-- readme_tables: (\w+) -->\n)(.*?)(<!-- /readme_tables -->)", re.S)
 load = functools.cache(progress)  # each file read (and its digests checked) once per run
 
@@ -95,8 +96,8 @@ def walltime_block(long_dir: Path, quick_dir: Path) -> list[str]:
     return lines
 
 
-BLOCKS = {"status": status_block, "chu": lambda l, q: paper_block("chu", l, q),
-          "song": lambda l, q: paper_block("song", l, q), "walltime": walltime_block}
+BLOCKS = {"status": status_block, "walltime": walltime_block,
+          **{key: functools.partial(paper_block, key) for key in PAPERS}}
 
 
 def render(readme: str, long_dir: Path = LONG, quick_dir: Path = QUICK) -> str:
