@@ -145,3 +145,21 @@ def test_at_batch_one_the_bp_angle_is_the_hidden_layers_gradient_alignment(backe
     metrics = mf.train_step(run, x, y, None, True)
     expected = np.degrees(np.arccos(np.abs(backend.to_host(metrics["gradient_alignment"])[:, 0])))
     np.testing.assert_allclose(backend.to_host(angles["bp"]), expected, atol=1e-6)
+
+
+# --- logistic output units under ½eᵀe -----------------------------------------------------------------
+
+def test_logistic_half_sse_is_the_formula_and_bp_matches_central_differences(backend):
+    from minifa.losses import get_loss
+
+    from .test_gradients import TOLERANCE, relative_errors, setup
+
+    rng = np.random.default_rng(9)
+    z, y = rng.standard_normal((2, 3, 4)), rng.random((3, 4))
+    loss = get_loss("logistic-half-sse")
+    p = 1.0 / (1.0 + np.exp(-z))
+    value = backend.to_host(loss.value(backend.xp, backend.asarray(z), backend.asarray(y)))
+    np.testing.assert_allclose(value, 0.5 * ((p - y) ** 2).sum(axis=(1, 2)), rtol=1e-12)
+    run, x, targets = setup(backend, "sigmoid", "logistic-half-sse")
+    errors = relative_errors(backend, run.net, run.params, x, targets)
+    assert max(errors) <= TOLERANCE, errors
