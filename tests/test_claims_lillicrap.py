@@ -84,3 +84,12 @@ def test_the_tiny_profile_runs_every_part_with_the_shapes_the_claims_read():
     assert shapes["fig4"]["angle_pinv"] == (epochs + 1, len(OMEGAS), seeds)
     assert shapes["t3_fa_depth3"] == {"error": (config["t3"]["epochs"] + 1, seeds)}
     assert shapes["t2_shallow"] == {"test_error": (config["t2"]["epochs"] + 1, len(config["t2"]["seeds"]))}
+
+
+def test_normalised_error_is_the_test_sets_squared_error_over_its_targets_energy():
+    config = lillicrap_2016.PROFILES["tiny"]
+    run, data = lillicrap_2016._linear_run(config, config["t1"], "fa", 0.3, [0, 1])
+    w0, w1 = (run.backend.to_host(w) for w in run.params.weights)
+    x, y = run.backend.to_host(data.x_test), run.backend.to_host(data.y_test)
+    expected = [((w1[r] @ w0[r] @ x - y) ** 2).sum() / (y ** 2).sum() for r in range(2)]
+    np.testing.assert_allclose(lillicrap_2016.normalised_error(run, data), expected, rtol=1e-12)
