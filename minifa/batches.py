@@ -15,6 +15,7 @@ from typing import Any
 
 import numpy as np
 
+from .data.dataset import Dataset
 from .errors import ConfigError
 from .fastpaths import ops
 
@@ -36,6 +37,7 @@ class DeviceData:
     labels_test: Any
     rows_x: Any = None  # (N, features) with x_train == rows_xᵀ, or None: gather columns
     rows_y: Any = None
+    fresh: Any = None  # an online set's host sampler (``Dataset.fresh``), or None
 
     @classmethod
     def from_dataset(cls, backend, dataset, dtype: str, net=None) -> "DeviceData":
@@ -53,6 +55,7 @@ class DeviceData:
             xp.permute_dims(rows_x, (1, 0)), xp.permute_dims(rows_y, (1, 0)),
             labels(dataset.labels_train), backend.asarray(dataset.x_test, dtype),
             backend.asarray(dataset.y_test, dtype), labels(dataset.labels_test), rows_x, rows_y,
+            dataset.fresh if isinstance(dataset, Dataset) else None,  # bench's and tests' stand-ins are fixed sets
         )
 
     @property
@@ -100,11 +103,26 @@ def gather_rows(xp, rows, index):
     return xp.permute_dims(picked, (0, 2, 1))
 
 
+def fresh_samples(run, data: DeviceData):
+    """An online set's epoch: ``n_train`` new samples per member from its own data stream,
+    (R, features, N) and (R, outputs, N) on the device."""
+    drawn = [data.fresh(s["data"], data.n_train) for s in run.streams]
+    x, y = (run.backend.asarray(np.stack(part), run.config.dtype) for part in zip(*drawn))
+    return x, y
+
+
 def epoch_batches(run, data: DeviceData):
-    """This epoch's minibatches ``(x, targets, labels)``, in DataLoader order. Drawing the
-    order consumes the members' data streams, so call it once per epoch; experiments that
+    """This epoch's minibatches ``(x, targets, labels)``, in DataLoader order; on an online
+    set (``data.fresh``), consecutive batches of fresh samples. Drawing the order (or the
+    samples) consumes the members' data streams, so call it once per epoch; experiments that
     need step-level control (Figure 5's swap mid-epoch) iterate it themselves."""
     xp, cfg, n = run.xp, run.config, data.n_train
+    if data.fresh is not None:
+        x, y = fresh_samples(run, data)
+        size = cfg.batch_of(n)
+        for start in range(0, n, size):
+            yield x[..., start : min(start + size, n)], y[..., start : min(start + size, n)], None
+        return
     order, size = run.backend.asarray(epoch_order(run, n)), cfg.batch_of(n)
     for start in range(0, n, size):
         index = order[..., start : min(start + size, n)]

@@ -3,7 +3,7 @@
 Weights: ``normal`` is Chu & Bacho's "standard normal × weight scale factor" (scale 0 gives
 zeros); ``glorot`` is Flux's ``glorot_uniform(; gain = scale)``: U[-a, a),
 a = gain · sqrt(6/(fan_in + fan_out)) (the CLI's default gain is 1);
-``zeros``. Biases start at zero (Flux ``Dense``). Feedback: ``pm1`` (entries ±1, the paper's
+``uniform``: U[-ω, ω) with ω the scale (Lillicrap et al. 2016's "U[-0.01, 0.01]"); ``zeros``. Biases start at zero (Flux ``Dense``). Feedback: ``pm1`` (entries ±1, the paper's
 default), ``normal`` N(0, 1), ``uniform`` U[-1, 1), each times a scale. Draws are float64 and
 cast afterwards, so a float32 and a float64 network from one seed are the same network.
 Figure 4 initialises the weights from the feedback instead (``weights_from_feedback``).
@@ -25,11 +25,15 @@ def _glorot(rng, shape, scale):
     return scale * (rng.random(shape) - 0.5) * np.sqrt(24.0 / (fan_in + fan_out))
 
 
+def _uniform(rng, shape, scale):
+    return scale * rng.uniform(-1.0, 1.0, size=shape)
+
+
 def _zeros(rng, shape, scale):
     return np.zeros(shape)
 
 
-WEIGHT_INITS = {"normal": _normal, "glorot": _glorot, "zeros": _zeros}
+WEIGHT_INITS = {"normal": _normal, "glorot": _glorot, "uniform": _uniform, "zeros": _zeros}
 
 FEEDBACK_INITS = {
     "pm1": lambda rng, shape: rng.choice(np.array([-1.0, 1.0]), size=shape),

@@ -87,6 +87,23 @@ def _half_sse_error(xp, z, y):
     return z - y
 
 
+def _logistic(xp, z):
+    return 1.0 / (1.0 + xp.exp(-z))
+
+
+def _logistic_half_sse_value(xp, z, y):
+    """Lillicrap et al.'s logistic output units under ½ Σ eᵀe: ``e = σ(z) − y``, summed over
+    the batch as ``half-sse`` (σ applied here, so the network's last layer stays linear)."""
+    d = _logistic(xp, z) - y
+    return 0.5 * xp.sum(xp.reshape(d * d, (d.shape[0], -1)), axis=-1)
+
+
+def _logistic_half_sse_error(xp, z, y):
+    """``(σ(z) − y) ⊙ σ(z)(1 − σ(z))``."""
+    p = _logistic(xp, z)
+    return (p - y) * p * (1.0 - p)
+
+
 @dataclass(frozen=True)
 class Loss:
     name: str
@@ -102,6 +119,7 @@ LOSSES = {
         Loss("logitcrossentropy", _logitce_value, _logitce_error, True),
         Loss("mse", _mse_value, _mse_error, False),
         Loss("half-sse", _half_sse_value, _half_sse_error, False),
+        Loss("logistic-half-sse", _logistic_half_sse_value, _logistic_half_sse_error, True),
     )
 }
 

@@ -66,6 +66,26 @@ def signal_alignment(xp, e, feedback, weight):
     return xp.mean(_cos(xp, dot, fa2, bp2, 0.0), axis=-1)
 
 
+def abs_angle(xp, cos):
+    """``arccos |cos|`` in degrees, in [0°, 90°]: an angle between directions that ignores
+    sign, as Lillicrap et al.'s ∠ (their angles use |aᵀb|)."""
+    return xp.acos(xp.minimum(xp.abs(cos), 1.0)) * (180.0 / math.pi)
+
+
+def hidden_update_angles(xp, e, feedback, weight) -> dict[str, Any]:
+    """Lillicrap et al.'s Figs. 2 and 4: the angle (``abs_angle``) of FA's hidden update
+    ``Δh_FA = Bᵀe`` to BP's ``Δh_BP = Wᵀe`` (key ``bp``) and to pseudobackprop's
+    ``Δh_PBP = W⁺e`` (key ``pinv``, W⁺ the Moore-Penrose pseudo-inverse), for the output
+    layer's W and its feedback B (both out × in) and the output error e (R, out, B); one
+    angle per member over the batch's updates flattened (per update at batch 1), (R,).
+    With one sample ``bp`` is also ``abs_angle`` of the hidden layer's gradient alignment:
+    ``⟨a xᵀ, b xᵀ⟩ = aᵀb ‖x‖²``."""
+    fa = xp.matrix_transpose(feedback) @ e
+    bp = xp.matrix_transpose(weight) @ e
+    pinv = xp.linalg.pinv(weight) @ e
+    return {"bp": abs_angle(xp, cosine(xp, fa, bp)), "pinv": abs_angle(xp, cosine(xp, fa, pinv))}
+
+
 def _gram_pays(x, delta, products: int) -> bool:
     """Whether Gram matrices beat forming the update(s): flops ~2B²n (the input Gram,
     counted twice: its small-output GEMM runs at half speed) + 2k·out·B² against 2k·out·n·B."""

@@ -48,7 +48,9 @@ class Option:
     """One declared option: its default, what it may be, and one line of help.
 
     ``choices``: the names it may take; a bool default: a flag; else a number, ``min`` or
-    more and ``within`` (lo, hi), one per member where ``per_member`` (canonical (R,)).
+    more and ``within`` (lo, hi), one per member where ``per_member`` (canonical (R,)), or
+    one per layer where ``per_layer`` (canonical: a float, or a tuple of them that the owner
+    matches to its layers, ``per_layer_values``).
     ``example``: a value the registry-wide tests run the rule with (None: the default)."""
 
     default: Any
@@ -56,6 +58,7 @@ class Option:
     min: float | None = None
     within: tuple[float, float] | None = None
     per_member: bool = False
+    per_layer: bool = False
     choices: tuple[str, ...] | None = None
     example: Any = None
 
@@ -75,6 +78,8 @@ class Option:
             limits.append(f"in [{self.within[0]:g}, {self.within[1]:g}]")
         if self.per_member:
             limits.append("one or one per member")
+        if self.per_layer:
+            limits.append("one or one per layer")
         return f"{self.help} (default {self.default}{'; ' if limits else ''}{'; '.join(limits)})".lstrip()
 
     def check(self, name: str, value, members: int):
@@ -85,15 +90,30 @@ class Option:
             if not isinstance(value, bool):
                 raise ConfigError(f"option {name}={value!r} must be true or false")
             return value
-        if not finite(value) or (isinstance(value, (list, tuple)) and not self.per_member):
+        listed = isinstance(value, (list, tuple))
+        if not finite(value) or (listed and not (self.per_member or self.per_layer)) or (listed and not value):
             raise ConfigError(f"option {name}={value!r} must be a finite number, e.g. {name}={self.default}")
-        numbers = per_member(value, members, f"option {name}") if self.per_member else np.float64(value)
+        if self.per_member:
+            numbers = per_member(value, members, f"option {name}")
+        else:
+            numbers = np.asarray(value, dtype=np.float64)
         if self.min is not None and np.any(numbers < self.min):
             raise ConfigError(f"option {name}={value!r} must be {self.min:g} or more")
         if self.within is not None and np.any((numbers < self.within[0]) | (numbers > self.within[1])):
             lo, hi = self.within
             raise ConfigError(f"option {name}={value!r} outside [{lo:g}, {hi:g}]; give values in [{lo:g}, {hi:g}]")
-        return numbers if self.per_member else float(numbers)
+        if self.per_member:
+            return numbers
+        return tuple(float(v) for v in numbers) if listed else float(numbers)
+
+
+def per_layer_values(value, layers: int, what: str) -> list[float]:
+    """A ``per_layer`` option's canonical value as one float per layer: one value for every
+    layer, or a tuple of exactly ``layers``."""
+    given = list(value) if isinstance(value, tuple) else [value]
+    if len(given) not in (1, layers):
+        raise ConfigError(f"{what} needs one value or one per layer ({layers}), got {len(given)}")
+    return given * layers if len(given) == 1 else given
 
 
 def canonical(declared: dict[str, Option], given: dict, members: int) -> dict[str, Any]:

@@ -17,10 +17,11 @@ import numpy as np
 from minifa.data.dataset import Dataset, one_hot
 from minifa.data.idx import read_idx, write_idx
 from minifa.data.mnist import DATA_DIR, fetch_mnist, load_mnist
-from minifa.data.synthetic import gaussian_teacher, synthetic_classes
+from minifa.data.synthetic import gaussian_teacher, synthetic_classes, teacher_network
 from minifa.errors import ConfigError, DataError, choose
 
-DATASETS = ("mnist", "gaussian", "synthetic")
+DATASETS = ("mnist", "gaussian", "synthetic", "teacher")
+LOADERS = {"gaussian": gaussian_teacher, "synthetic": synthetic_classes, "teacher": teacher_network}
 
 __all__ = [
     "DATA_DIR",
@@ -34,6 +35,7 @@ __all__ = [
     "one_hot",
     "read_idx",
     "synthetic_classes",
+    "teacher_network",
     "write_idx",
 ]
 
@@ -48,6 +50,8 @@ def load_dataset(name: str, *, data_dir: str | os.PathLike = DATA_DIR,
       activation, width.
     - ``"synthetic"``: `synthetic_classes` with ``rng=seed``; ``options`` are its n_train,
       n_test, d, classes.
+    - ``"teacher"``: `teacher_network` with ``rng=seed`` (online: fresh training samples
+      every epoch); ``options`` are its layers, activation, weight_range, n_train, n_test.
     ``standardise`` (Song et al.'s MNIST normalisation) applies to MNIST only.
     """
     choose("data set", name, DATASETS, DataError)
@@ -58,7 +62,7 @@ def load_dataset(name: str, *, data_dir: str | os.PathLike = DATA_DIR,
     # Refuse rather than ignore: a silently unstandardised run would be a wrong experiment.
     if standardise:
         raise ConfigError(f"standardise applies to mnist only, not {name}; drop it")
-    loader = gaussian_teacher if name == "gaussian" else synthetic_classes
+    loader = LOADERS[name]
     return loader(rng=seed, **checked_options(loader, name, options))
 
 
@@ -70,7 +74,8 @@ def checked_options(loader, name: str, options: dict) -> dict:
         if key not in params:
             raise ConfigError(f"data set {name!r} has no option {key!r}; its options: {', '.join(params)}")
         kind = int if key == "width" else type(params[key])  # width's default None means "d"
-        if type(value) is not kind:
+        kind = list if kind is tuple else kind  # a tuple default is a JSON list
+        if type(value) is not kind and not (kind is float and type(value) is int):
             raise ConfigError(f"data set option {key}={value!r} must be of type {kind.__name__}, e.g. {key}={params[key] or 100}")
     return options
 

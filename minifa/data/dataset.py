@@ -10,6 +10,7 @@ through the package ``__init__``.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Callable
 
 import numpy as np
 
@@ -24,6 +25,9 @@ class Dataset:
     - ``y_*``: classification: one-hot ``classes × N`` float32 (Flux ``onehotbatch`` order);
       regression: float targets ``outputs × N``.
     - ``labels_*``: int64 class indices (length N), or None for regression.
+    - ``fresh``: an online set's sampler ``(generator, n) -> (x, y)``: every epoch then
+      trains on ``n_train`` new samples drawn from each member's data stream
+      (``batches.epoch_batches``), ``x_train`` only giving the shapes; None: a fixed set.
     """
 
     x_train: np.ndarray
@@ -33,6 +37,7 @@ class Dataset:
     y_test: np.ndarray
     labels_test: np.ndarray | None
     name: str
+    fresh: Callable | None = None
 
     def __post_init__(self) -> None:
         # A mismatch here is a bug in a loader; catch it before it becomes a silent broadcast.

@@ -3,6 +3,8 @@
 - `gaussian_teacher`: Song, Xu & Lafferty's Figure 2 data (the Song et al. methods
   notes, §3, from the authors' ``data_gen.py``): n = 50 Gaussian points in d = 150 dimensions,
   targets from a random linear map or a random two-layer teacher of the student's width.
+- `teacher_network`: an online teacher-student set (Lillicrap et al. 2016): a fixed random
+  teacher network, fresh x ~ N(0, I) at every step, a fixed test set.
 - `synthetic_classes`: a tiny learnable 10-class problem shaped like MNIST, for fast
   plumbing tests of the classification path without the real data.
 """
@@ -79,3 +81,34 @@ def synthetic_classes(n_train: int = 1000, n_test: int = 200, d: int = 784, clas
         return x, one_hot(labels, classes), labels
 
     return Dataset(*split(n_train), *split(n_test), name="synthetic")
+
+
+def teacher_targets(weights: list[np.ndarray], activation, x: np.ndarray) -> np.ndarray:
+    """``y = T_{L-1} ψ(… ψ(T_0 x))``: the teacher's hidden layers through ψ, its output linear."""
+    for t in weights[:-1]:
+        x = activation(t @ x)
+    return weights[-1] @ x
+
+
+def teacher_network(layers: tuple = (30, 10), activation: str = "linear", weight_range: float = 1.0,
+                    n_train: int = 1000, n_test: int = 5000, *, rng: np.random.Generator | int) -> Dataset:
+    """An online regression set: a teacher with layer sizes ``layers``, weights T_l ~
+    U[-ω, ω) (ω = ``weight_range``; Lillicrap et al.'s linear T ~ U[-1, 1]), no biases, ψ =
+    ``activation`` on its hidden layers; inputs x ~ N(0, I). The teacher (drawn first), then
+    ``n_test`` test points come from ``rng``; every epoch's ``n_train`` training samples are
+    fresh, from each member's data stream (``Dataset.fresh``)."""
+    psi = choose("teacher activation", activation, ACTIVATIONS)
+    if len(layers) < 2 or min(layers) < 1 or min(n_train, n_test) < 1 or not weight_range > 0:
+        raise ConfigError(f"a teacher needs ≥ 2 positive layer sizes, n_train, n_test ≥ 1 and weight_range > 0, "
+                          f"got layers={list(layers)}, n_train={n_train}, n_test={n_test}, weight_range={weight_range}")
+    rng = np.random.default_rng(rng)
+    sizes = [int(n) for n in layers]
+    weights = [rng.uniform(-weight_range, weight_range, size=(o, i)) for i, o in zip(sizes[:-1], sizes[1:])]
+
+    def fresh(generator: np.random.Generator, n: int) -> tuple[np.ndarray, np.ndarray]:
+        x = generator.standard_normal((sizes[0], n))
+        return x, teacher_targets(weights, psi, x)
+
+    x_test, y_test = fresh(rng, n_test)
+    x_train, y_train = fresh(rng, n_train)
+    return Dataset(x_train, y_train, None, x_test, y_test, None, name=f"teacher-{activation}", fresh=fresh)

@@ -27,7 +27,7 @@ import numpy as np
 
 from ..init import FEEDBACK_INITS, feedback_sampler
 from ..network import Cache, LayerStep, Network, Params, Update, forward, output_error, updates_from_steps
-from ..options import Option, check_options
+from ..options import Option, check_options, per_layer_values
 from ..streams import Streams, draw
 
 PROVIDES = ("deltas", "updates")
@@ -94,13 +94,15 @@ class Rule:
 
     def draw_feedback(self, shapes: list[tuple[int, int]], kind: str | None = None, scale: float | None = None) -> list[Any]:
         """One random matrix per shape and member, from the members' feedback streams: entries
-        ``kind`` × ``scale`` (default: the ``feedback`` and ``feedback_scale`` options)."""
-        return [self.backend.asarray(draw(self.streams, "feedback", self._sampler(shape, kind, scale)), self.dtype)
-                for shape in shapes]
-
-    def _sampler(self, shape, kind, scale):
+        ``kind`` × ``scale`` (default: the ``feedback`` and ``feedback_scale`` options), a scale
+        being one value or one per matrix (``per_layer_values``)."""
+        if not shapes:  # a rule without feedback need not declare its options
+            return []
         kind = self.settings["feedback"] if kind is None else kind
-        return feedback_sampler(kind, shape, float(self.settings["feedback_scale"] if scale is None else scale))
+        scale = self.settings["feedback_scale"] if scale is None else scale
+        scales = per_layer_values(scale, len(shapes), f"rule {self.name!r}: feedback_scale")
+        return [self.backend.asarray(draw(self.streams, "feedback", feedback_sampler(kind, shape, s)), self.dtype)
+                for shape, s in zip(shapes, scales)]
 
     def state(self) -> dict[str, Any]:
         """Arrays to checkpoint (device arrays, member axis first), by name."""
@@ -124,5 +126,5 @@ def propose(rule: Rule, params: Params, x, targets, first=None) -> Proposal:
 
 FEEDBACK_OPTIONS = {
     "feedback": Option("pm1", "entries of the fixed feedback matrices", choices=tuple(FEEDBACK_INITS)),
-    "feedback_scale": Option(1.0, "scale of the feedback entries"),
+    "feedback_scale": Option(1.0, "scale of the feedback entries: one value, or one per feedback matrix", per_layer=True),
 }

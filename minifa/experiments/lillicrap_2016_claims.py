@@ -1,0 +1,81 @@
+"""Lillicrap et al. 2016's claims (`lillicrap_2016.claims`). Every margin is our choice,
+stated here before any run: the text we could read gives no number to hold ours against
+(the MNIST errors shown are issue #25's reading of the paper)."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .compare import Stat, above, below, each, equivalent, exceeds, paired, unpaired
+from .framework import Claim
+
+SMALL_OMEGAS = (1e-4, 1e-3, 0.01)  # "weights begin near 0"
+START_ANGLE, END_ANGLE = 70.0, 45.0  # degrees: random 20-d directions give ≈ 80°
+FA_FINAL, SHALLOW_FINAL = 0.05, 0.5  # normalised squared error at the end
+AS_FAST = 1.0  # log10(FA / BP) of the normalised error half-way through
+PINV_GAP = 5.0  # degrees: ∠(FA, BP) − ∠(FA, W⁺e) at small ω, end of training
+DEEPER = 0.05  # log10(shallower / deeper) of the final T3 error (≈ 12 %)
+MNIST_SAME, MNIST_SHALLOW = 0.01, 0.02  # FA vs BP (equivalence), shallow − FA (effect)
+THEIRS = {"bp": 0.024, "fa": 0.021, "shallow": 0.072}  # issue #25's reading of their T2
+
+
+def t1_claims(results) -> list[Claim]:
+    err = {r: results.unit(part="t1", rule=r)["error"] for r in ("bp", "fa", "shallow")}  # (epochs + 1, seeds)
+    fa = results.unit(part="t1", rule="fa")
+    half = err["fa"].shape[0] // 2
+    speed = paired(np.log10(err["fa"][half]), np.log10(err["bp"][half]))
+    start, end = Stat.of(fa["angle_bp"][0]), Stat.of(fa["angle_bp"][-1])
+    return [
+        Claim.checked("T1", "FA's normalised squared error falls as fast as BP's",
+                      f"within a factor 10 half-way (log10 FA/BP < {AS_FAST:g}; our choice)",
+                      f"block {half}: log10(FA/BP) {speed}", below(speed, AS_FAST)),
+        Claim.checked("T1", "FA learns the linear teacher", f"final error < {FA_FINAL:g} (our choice)",
+                      f"FA final {Stat.of(err['fa'][-1])}, BP {Stat.of(err['bp'][-1])}", below(Stat.of(err["fa"][-1]), FA_FINAL)),
+        Claim.checked("T1", "shallow learning (output layer only) barely lowers the error",
+                      f"final error > {SHALLOW_FINAL:g} (our choice)", f"shallow final {Stat.of(err['shallow'][-1])}",
+                      above(Stat.of(err["shallow"][-1]), SHALLOW_FINAL)),
+        Claim.checked("T1", "∠(Δh_FA, Δh_BP) starts near 90°", f"first update > {START_ANGLE:g}° (our choice)",
+                      f"step 0: {start}°", above(start, START_ANGLE)),
+        Claim.checked("T1", "∠(Δh_FA, Δh_BP) falls well within 90°", f"last block's mean < {END_ANGLE:g}° (our choice)",
+                      f"last block: {end}°", below(end, END_ANGLE)),
+    ]
+
+
+def fig4_claims(results) -> list[Claim]:
+    fig4 = results.unit(part="fig4")  # (blocks + 1, ω, seeds)
+    omegas = list(results.config["fig4"]["omegas"])
+    gaps = {w: paired(fig4["angle_bp"][-1, omegas.index(w)], fig4["angle_pinv"][-1, omegas.index(w)])
+            for w in SMALL_OMEGAS if w in omegas}
+    shown = ", ".join(f"ω {w:g}: {g}°" for w, g in gaps.items())
+    return [Claim.checked("4", "at small ω FA's update is closer to pseudobackprop's W⁺e than to BP's",
+                          f"∠BP − ∠PBP > {PINV_GAP:g}° at the end for ω ≤ 0.01 (our choice)",
+                          shown, each({f"ω {w:g}": exceeds(g, PINV_GAP) for w, g in gaps.items()}, "every small ω"))]
+
+
+def t3_claims(results) -> list[Claim]:
+    out = []
+    for rule in ("bp", "fa"):
+        two, three = (results.unit(part="t3", rule=rule, depth=d)["error"][-1] for d in (2, 3))
+        gain = paired(np.log10(two), np.log10(three))
+        out.append(Claim.checked("T3", f"{rule.upper()}: the deeper 30–20–10–10 student beats 30–20–10",
+                                 f"log10(error 2 layers / 3 layers) > {DEEPER:g} (our choice)",
+                                 f"final errors {Stat.of(two)} vs {Stat.of(three)}; log10 ratio {gain}",
+                                 exceeds(gain, DEEPER)))
+    return out
+
+
+def t2_claims(results) -> list[Claim]:
+    final = {r: Stat.of(results.unit(part="t2", rule=r)["test_error"][-1]) for r in THEIRS}
+    theirs = ", ".join(f"{r} {100 * v:.1f} %" for r, v in THEIRS.items())
+    ours = ", ".join(f"{r} {s}" for r, s in final.items())
+    return [
+        Claim.checked("T2", "FA's MNIST test error matches BP's", f"|FA − BP| + 2 SE ≤ {MNIST_SAME:g} (our choice); theirs: {theirs}",
+                      ours, equivalent(unpaired(final["fa"], final["bp"]), MNIST_SAME)),
+        Claim.checked("T2", "shallow learning's MNIST error is clearly worse than FA's",
+                      f"shallow − FA > {MNIST_SHALLOW:g} (our choice); theirs: {theirs}", ours,
+                      exceeds(unpaired(final["shallow"], final["fa"]), MNIST_SHALLOW)),
+    ]
+
+
+def claims(results) -> list[Claim]:
+    return t1_claims(results) + fig4_claims(results) + t3_claims(results) + t2_claims(results)

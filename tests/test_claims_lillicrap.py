@@ -1,0 +1,95 @@
+"""Every Lillicrap et al. 2016 claim can fail: synthetic results (no training) on which all
+hold, and for each claim a change that breaks it, on which that claim says "no"."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from minifa.experiments import lillicrap_2016
+from minifa.experiments.lillicrap_2016_claims import claims
+
+from .claims_helpers import assert_all_hold, find, noisy, results
+
+SEEDS, BLOCKS = 5, 8
+OMEGAS = lillicrap_2016.OMEGAS
+
+
+def decay(start, end, rows=BLOCKS + 1):
+    return np.geomspace(start, end, rows)[:, None] * np.ones((1, SEEDS))
+
+
+def synthetic(break_=None):
+    t1 = {"bp": decay(1.0, 1e-4), "fa": decay(1.0, 3e-4), "shallow": decay(1.0, 0.95)}
+    angle_bp, angle_pinv = decay(80.0, 30.0), decay(78.0, 10.0)
+    fig4_bp = np.repeat(decay(80.0, 30.0)[:, None, :], len(OMEGAS), axis=1)
+    fig4_pinv = np.repeat(decay(78.0, 10.0)[:, None, :], len(OMEGAS), axis=1)
+    t3 = {("bp", 2): 0.30, ("bp", 3): 0.20, ("fa", 2): 0.32, ("fa", 3): 0.22}
+    t2 = {"bp": 0.024, "fa": 0.022, "shallow": 0.075}
+    if break_ == "as fast":
+        t1["fa"] = decay(1.0, 0.5)
+        t1["fa"][-1] = 1e-4
+    if break_ == "learns":
+        t1["fa"] = decay(1.0, 0.2)
+        t1["bp"] = decay(1.0, 0.1)
+    if break_ == "barely":
+        t1["shallow"] = decay(1.0, 0.3)
+    if break_ == "starts":
+        angle_bp[0] = 50.0
+    if break_ == "falls":
+        angle_bp[-1] = 60.0
+    if break_ == "pseudo":
+        fig4_pinv[-1, OMEGAS.index(1e-3)] = 29.0
+    if break_ in ("BP", "FA"):
+        t3[(break_.lower(), 3)] = t3[(break_.lower(), 2)]
+    if break_ == "matches":
+        t2["fa"] = 0.045
+    if break_ == "worse":
+        t2["shallow"] = 0.03
+    units = {f"t1_{r}": ({"part": "t1", "rule": r}, {"error": noisy(e, e.shape, 1e-6)}) for r, e in t1.items()}
+    units["t1_fa"][1].update(angle_bp=noisy(angle_bp, angle_bp.shape, 0.5), angle_pinv=noisy(angle_pinv, angle_pinv.shape, 0.5))
+    units["fig4"] = ({"part": "fig4"}, {"angle_bp": noisy(fig4_bp, fig4_bp.shape, 0.5),
+                                         "angle_pinv": noisy(fig4_pinv, fig4_pinv.shape, 0.5)})
+    for (rule, depth), final in t3.items():
+        err = decay(1.0, final)
+        units[f"t3_{rule}_{depth}"] = ({"part": "t3", "rule": rule, "depth": depth}, {"error": noisy(err, err.shape, 1e-3)})
+    for rule, final in t2.items():
+        err = np.full((3, SEEDS), final)
+        units[f"t2_{rule}"] = ({"part": "t2", "rule": rule}, {"test_error": noisy(err, err.shape, 0.001)})
+    config = {"fig4": {"omegas": OMEGAS}}
+    return claims(results("lillicrap-2016", config, units))
+
+
+def test_every_claim_holds_on_results_that_show_it():
+    assert_all_hold(synthetic())
+    assert len(synthetic()) == 10
+
+
+@pytest.mark.parametrize("break_,words", [
+    ("as fast", ("T1", "as fast")), ("learns", ("T1", "learns")), ("barely", ("T1", "barely")),
+    ("starts", ("T1", "starts")), ("falls", ("T1", "well within")), ("pseudo", ("4", "pseudobackprop")),
+    ("BP", ("T3", "BP:")), ("FA", ("T3", "FA:")), ("matches", ("T2", "matches")), ("worse", ("T2", "worse")),
+])
+def test_each_claim_fails_when_its_effect_is_gone(break_, words):
+    out = synthetic(break_)
+    assert not find(out, *words).holds
+    assert [c.statement for c in out if not c.holds] == [find(out, *words).statement]
+
+
+def test_the_tiny_profile_runs_every_part_with_the_shapes_the_claims_read():
+    config = lillicrap_2016.PROFILES["tiny"]
+    shapes = {u.key: {k: v.shape for k, v in lillicrap_2016.run_unit(config, u).items()} for u in lillicrap_2016.units(config)}
+    seeds, epochs = len(config["t1"]["seeds"]), config["t1"]["epochs"]
+    assert shapes["t1_fa"] == {"error": (epochs + 1, seeds), "angle_bp": (epochs + 1, seeds), "angle_pinv": (epochs + 1, seeds)}
+    assert shapes["fig4"]["angle_pinv"] == (epochs + 1, len(OMEGAS), seeds)
+    assert shapes["t3_fa_depth3"] == {"error": (config["t3"]["epochs"] + 1, seeds)}
+    assert shapes["t2_shallow"] == {"test_error": (config["t2"]["epochs"] + 1, len(config["t2"]["seeds"]))}
+
+
+def test_normalised_error_is_the_test_sets_squared_error_over_its_targets_energy():
+    config = lillicrap_2016.PROFILES["tiny"]
+    run, data = lillicrap_2016._linear_run(config, config["t1"], "fa", 0.3, [0, 1])
+    w0, w1 = (run.backend.to_host(w) for w in run.params.weights)
+    x, y = run.backend.to_host(data.x_test), run.backend.to_host(data.y_test)
+    expected = [((w1[r] @ w0[r] @ x - y) ** 2).sum() / (y ** 2).sum() for r in range(2)]
+    np.testing.assert_allclose(lillicrap_2016.normalised_error(run, data), expected, rtol=1e-12)
