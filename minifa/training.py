@@ -1,7 +1,8 @@
-"""The training loop: one SGD step per minibatch (``minifa.batches``), epochs, the history.
+"""The training loop: one optimiser step per minibatch (``minifa.batches``), epochs, the history.
 
 A step is forward pass → output error → the rule (``rules.propose``), then the update the
-rule provides: factored steps ``δ xᵀ (+ c·u)`` through the fused GEMM, or whole updates.
+rule provides: factored steps ``δ xᵀ (+ c·u)`` (plain SGD applies them through the fused GEMM,
+the other optimisers form ``ΔW``), or whole updates, through ``run.optimiser``.
 """
 
 from __future__ import annotations
@@ -17,7 +18,7 @@ from .errors import DivergenceError
 from .losses import accuracy
 from .metrics import (batch_loss, evaluate, factored_alignment, gradient_alignment, signal_alignment, update_norms,
                       weight_alignment)
-from .network import backpropagate, gradient, sgd_step, sgd_step_factored
+from .network import backpropagate, gradient
 from .rules import Proposal, propose
 
 
@@ -80,7 +81,8 @@ def record(history: dict[str, dict[str, list]], table: str, backend, values: dic
 
 
 def train_step(run: Run, x, targets, labels, measure: bool) -> dict[str, Any]:
-    """The rule's proposal, then ``W ← W − η (ΔW + λW)`` and its ``after_step``; metrics optional."""
+    """The rule's proposal, then the optimiser's step (sgd: ``W ← W − η (ΔW + λW)``) and the
+    rule's ``after_step``; metrics optional."""
     xp, cfg = run.xp, run.config
     proposal = propose(run.rule, run.params, x, targets)
     loss = batch_loss(xp, run.net, proposal.signal.cache, targets)
@@ -88,10 +90,11 @@ def train_step(run: Run, x, targets, labels, measure: bool) -> dict[str, Any]:
     metrics = {"loss": loss}
     if measure:
         metrics.update(step_metrics(run, proposal, labels))
-    if proposal.steps is not None:  # W ← W − η (δ xᵀ + c·u + λW): one fused GEMM per layer
-        sgd_step_factored(xp, run.params, proposal.signal.cache, proposal.steps, cfg.lr, run.weight_decay())
+    opt, state = run.optimiser, run.optimiser_state
+    if proposal.steps is not None:  # sgd: W ← W − η (δ xᵀ + c·u + λW), one fused GEMM per layer
+        opt.update_factored(xp, state, run.params, proposal.signal.cache, proposal.steps, run.weight_decay())
     else:
-        sgd_step(run.params, proposal.direct, cfg.lr, run.weight_decay())
+        opt.update(xp, state, run.params, proposal.direct, run.weight_decay())
     run.rule.after_step(proposal, cfg.lr)
     run.step += 1
     return metrics
