@@ -87,6 +87,41 @@ def _half_sse_error(xp, z, y):
     return z - y
 
 
+def sigmoid(xp, z):
+    """NNlib ``sigmoid``: ``1/(1 + e^{−z})`` from ``t = e^{−|z|}`` (never overflows)."""
+    t = xp.exp(-xp.abs(z))
+    return xp.where(z >= 0, 1.0 / (1.0 + t), t / (1.0 + t))
+
+
+def _all_mean(xp, a):
+    return xp.mean(xp.reshape(a, (a.shape[0], -1)), axis=-1)
+
+
+def _bce_value(xp, z, y):
+    """``Flux.binarycrossentropy(σ(z), y) = mean(−xlogy.(y, p .+ ϵ) − xlogy.(1 .− y, 1 .− p .+ ϵ))``
+    over all C·B entries (sigmoid outputs, Nøkland 2016), ϵ = eps(eltype)."""
+    p = sigmoid(xp, z)
+    return _all_mean(xp, -_xlogy_eps(xp, y, p) - _xlogy_eps(xp, 1.0 - y, 1.0 - p))
+
+
+def _bce_error(xp, z, y):
+    """Chain rule through Flux's ϵ: ``σ'(z) ((1 − y)/(1 − p + ϵ) − y/(p + ϵ)) / (C·B)``, with
+    ``σ' = p (1 − p)``; ``(p − y)/(C·B)`` as ϵ → 0."""
+    p = sigmoid(xp, z)
+    eps = xp.finfo(p.dtype).eps
+    return p * (1.0 - p) * ((1.0 - y) / (1.0 - p + eps) - y / (p + eps)) / (z.shape[-1] * z.shape[-2])
+
+
+def _logit_bce_value(xp, z, y):
+    """``Flux.logitbinarycrossentropy(z, y) = mean((1 − y) z − logσ(z))``, ``−logσ(z) = softplus(−z)``."""
+    softplus = xp.maximum(-z, 0.0) + xp.log1p(xp.exp(-xp.abs(z)))
+    return _all_mean(xp, (1.0 - y) * z + softplus)
+
+
+def _logit_bce_error(xp, z, y):
+    return (sigmoid(xp, z) - y) / (z.shape[-1] * z.shape[-2])
+
+
 @dataclass(frozen=True)
 class Loss:
     name: str
@@ -102,6 +137,8 @@ LOSSES = {
         Loss("logitcrossentropy", _logitce_value, _logitce_error, True),
         Loss("mse", _mse_value, _mse_error, False),
         Loss("half-sse", _half_sse_value, _half_sse_error, False),
+        Loss("binarycrossentropy", _bce_value, _bce_error, True),
+        Loss("logitbinarycrossentropy", _logit_bce_value, _logit_bce_error, True),
     )
 }
 

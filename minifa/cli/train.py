@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import warnings
@@ -24,40 +23,9 @@ from ..losses import LOSSES
 from ..rules import RULES, rule_class
 from ..rules.base import FEEDBACK_OPTIONS
 from ..batches import DeviceData
+from ..optimisers import OPTIMISERS
 from ..training import train as train_run
-
-
-def numbers(kind):
-    """A click callback parsing a comma-separated list (``784,700,1000,10``)."""
-
-    def parse(ctx, param, value):
-        parts = str(value).split(",")
-        if any(not v.strip() for v in parts):
-            raise click.BadParameter(f"{value!r} has an empty entry; write e.g. 784,700,10")
-        try:
-            return [kind(v) for v in parts]
-        except ValueError:
-            raise click.BadParameter(f"{value!r} is not a comma-separated list of {kind.__name__}s") from None
-
-    return parse
-
-
-def key_values(ctx, param, values):
-    """``KEY=VALUE`` pairs, the value read as JSON when it parses (``decay=0.1``)."""
-    out = {}
-    for item in values:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE")
-        try:
-            out[key.replace("-", "_")] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key.replace("-", "_")] = raw
-    return out
-
-
-def one_or_list(values: list):
-    return values[0] if len(values) == 1 else values
+from .parsing import key_values, numbers, one_or_list
 
 
 # The options --resume accepts: where and how far to train, not what (the checkpoint's config
@@ -116,7 +84,8 @@ def config_from(params: dict, explicit: set[str]) -> Config:
         shuffle=not params["full_batch"], shared_order=params["shared_order"],
         weight_decay=one_or_list(params["weight_decay"]),
         seeds=seeds, metrics_every=params["metrics_every"], epochs=params["epochs"],
-        dataset=params["dataset"], dataset_options=dataset_options,
+        dataset=params["dataset"], dataset_options=dataset_options, optimizer=params["optimizer"],
+        optimizer_options=params["optimizer_option"], dropout=one_or_list(params["dropout"]),
     )
 
 
@@ -228,12 +197,19 @@ def open_run(params: dict, explicit: set[str]):
 @shortcut("alignment")
 @click.option("--option", multiple=True, callback=key_values, metavar="KEY=VALUE",
               help="Any other rule option, e.g. decay=0.1 or a per-member list alignment=[0.1,0.9]; see `python cli.py rules`.")
-@click.option("--lr", type=float, default=DEFAULT["lr"], show_default=True, help="Learning rate: W <- W - lr * update.")
+@click.option("--lr", type=float, default=DEFAULT["lr"], show_default=True,
+              help="Learning rate η of the optimizer (sgd: W <- W - lr * update).")
+@click.option("--optimizer", type=click.Choice(list(OPTIMISERS)), default=DEFAULT["optimizer"], show_default=True,
+              help="How updates move the weights; `python cli.py optimizers` lists each with its options.")
+@click.option("--optimizer-option", multiple=True, callback=key_values, metavar="KEY=VALUE",
+              help="An optimizer option, e.g. rho=0.99 (rmsprop) or decay=0.01 (adamw's decoupled decay).")
+@click.option("--dropout", default=str(DEFAULT["dropout"]), show_default=True, callback=numbers(float),
+              help="Inverted dropout rate of the hidden layers in training; one, or one per hidden layer.")
 @click.option("--batch-size", type=int, default=DEFAULT["batch_size"], show_default=True)
 @click.option("--full-batch", is_flag=True, help="Gradient descent on the whole set in data order.")
 @click.option("--epochs", type=int, default=DEFAULT["epochs"], show_default=True)
 @click.option("--weight-decay", default=str(DEFAULT["weight_decay"]), show_default=True, callback=numbers(float),
-              help="λ: W <- W - lr * (update + λ W); one, or one per layer.")
+              help="L2 decay λ, added to the update before the optimizer (sgd: W <- W - lr (update + λ W)); one, or one per layer.")
 @click.option("--seed", type=int, default=DEFAULT["seeds"][0], show_default=True, help="Seed of member 0; member r uses seed + r.")
 @click.option("--ensemble", type=int, default=len(DEFAULT["seeds"]), show_default=True,
               help="Number of networks trained together.")
