@@ -21,7 +21,7 @@ import numpy as np
 from .activations import get_activation
 from .fastpaths import descend, ops
 from .errors import ConfigError
-from .init import weight_sampler
+from .init import bias_sampler, weight_sampler
 from .losses import get_loss
 from .streams import Streams
 
@@ -99,14 +99,15 @@ class LayerStep(NamedTuple):
 
 def init_params(backend, net: Network, streams: list[Streams], init: str, scales: np.ndarray, dtype: str) -> Params:
     """Draw every member's weights from its own ``init`` stream at its own scale (``scales``
-    (R,), ``Config.init_scales``); biases start at zero."""
+    (R,), ``Config.init_scales``), then its biases (zero unless ``init`` draws them)."""
     weights = []
     for shape in net.shapes:
         host = np.stack([weight_sampler(init, shape, s)(st["init"]) for s, st in zip(scales, streams)])
         weights.append(backend.asarray(host, dtype))
     biases = None
     if net.bias:
-        biases = [backend.asarray(np.zeros((len(streams), o, 1)), dtype) for o, _ in net.shapes]
+        biases = [backend.asarray(np.stack([bias_sampler(init, shape, s)(st["init"]) for s, st in zip(scales, streams)]), dtype)
+                  for shape in net.shapes]
     return Params(weights, biases)
 
 

@@ -17,7 +17,7 @@ from ..backend import NAMES, get_backend
 from ..config import Config, build, defaults
 from ..data import DATA_DIR, DATASETS, load_data
 from ..errors import ConfigError, DivergenceError
-from ..init import COUPLINGS, FEEDBACK_INITS, WEIGHT_INITS
+from ..init import COUPLINGS, FEEDBACK_INITS, GAIN_INITS, WEIGHT_INITS
 from ..lock import exclusive
 from ..losses import LOSSES
 from ..rules import RULES, rule_class
@@ -69,9 +69,9 @@ def config_from(params: dict, explicit: set[str]) -> Config:
     for key, flag in (("seed", "--seed"), ("data_dir", "--data-dir")):
         if key in dataset_options:
             raise ConfigError(f"--dataset-option {key}=... is what {flag} sets; use {flag}")
-    # --init-scale's default is the paper's 0.05 for normal weights; glorot's gain defaults to 1.
-    glorot_default = params["init"] == "glorot" and "init_scale" not in explicit
-    init_scale = [1.0] if glorot_default else params["init_scale"]
+    # --init-scale's default is the paper's 0.05 for normal weights; a gain (glorot, torch) defaults to 1.
+    gain_default = params["init"] in GAIN_INITS and "init_scale" not in explicit
+    init_scale = [1.0] if gain_default else params["init_scale"]
     if params["standardise"]:
         dataset_options["standardise"] = True
     return Config(
@@ -189,7 +189,7 @@ def open_run(params: dict, explicit: set[str]):
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default=DEFAULT["dtype"], show_default=True)
 @click.option("--init", type=click.Choice(list(WEIGHT_INITS)), default=DEFAULT["init"], show_default=True)
 @click.option("--init-scale", default=str(DEFAULT["init_scale"]), show_default=True, callback=numbers(float),
-              help="Weight scale factor (glorot: its gain, default 1); one, or one per member.")
+              help="Weight scale factor (glorot, torch: its gain, default 1); one, or one per member.")
 @shortcut("feedback", type=click.Choice(list(FEEDBACK_INITS)))
 @shortcut("feedback_scale", type=float)
 @click.option("--weights-from-feedback", type=click.Choice(list(COUPLINGS)), default=DEFAULT["weights_from_feedback"],
