@@ -50,6 +50,8 @@ from .integrity import CHECKPOINT as FORMAT, INTACT
 from .legacy import upgraded
 
 FORMAT_VERSION = 2  # 2: the sha256 manifest (format 1 files have none)
+# Stream purposes added since: older files lack them, and those runs never drew from them.
+LATER_STREAMS = ("dropout",)
 
 
 def _transpose(array: np.ndarray) -> np.ndarray:
@@ -219,7 +221,8 @@ def load(path, backend=None) -> Run:
         _read_optimiser(f, run, path)
         for r, streams in enumerate(run.streams):
             member = _need(f, f"rng/{r}", path)
-            streams.set_state({p: json.loads(_need(member.attrs, p, path)) for p in streams.state()})
+            stored = [p for p in streams.state() if p not in LATER_STREAMS or p in member.attrs]
+            streams.set_state({p: json.loads(_need(member.attrs, p, path)) for p in stored})
         tables = _items(_need(f, "history", path))
         run.history = {table: {key: _rows(d) for key, d in _items(group)} for table, group in tables}
         run.step, run.epoch = header["step"], header["epoch"]

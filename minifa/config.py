@@ -206,12 +206,14 @@ class Run:
     decay: list | None = field(init=False, repr=False)  # weight_decay(), made once
     optimiser: Optimiser = field(init=False, repr=False)  # the config's, at step size lr
     optimiser_state: State = field(init=False, repr=False)  # its state: checkpointed, per member
+    dropouts: np.ndarray = field(init=False, repr=False)  # config.dropouts, (L−1,)
 
     def __post_init__(self) -> None:
         cfg = self.config
         self.decay = _layer_decays(self.backend, cfg.decays, cfg.dtype)
         self.optimiser = make_optimiser(cfg.optimizer, cfg.lr, cfg.optimizer_options)
         self.optimiser_state = setup(self.xp, self.optimiser, self.params)
+        self.dropouts = cfg.dropouts  # checked once: every step reads it
 
     def weight_decay(self) -> list | None:
         """``config.decays`` per layer, ready for ``sgd_step``: a float where all members share

@@ -21,7 +21,7 @@ import numpy as np
 
 from .blas import blas_thread_count
 
-STREAMS = ("init", "feedback", "data", "perturbation")
+STREAMS = ("init", "feedback", "data", "perturbation", "dropout")
 
 
 def _generator(seed: int, purpose: str) -> np.random.Generator:
@@ -31,7 +31,7 @@ def _generator(seed: int, purpose: str) -> np.random.Generator:
 
 @dataclass
 class Streams:
-    """The four generators of one member. ``overrides`` may set the seed of one purpose,
+    """The generators of one member, one per purpose. ``overrides`` may set the seed of one purpose,
     e.g. to share initial weights between members that differ in feedback."""
 
     seed: int

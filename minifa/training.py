@@ -14,6 +14,7 @@ import numpy as np
 from .batches import DeviceData, epoch_batches
 from .blas import rebalance_blas_threads
 from .config import Run
+from .dropout import masks
 from .errors import DivergenceError
 from .losses import accuracy
 from .metrics import (batch_loss, evaluate, factored_alignment, gradient_alignment, signal_alignment, update_norms,
@@ -81,10 +82,11 @@ def record(history: dict[str, dict[str, list]], table: str, backend, values: dic
 
 
 def train_step(run: Run, x, targets, labels, measure: bool) -> dict[str, Any]:
-    """The rule's proposal, then the optimiser's step (sgd: ``W ← W − η (ΔW + λW)``) and the
-    rule's ``after_step``; metrics optional."""
+    """The rule's proposal (on the thinned network under dropout), then the optimiser's step
+    (sgd: ``W ← W − η (ΔW + λW)``) and the rule's ``after_step``; metrics optional."""
     xp, cfg = run.xp, run.config
-    proposal = propose(run.rule, run.params, x, targets)
+    drop = masks(run.backend, run.streams, run.dropouts, cfg.layers, x.shape[-1], cfg.dtype)
+    proposal = propose(run.rule, run.params, x, targets, masks=drop)
     loss = batch_loss(xp, run.net, proposal.signal.cache, targets)
     check_finite(run, loss)
     metrics = {"loss": loss}
