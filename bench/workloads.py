@@ -11,6 +11,7 @@ interleaved with everything else):
   carried as H = W X (`minifa.fullbatch`), over that ``train_step``.
 - ``song_mnist_over_floor``: the Song Fig. 3 network (784-1000-10 ReLU, no biases, batch
   600, FA) against its products back to back.
+- ``{optimizer}_step_over_sgd``: each optimiser's step over plain SGD's (`optimisers.py`).
 
 Each case is a factory ``make() -> go`` as in ``cases.py``; ``networks`` is the number of
 networks (ensemble members) a run trains, so ratios compare cost per network.
@@ -24,6 +25,7 @@ import minifa as mf
 from minifa import DeviceData, fullbatch, train_epoch
 
 import cases
+import optimisers
 
 PERTURBED_ALIGNMENTS = [-0.5, 0.0, 0.5, 1.0]  # a Fig. 3a unit's members (the paper's grid has 21 + BP)
 SONG = {"n": 50, "d": 150, "members": 10, "widths": (3200, 12800), "steps": 20}
@@ -40,6 +42,7 @@ def ratio_table() -> dict:
         **{f"song_floor_stacked_over_one_gemm_p{p}": (f"floor_song_p{p}", f"one_gemm_song_p{p}")
            for p in SONG["widths"]},
         **{f"song_step_over_carried_p{p}": (f"minifa_song_p{p}", f"minifa_song_carried_p{p}") for p in SONG["widths"]},
+        **optimisers.ratio_table(),
     }
 
 
@@ -157,4 +160,5 @@ def cases_for(ds, backend, steps: int) -> dict:
     mnist_steps = max(1, steps // 6)
     out["minifa_song_mnist"] = song_mnist(ds, backend, mnist_steps)
     out["floor_song_mnist"] = stacked_floor(song_mnist_shapes(), 1, mnist_steps)
+    out.update(optimisers.cases_for(data, backend))
     return out

@@ -16,6 +16,7 @@ from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
 from .errors import choose
+from .fastpaths import ops
 from .network import Params, Update, sgd_step, sgd_step_factored, updates_from_steps
 from .options import Option, check_options
 
@@ -63,8 +64,11 @@ class Optimiser:
         self.update(xp, state, params, updates_from_steps(xp, cache, steps, params.biases is not None), decays)
 
     def _descend(self, xp, state: State, name: str, x, dx):
-        slots = {k: state.slots[f"{name}/{k}"] for k in self.slots}
-        x -= self.apply(xp, slots, x, dx, state.t)
+        """``x ← x − dx′`` and the slots, in place, block by block on NumPy (`fastpaths`)."""
+        def step(x, dx, *slots):
+            x -= self.apply(xp, dict(zip(self.slots, slots)), x, dx, state.t)
+
+        ops(xp).blockwise(step, [x, dx, *(state.slots[f"{name}/{k}"] for k in self.slots)])
         return x
 
 

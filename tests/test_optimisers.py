@@ -198,3 +198,31 @@ def test_keep_members_keeps_the_optimiser_state(cpu):
     assert kept.optimiser_state.t == run.optimiser_state.t
     for name, slot in run.optimiser_state.slots.items():
         np.testing.assert_array_equal(kept.optimiser_state.slots[name], slot[1:2], strict=True)
+
+
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+@pytest.mark.parametrize("name, options", CASES)
+def test_blockwise_steps_on_threads_equal_whole_arrays_bit_for_bit(cpu, name, options, dtype, monkeypatch):
+    """NumPy steps an optimiser block by block on threads (`fastpaths.blockwise`); the
+    standard path steps whole arrays. Arrays over several blocks, a ragged last one."""
+    from minifa import fastpaths
+    from minifa.blas import set_blas_threads
+
+    set_blas_threads(2)  # two threads at least: the pool runs (the conftest fixture restores the count)
+    rng = np.random.default_rng(5)
+    shape = (2, 3 * fastpaths.ELEMENTS // 200 + 7, 201)
+    weights, grads = rng.standard_normal(shape).astype(dtype), [rng.standard_normal(shape).astype(dtype) for _ in range(3)]
+    results = []
+    for blockwise in (fastpaths.NumpyOps.blockwise, fastpaths.ArrayOps.blockwise):
+        monkeypatch.setattr(fastpaths.NumpyOps, "blockwise", blockwise)
+        opt = optimisers.make_optimiser(name, ETA, options)
+        params = Params([cpu.asarray(weights.copy())], None)
+        state = optimisers.setup(cpu.xp, opt, params)
+        for g in grads:
+            optimisers.update(cpu.xp, opt, state, params, [Update(cpu.asarray(g), None)])
+        results.append((params.weights[0], state.slots))
+    (blocked, slots), (whole, whole_slots) = results
+    np.testing.assert_array_equal(blocked, whole, strict=True)
+    for key, slot in slots.items():
+        np.testing.assert_array_equal(slot, whole_slots[key], strict=True)
+    assert name == "sgd" or not np.array_equal(blocked, weights)
