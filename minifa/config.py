@@ -166,11 +166,12 @@ def defaults() -> dict[str, Any]:
 
 
 def memory_needed(config: Config) -> int:
-    """Bytes a run needs at least: weights, feedback and updates (3 copies) in its dtype, plus
-    the float64 host draws of the largest layer for every member (the list and the stack)."""
+    """Bytes a run needs at least: weights, feedback, updates and the optimiser's slots (3 + S
+    copies) in its dtype, plus the float64 host draws of the largest layer for every member
+    (the list and the stack)."""
     sizes = [o * i for o, i in config.network().shapes]
-    itemsize = np.dtype(config.dtype).itemsize
-    return config.members * (3 * sum(sizes) * itemsize + 2 * max(sizes) * 8)
+    itemsize, copies = np.dtype(config.dtype).itemsize, 3 + len(optimiser_class(config.optimizer).slots)
+    return config.members * (copies * sum(sizes) * itemsize + 2 * max(sizes) * 8)
 
 
 def _check_memory(config: Config) -> None:

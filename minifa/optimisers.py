@@ -17,7 +17,7 @@ from typing import Any, ClassVar
 
 from .errors import choose
 from .fastpaths import ops
-from .network import Params, Update, sgd_step, sgd_step_factored, updates_from_steps
+from .network import Params, Update, sgd_step
 from .options import Option, check_options
 
 
@@ -37,6 +37,7 @@ class Optimiser:
     options: ClassVar[dict[str, Option]] = {}
     summary: ClassVar[str] = ""
     slots: ClassVar[tuple[str, ...]] = ()  # state arrays per parameter, zeros at setup
+    fuses: ClassVar[bool] = False  # factored steps W ← W − η(δxᵀ + λW) as one GEMM, ΔW never formed
 
     def __init__(self, eta: float, **options: Any) -> None:
         self.eta = float(eta)
@@ -59,10 +60,6 @@ class Optimiser:
             if u.bias is not None:
                 params.biases[l] = self._descend(xp, state, f"b{l + 1}", params.biases[l], u.bias)
 
-    def update_factored(self, xp, state: State, params: Params, cache, steps, decays=None) -> None:
-        """One step on factored ones (``LayerStep``s): ``ΔW`` formed, then ``update``."""
-        self.update(xp, state, params, updates_from_steps(xp, cache, steps, params.biases is not None), decays)
-
     def _descend(self, xp, state: State, name: str, x, dx):
         """``x ← x − dx′`` and the slots, in place, block by block on NumPy (`fastpaths`)."""
         def step(x, dx, *slots):
@@ -73,22 +70,19 @@ class Optimiser:
 
 
 class Descent(Optimiser):
-    """``dx′ = η dx``: plain SGD, today's path bit for bit (one fused GEMM per layer for
-    factored steps, ``network.sgd_step_factored``; ``network.sgd_step`` for formed ones)."""
+    """``dx′ = η dx``: plain SGD, the loop's path of before bit for bit: factored steps as one
+    fused GEMM per layer (``fuses``: the loop calls ``network.sgd_step_factored``), formed
+    ones by ``network.sgd_step``. No state (``t`` stays 0)."""
 
     name = "sgd"
     summary = "plain SGD: x <- x - lr dx (Flux's Descent, default lr 0.1)"
+    fuses = True
 
     def apply(self, xp, slots, x, dx, t):
         return self.eta * dx
 
     def update(self, xp, state, params, updates, decays=None):
-        state.t += 1
         sgd_step(params, updates, self.eta, decays)
-
-    def update_factored(self, xp, state, params, cache, steps, decays=None):
-        state.t += 1
-        sgd_step_factored(xp, params, cache, steps, self.eta, decays)
 
 
 RHO = Option(0.9, "momentum / decay ρ", within=(0, 1))

@@ -1,8 +1,8 @@
 """The training loop: one optimiser step per minibatch (``minifa.batches``), epochs, the history.
 
 A step is forward pass → output error → the rule (``rules.propose``), then the update the
-rule provides: factored steps ``δ xᵀ (+ c·u)`` (plain SGD applies them through the fused GEMM,
-the other optimisers form ``ΔW``), or whole updates, through ``run.optimiser``.
+rule provides: factored steps ``δ xᵀ (+ c·u)`` through the fused GEMM (plain SGD), or the
+formed updates through the optimiser (``run.optimiser``, `minifa.optimisers`).
 """
 
 from __future__ import annotations
@@ -19,7 +19,8 @@ from .errors import DivergenceError
 from .losses import accuracy
 from .metrics import (batch_loss, evaluate, factored_alignment, gradient_alignment, signal_alignment, update_norms,
                       weight_alignment)
-from .network import backpropagate, gradient
+from .network import backpropagate, gradient, sgd_step_factored
+from .optimisers import update
 from .rules import Proposal, propose
 
 
@@ -92,11 +93,10 @@ def train_step(run: Run, x, targets, labels, measure: bool) -> dict[str, Any]:
     metrics = {"loss": loss}
     if measure:
         metrics.update(step_metrics(run, proposal, labels))
-    opt, state = run.optimiser, run.optimiser_state
-    if proposal.steps is not None:  # sgd: W ← W − η (δ xᵀ + c·u + λW), one fused GEMM per layer
-        opt.update_factored(xp, state, run.params, proposal.signal.cache, proposal.steps, run.weight_decay())
-    else:
-        opt.update(xp, state, run.params, proposal.direct, run.weight_decay())
+    if proposal.steps is not None and run.optimiser.fuses:  # W ← W − η (δ xᵀ + c·u + λW): one fused GEMM per layer
+        sgd_step_factored(xp, run.params, proposal.signal.cache, proposal.steps, cfg.lr, run.weight_decay())
+    else:  # the optimiser's step on the formed updates
+        update(xp, run.optimiser, run.optimiser_state, run.params, proposal.updates(xp, run.net), run.weight_decay())
     run.rule.after_step(proposal, cfg.lr)
     run.step += 1
     return metrics

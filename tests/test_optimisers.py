@@ -11,7 +11,7 @@ import pytest
 import minifa as mf
 from minifa import checkpoint, optimisers
 from minifa.errors import ConfigError
-from minifa.network import Params, Update
+from minifa.network import Params, Update, sgd_step_factored
 from minifa.rules import RULES
 from minifa.options import examples
 
@@ -74,7 +74,7 @@ def test_each_optimiser_is_optimisers_jl_formula_as_loops(backend, name, options
     for step in grads:
         updates = [Update(backend.asarray(g), backend.asarray(gb)) for g, gb in step]
         optimisers.update(backend.xp, opt, state, params, updates, None if decay == 0 else [decay, decay])
-    assert state.t == STEPS
+    assert state.t == (0 if name == "sgd" else STEPS)
     for l in range(2):
         for array, got, which, lam in ((weights[l], params.weights[l], 0, decay), (biases[l], params.biases[l], 1, 0.0)):
             want = np.empty_like(array)
@@ -104,26 +104,13 @@ def test_every_optimiser_trains_every_rule_ensemble(backend, rule, optimizer):
     run, data = make_run(backend, rule, optimizer)
     before = [backend.to_host(w) for w in run.params.weights]
     mf.train(run, data, 1)
-    assert run.optimiser_state.t == run.step == 6
+    assert run.step == 6 and run.optimiser_state.t == (0 if optimizer == "sgd" else 6)  # sgd has no state
     assert np.all(np.isfinite(run.history["epochs"]["train_loss"][-1]))
     moved = [not np.array_equal(w, backend.to_host(v)) for w, v in zip(before, run.params.weights)]
     assert moved[-1] and (rule == "last-layer" or all(moved))
     for name, slot in run.optimiser_state.slots.items():
         param = run.params.weights if name[0] == "W" else run.params.biases
         assert slot.shape == param[int(name[1:name.index("/")]) - 1].shape  # member axis first, like the parameter
-
-
-@pytest.mark.parametrize("optimizer", ["momentum", "adam"])
-def test_factored_steps_form_the_rules_updates(cpu, optimizer):
-    """A factored proposal (perturbed BP: δ xᵀ + c·u) steps as its formed updates, bit for bit."""
-    a, _ = make_run(cpu, "perturbed", optimizer)
-    b, _ = make_run(cpu, "perturbed", optimizer)
-    x, y = cpu.asarray(tiny_dataset().x_train[:, :20]), cpu.asarray(tiny_dataset().y_train[:, :20])
-    proposal = mf.propose(a.rule, a.params, x, y)
-    a.optimiser.update_factored(cpu.xp, a.optimiser_state, a.params, proposal.signal.cache, proposal.steps)
-    optimisers.update(cpu.xp, b.optimiser, b.optimiser_state, b.params, proposal.updates(cpu.xp, a.net))
-    for u, v in zip(a.params.weights + a.params.biases, b.params.weights + b.params.biases):
-        np.testing.assert_array_equal(u, v, strict=True)
 
 
 @pytest.mark.parametrize("optimizer, options", [("sgd", {}), ("momentum", {}), ("nesterov", {}), ("rmsprop", {"centred": True}),
@@ -135,7 +122,7 @@ def test_resume_is_exact_for_every_optimiser(tmp_path, optimizer, options):
     first, _ = make_run(cpu, "kolen-pollack", optimizer, options, weight_decay=0.01, metrics_every=2)
     mf.train(first, data, 1)
     resumed = checkpoint.load(checkpoint.save(first, tmp_path / "run.h5"))
-    assert resumed.optimiser_state.t == first.optimiser_state.t == 6
+    assert resumed.optimiser_state.t == first.optimiser_state.t == (0 if optimizer == "sgd" else 6)
     for name, slot in first.optimiser_state.slots.items():
         np.testing.assert_array_equal(resumed.optimiser_state.slots[name], slot, strict=True)
     mf.train(resumed, data, 3)
@@ -226,3 +213,18 @@ def test_blockwise_steps_on_threads_equal_whole_arrays_bit_for_bit(cpu, name, op
     for key, slot in slots.items():
         np.testing.assert_array_equal(slot, whole_slots[key], strict=True)
     assert name == "sgd" or not np.array_equal(blocked, weights)
+
+
+@pytest.mark.parametrize("rule", ["fa", "perturbed"])
+def test_sgd_is_the_fused_step_of_before_bit_for_bit(cpu, rule):
+    """``optimizer="sgd"`` steps through ``network.sgd_step_factored`` exactly as the loop did
+    before optimisers existed (one fused GEMM, plus the axpy of perturbed BP's direction)."""
+    run, data = make_run(cpu, rule, "sgd", weight_decay=[0.0, 0.01, 0.02])
+    ref, _ = make_run(cpu, rule, "sgd", weight_decay=[0.0, 0.01, 0.02])
+    x, y = cpu.asarray(tiny_dataset().x_train[:, :50]), cpu.asarray(tiny_dataset().y_train[:, :50])
+    for _ in range(3):
+        proposal = mf.propose(ref.rule, ref.params, x, y)
+        sgd_step_factored(cpu.xp, ref.params, proposal.signal.cache, proposal.steps, ref.config.lr, ref.weight_decay())
+        mf.train_step(run, x, y, None, False)
+    for u, v in zip(run.params.weights + run.params.biases, ref.params.weights + ref.params.biases):
+        np.testing.assert_array_equal(u, v, strict=True)
