@@ -11,6 +11,7 @@ interleaved with everything else):
   carried as H = W X (`minifa.fullbatch`), over that ``train_step``.
 - ``song_mnist_over_floor``: the Song Fig. 3 network (784-1000-10 ReLU, no biases, batch
   600, FA) against its products back to back.
+- ``{optimizer}_step_over_sgd``: each optimiser's step over plain SGD's (`optimisers.py`).
 
 Each case is a ``harness.Case`` (``make() -> step``) as in ``cases.py``; its ``networks`` is
 the number of networks (ensemble members) a step trains, so ratios compare cost per network
@@ -26,6 +27,7 @@ from minifa import DeviceData, fullbatch
 
 import cases
 from harness import Case
+import optimisers
 
 PERTURBED_ALIGNMENTS = [-0.5, 0.0, 0.5, 1.0]  # a Fig. 3a unit's members (the paper's grid has 21 + BP)
 SONG = {"n": 50, "d": 150, "members": 10, "widths": (3200, 12800)}
@@ -42,6 +44,7 @@ def ratio_table() -> dict:
         **{f"song_floor_stacked_over_one_gemm_p{p}": (f"floor_song_p{p}", f"one_gemm_song_p{p}")
            for p in SONG["widths"]},
         **{f"song_step_over_carried_p{p}": (f"minifa_song_p{p}", f"minifa_song_carried_p{p}") for p in SONG["widths"]},
+        **optimisers.ratio_table(),
     }
 
 
@@ -140,4 +143,5 @@ def cases_for(data: DeviceData, backend) -> dict[str, Case]:
         out[f"one_gemm_song_p{p}"] = one_gemm(p, SONG["members"])
     out["minifa_song_mnist"] = song_mnist(data, backend)
     out["floor_song_mnist"] = stacked_floor(song_mnist_shapes(), 1)
+    out.update(optimisers.cases_for(data, backend))
     return out

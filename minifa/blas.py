@@ -100,6 +100,18 @@ def _thread_counter():
     return f
 
 
+@lru_cache(maxsize=None)
+def worker_pool(workers: int):
+    """A pool of ``workers`` threads kept alive between calls, for host work that NumPy runs
+    without the GIL (raw draws, ufuncs): `streams.normal`, `fastpaths` ``blockwise``."""
+    from concurrent.futures import ThreadPoolExecutor
+
+    return ThreadPoolExecutor(workers, thread_name_prefix="minifa-worker")
+
+
+os.register_at_fork(after_in_child=worker_pool.cache_clear)  # a forked child has none of the pool's threads
+
+
 def blas_thread_count() -> int:
     """NumPy's OpenBLAS thread count now, by one C call (threadpoolctl's reading of it costs
     about a millisecond); 1 where it cannot be read."""

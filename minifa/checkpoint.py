@@ -11,6 +11,9 @@ Layout (h5py shapes; HDF5.jl reverses every dimension, so Julia sees them revers
     /model/W{l}        (R, in, out)  Julia (out, in, R): W[:, :, r] is member r's Dense.weight
     /model/b{l}        (R, out)      Julia (out, R):     b[:, r] is member r's Dense.bias
     /rule/<name>       rule.state() arrays, matrices transposed like W (Julia (rows, cols, R))
+    /optimizer/<param>/<slot>  the optimiser's state (W1/m, b1/m, ...) transposed like W,
+                              attrs: t (steps taken); files from before 12/2026 (plain SGD,
+                              which has no state) lack the group
     /rng/<member>      attrs: one JSON bit-generator state per stream (init, feedback, ...)
     /history/<table>/<key>  run.history[table][key] stacked: (T,), (T, R) or (T, R, L)
     /                  attrs: sha256 (JSON {object: SHA-256}), written last: `minifa.integrity`
@@ -47,6 +50,8 @@ from .integrity import CHECKPOINT as FORMAT, INTACT
 from .legacy import upgraded
 
 FORMAT_VERSION = 2  # 2: the sha256 manifest (format 1 files have none)
+# Stream purposes added since: older files lack them, and those runs never drew from them.
+LATER_STREAMS = ("dropout",)
 
 
 def _transpose(array: np.ndarray) -> np.ndarray:
@@ -115,6 +120,10 @@ def _write_arrays(f: h5py.File, run: Run) -> None:
         _put(model, f"b{l}", _host(run, b)[:, :, 0], "(out, R); [:, r] is member r's Dense.bias")
     for name, array in run.rule.state().items():
         _put(rule, name, _transpose(_host(run, array)), "(rows, cols, R); [:, :, r] is member r's matrix")
+    optimizer = f.create_group("optimizer", track_order=True)
+    optimizer.attrs["t"] = np.int64(run.optimiser_state.t)
+    for name, array in run.optimiser_state.slots.items():
+        _put(optimizer, name, _transpose(_host(run, array)), "(rows, cols, R); [:, :, r] is member r's state")
 
 
 def _write_rng(f: h5py.File, run: Run) -> None:
@@ -219,9 +228,11 @@ def load(path, backend=None) -> Run:
         # the freshly built rule names the state it needs; the file must supply each array
         state = run.rule.state().items()
         run.rule.load_state({name: _rule_array(f, name, a, path, config.rule) for name, a in state})
+        _read_optimiser(f, run, path)
         for r, streams in enumerate(run.streams):
             member = _need(f, f"rng/{r}", path)
-            streams.set_state({p: json.loads(_need(member.attrs, p, path)) for p in streams.state()})
+            stored = [p for p in streams.state() if p not in LATER_STREAMS or p in member.attrs]
+            streams.set_state({p: json.loads(_need(member.attrs, p, path)) for p in stored})
         tables = _items(_need(f, "history", path))
         run.history = {table: {key: _rows(d) for key, d in _items(group)} for table, group in tables}
         run.step, run.epoch = header["step"], header["epoch"]
@@ -236,6 +247,17 @@ def _read_params(f: h5py.File, run: Run, path: Path) -> None:
     if run.params.biases is not None:
         column = lambda stored: np.expand_dims(stored, -1)  # noqa: E731  (R, out) -> engine (R, out, 1)
         run.params.biases = [read(f"model/b{l}", b, column) for l, b in enumerate(run.params.biases, 1)]
+
+
+def _read_optimiser(f: h5py.File, run: Run, path: Path) -> None:
+    """The optimiser's step count and every slot the freshly built state names."""
+    state = run.optimiser_state
+    if not state.slots and "optimizer" not in f:  # plain SGD, saved before 12/2026: no state to read
+        return
+    group = _need(f, "optimizer", path)
+    state.t = int(_need(group.attrs, "t", path))
+    state.slots = {name: run.backend.asarray(_array(f, f"optimizer/{name}", a, path), run.config.dtype)
+                   for name, a in state.slots.items()}
 
 
 def _rows(dataset: h5py.Dataset, start: int = 0) -> list:

@@ -19,7 +19,8 @@ from .errors import ConfigError, choose
 from .init import COUPLINGS, weights_from_feedback
 from .legacy import upgraded
 from .network import Network, Params, init_params
-from .options import canonical, finite, per_layer_member, per_member
+from .optimisers import Optimiser, State, make_optimiser, optimiser_class, setup
+from .options import canonical, check_options, finite, per_layer_member, per_member
 from .rules import Rule, make_rule, rule_class
 from .streams import Streams
 
@@ -52,6 +53,9 @@ class Config:
     epochs: int = 1  # training stops when the run's epoch counter reaches this
     dataset: str = "mnist"  # what the run trains on (minifa.data.load_dataset)
     dataset_options: dict[str, Any] = field(default_factory=dict)  # e.g. {"standardise": true}
+    optimizer: str = "sgd"  # minifa.optimisers: sgd | momentum | nesterov | rmsprop | adam | adamw; η is lr
+    optimizer_options: dict[str, Any] = field(default_factory=dict)  # its declared options, e.g. {"rho": 0.99}
+    dropout: float | list[float] = 0.0  # inverted dropout rate p: one, or one per hidden layer (canonical: dropouts)
 
     def __post_init__(self) -> None:
         self.layers = tuple(int(n) for n in self.layers)
@@ -81,6 +85,9 @@ class Config:
         for purpose, seeds in self.stream_seeds.items():
             need(len(seeds) == self.members, f"stream_seeds[{purpose!r}] needs one seed per member ({self.members})")
         self.rule_settings  # the rule's declared options, each a one-line error if bad
+        check_options(f"optimizer {self.optimizer!r}", optimiser_class(self.optimizer).options, self.optimizer_options, 1)
+        rates = self.dropouts
+        need(np.all(np.isfinite(rates)) and np.all((rates >= 0) & (rates < 1)), f"dropout {self.dropout} must be in [0, 1)")
 
     @property
     def members(self) -> int:
@@ -106,6 +113,14 @@ class Config:
         filled in; an option the rule lacks is refused when the rule is built (``make_rule``)."""
         return canonical(rule_class(self.rule).options, self.rule_options, self.members)
 
+    @property
+    def dropouts(self) -> np.ndarray:
+        """``dropout`` canonical: the rate p of every hidden layer, (L−1,)."""
+        rates = np.asarray(self.dropout, dtype=float).reshape(-1)
+        if rates.size not in (1, self.depth - 1):
+            raise ConfigError(f"dropout needs one rate or one per hidden layer ({self.depth - 1})")
+        return np.broadcast_to(rates, (self.depth - 1,)).copy()
+
     def batch_of(self, n: int) -> int:
         """The batch size on a training set of ``n`` samples: ``batch_size``, or all ``n`` for 0."""
         return max(1, min(self.batch_size or n, n))
@@ -118,8 +133,14 @@ class Config:
             Streams(seed, {p: s[r] for p, s in self.stream_seeds.items()}) for r, seed in enumerate(self.seeds)
         ]
 
+    def to_dict(self) -> dict[str, Any]:
+        """The stored form: every field, except the ``LATER`` ones at their default (so a
+        config that does not use them keeps the JSON, and the hash, it always had)."""
+        data, initial = asdict(self), defaults()
+        return {k: v for k, v in data.items() if k not in LATER or v != initial[k]}
+
     def to_json(self) -> str:
-        return json.dumps(asdict(self), sort_keys=True)
+        return json.dumps(self.to_dict(), sort_keys=True)
 
     @classmethod
     def from_json(cls, text: str) -> "Config":
@@ -135,17 +156,22 @@ class Config:
         return cls(**data)
 
 
+# Fields added after checkpoints and sweep files were first written: stored only when set.
+LATER = ("optimizer", "optimizer_options", "dropout")
+
+
 def defaults() -> dict[str, Any]:
     """Every field's default, as ``Config()`` sets it: the one place the CLI reads them from."""
     return {f.name: f.default_factory() if f.default is MISSING else f.default for f in fields(Config)}
 
 
 def memory_needed(config: Config) -> int:
-    """Bytes a run needs at least: weights, feedback and updates (3 copies) in its dtype, plus
-    the float64 host draws of the largest layer for every member (the list and the stack)."""
+    """Bytes a run needs at least: weights, feedback, updates and the optimiser's slots (3 + S
+    copies) in its dtype, plus the float64 host draws of the largest layer for every member
+    (the list and the stack)."""
     sizes = [o * i for o, i in config.network().shapes]
-    itemsize = np.dtype(config.dtype).itemsize
-    return config.members * (3 * sum(sizes) * itemsize + 2 * max(sizes) * 8)
+    itemsize, copies = np.dtype(config.dtype).itemsize, 3 + len(optimiser_class(config.optimizer).slots)
+    return config.members * (copies * sum(sizes) * itemsize + 2 * max(sizes) * 8)
 
 
 def _check_memory(config: Config) -> None:
@@ -179,9 +205,16 @@ class Run:
         return self.backend.xp
 
     decay: list | None = field(init=False, repr=False)  # weight_decay(), made once
+    optimiser: Optimiser = field(init=False, repr=False)  # the config's, at step size lr
+    optimiser_state: State = field(init=False, repr=False)  # its state: checkpointed, per member
+    dropouts: np.ndarray = field(init=False, repr=False)  # config.dropouts, (L−1,)
 
     def __post_init__(self) -> None:
-        self.decay = _layer_decays(self.backend, self.config.decays, self.config.dtype)
+        cfg = self.config
+        self.decay = _layer_decays(self.backend, cfg.decays, cfg.dtype)
+        self.optimiser = make_optimiser(cfg.optimizer, cfg.lr, cfg.optimizer_options)
+        self.optimiser_state = setup(self.xp, self.optimiser, self.params)
+        self.dropouts = cfg.dropouts  # checked once: every step reads it
 
     def weight_decay(self) -> list | None:
         """``config.decays`` per layer, ready for ``sgd_step``: a float where all members share

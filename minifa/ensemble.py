@@ -2,7 +2,8 @@
 
 Song et al.'s code stops every run on its own (its loss has settled); in an ensemble the
 members that have stopped would still be computed every step. ``keep_members`` makes the
-run of the members still going, each exactly as it was: weights, biases, the rule's state
+run of the members still going, each exactly as it was: weights, biases, the optimiser's
+state, the rule's state
 (``rule.state()`` / ``load_state``), random streams (their generators carry on where they
 were, as a checkpoint restores them), seeds and per-member settings.
 """
@@ -50,6 +51,9 @@ def keep_members(run: Run, keep: Sequence[int]) -> Run:
     index = backend.asarray(np.asarray(keep, dtype=np.int64))
     take = lambda arrays: None if arrays is None else [xp.take(a, index, axis=0) for a in arrays]
     new.params = Params(take(run.params.weights), take(run.params.biases))
+    slots = run.optimiser_state.slots
+    new.optimiser_state.slots = dict(zip(slots, take(list(slots.values()))))
+    new.optimiser_state.t = run.optimiser_state.t
     state = run.rule.state()
     if state:
         new.rule.load_state({k: backend.to_host(v)[keep] for k, v in state.items()})

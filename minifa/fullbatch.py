@@ -45,6 +45,9 @@ def carry(run: Run, x) -> Carried:
     decayed = bool(np.any(run.config.decays[0]))
     if run.config.bias or run.rule.provides != "deltas" or decayed:
         raise ConfigError("fullbatch.carry needs layer 0 without bias or weight decay and a rule that provides deltas")
+    if run.config.optimizer != "sgd" or np.any(run.config.dropouts):  # H_0 moves by −η δ G only so
+        raise ConfigError(f"fullbatch.carry needs optimizer sgd and no dropout, not {run.config.optimizer!r} with "
+                          f"dropout {run.config.dropout}; train these with train_step")
     if x.ndim != 3:
         raise ConfigError(f"fullbatch.carry needs per-member inputs (members, features, samples), not shape {tuple(x.shape)}")
     xp, w = run.xp, run.params.weights[0]

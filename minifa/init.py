@@ -3,8 +3,11 @@
 Weights: ``normal`` is Chu & Bacho's "standard normal × weight scale factor" (scale 0 gives
 zeros); ``glorot`` is Flux's ``glorot_uniform(; gain = scale)``: U[-a, a),
 a = gain · sqrt(6/(fan_in + fan_out)) (the CLI's default gain is 1);
-``uniform``: U[-ω, ω) with ω the scale (Lillicrap et al. 2016's "U[-0.01, 0.01]"); ``zeros``. Biases start at zero (Flux ``Dense``). Feedback: ``pm1`` (entries ±1, the paper's
-default), ``normal`` N(0, 1), ``uniform`` U[-1, 1), each times a scale. Draws are float64 and
+``uniform``: U[-ω, ω) with ω the scale (Lillicrap et al. 2016's "U[-0.01, 0.01]");
+``torch`` is Torch's ``nn.Linear`` default, uniform by fan-in: U[-a, a), a = scale/sqrt(fan_in),
+for the weights and the biases alike (the CLI's default scale is 1, as glorot's gain);
+``zeros``. Biases start at zero (Flux ``Dense``) except under ``torch``. Feedback: ``pm1``
+(entries ±1, the paper's default), ``normal`` N(0, 1), ``uniform`` U[-1, 1), each times a scale. Draws are float64 and
 cast afterwards, so a float32 and a float64 network from one seed are the same network.
 Figure 4 initialises the weights from the feedback instead (``weights_from_feedback``).
 """
@@ -29,11 +32,30 @@ def _uniform(rng, shape, scale):
     return scale * rng.uniform(-1.0, 1.0, size=shape)
 
 
+def _fan_in(rng, shape, scale, fan_in=None):
+    """``scale`` · U[−1/√fan_in, 1/√fan_in) of ``shape`` (out, in); fan_in defaults to in."""
+    bound = scale / np.sqrt(shape[1] if fan_in is None else fan_in)
+    return rng.uniform(-bound, bound, size=shape)
+
+
+def _fan_in_bias(rng, shape, scale):
+    """The bias (out, 1) of a weight of ``shape``, with the weight's bound."""
+    return _fan_in(rng, (shape[0], 1), scale, fan_in=shape[1])
+
+
 def _zeros(rng, shape, scale):
     return np.zeros(shape)
 
 
-WEIGHT_INITS = {"normal": _normal, "glorot": _glorot, "uniform": _uniform, "zeros": _zeros}
+def _zero_bias(rng, shape, scale):
+    return np.zeros((shape[0], 1))
+
+
+WEIGHT_INITS = {"normal": _normal, "glorot": _glorot, "torch": _fan_in, "uniform": _uniform, "zeros": _zeros}
+# Inits whose biases are drawn too; the others' start at zero.
+BIAS_INITS = {"torch": _fan_in_bias}
+# Inits whose scale is a gain, 1 unless given (the CLI's default init scale, 0.05, is normal's).
+GAIN_INITS = ("glorot", "torch")
 
 FEEDBACK_INITS = {
     "pm1": lambda rng, shape: rng.choice(np.array([-1.0, 1.0]), size=shape),
@@ -49,6 +71,13 @@ COUPLINGS = ("none", "sign", "equal")
 def weight_sampler(name: str, shape: tuple[int, int], scale: float):
     """A function ``rng -> array`` drawing one member's weight matrix of ``shape``."""
     init = choose("init", name, WEIGHT_INITS)
+    return lambda rng: init(rng, shape, scale)
+
+
+def bias_sampler(name: str, shape: tuple[int, int], scale: float):
+    """A function ``rng -> array`` drawing one member's bias (out, 1) of a weight of ``shape``."""
+    choose("init", name, WEIGHT_INITS)
+    init = BIAS_INITS.get(name, _zero_bias)
     return lambda rng: init(rng, shape, scale)
 
 

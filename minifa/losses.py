@@ -87,20 +87,51 @@ def _half_sse_error(xp, z, y):
     return z - y
 
 
-def _logistic(xp, z):
-    return 1.0 / (1.0 + xp.exp(-z))
+def sigmoid(xp, z):
+    """NNlib ``sigmoid``: ``1/(1 + e^{−z})`` from ``t = e^{−|z|}`` (never overflows)."""
+    t = xp.exp(-xp.abs(z))
+    return xp.where(z >= 0, 1.0 / (1.0 + t), t / (1.0 + t))
+
+
+def _all_mean(xp, a):
+    return xp.mean(xp.reshape(a, (a.shape[0], -1)), axis=-1)
+
+
+def _bce_value(xp, z, y):
+    """``Flux.binarycrossentropy(σ(z), y) = mean(−xlogy.(y, p .+ ϵ) − xlogy.(1 .− y, 1 .− p .+ ϵ))``
+    over all C·B entries (sigmoid outputs, Nøkland 2016), ϵ = eps(eltype)."""
+    p = sigmoid(xp, z)
+    return _all_mean(xp, -_xlogy_eps(xp, y, p) - _xlogy_eps(xp, 1.0 - y, 1.0 - p))
+
+
+def _bce_error(xp, z, y):
+    """Chain rule through Flux's ϵ: ``σ'(z) ((1 − y)/(1 − p + ϵ) − y/(p + ϵ)) / (C·B)``, with
+    ``σ' = p (1 − p)``; ``(p − y)/(C·B)`` as ϵ → 0."""
+    p = sigmoid(xp, z)
+    eps = xp.finfo(p.dtype).eps
+    return p * (1.0 - p) * ((1.0 - y) / (1.0 - p + eps) - y / (p + eps)) / (z.shape[-1] * z.shape[-2])
+
+
+def _logit_bce_value(xp, z, y):
+    """``Flux.logitbinarycrossentropy(z, y) = mean((1 − y) z − logσ(z))``, ``−logσ(z) = softplus(−z)``."""
+    softplus = xp.maximum(-z, 0.0) + xp.log1p(xp.exp(-xp.abs(z)))
+    return _all_mean(xp, (1.0 - y) * z + softplus)
+
+
+def _logit_bce_error(xp, z, y):
+    return (sigmoid(xp, z) - y) / (z.shape[-1] * z.shape[-2])
 
 
 def _logistic_half_sse_value(xp, z, y):
     """Lillicrap et al.'s logistic output units under ½ Σ eᵀe: ``e = σ(z) − y``, summed over
     the batch as ``half-sse`` (σ applied here, so the network's last layer stays linear)."""
-    d = _logistic(xp, z) - y
+    d = sigmoid(xp, z) - y
     return 0.5 * xp.sum(xp.reshape(d * d, (d.shape[0], -1)), axis=-1)
 
 
 def _logistic_half_sse_error(xp, z, y):
     """``(σ(z) − y) ⊙ σ(z)(1 − σ(z))``."""
-    p = _logistic(xp, z)
+    p = sigmoid(xp, z)
     return (p - y) * p * (1.0 - p)
 
 
@@ -120,6 +151,8 @@ LOSSES = {
         Loss("mse", _mse_value, _mse_error, False),
         Loss("half-sse", _half_sse_value, _half_sse_error, False),
         Loss("logistic-half-sse", _logistic_half_sse_value, _logistic_half_sse_error, True),
+        Loss("binarycrossentropy", _bce_value, _bce_error, True),
+        Loss("logitbinarycrossentropy", _logit_bce_value, _logit_bce_error, True),
     )
 }
 

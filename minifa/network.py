@@ -21,7 +21,7 @@ import numpy as np
 from .activations import get_activation
 from .fastpaths import descend, ops
 from .errors import ConfigError
-from .init import weight_sampler
+from .init import bias_sampler, weight_sampler
 from .losses import get_loss
 from .streams import Streams
 
@@ -76,6 +76,7 @@ class Cache(NamedTuple):
     inputs: list[Any]  # x_l, the input of layer l (x_0 is the batch)
     pre: list[Any]  # h_l, the pre-activation of layer l
     output: Any  # z = output_scale · h_{L-1}
+    masks: list[Any] | None = None  # m_l: x_{l+1} = m_l ⊙ f(h_l) under dropout (`minifa.dropout`)
 
 
 class Update(NamedTuple):
@@ -99,20 +100,22 @@ class LayerStep(NamedTuple):
 
 def init_params(backend, net: Network, streams: list[Streams], init: str, scales: np.ndarray, dtype: str) -> Params:
     """Draw every member's weights from its own ``init`` stream at its own scale (``scales``
-    (R,), ``Config.init_scales``); biases start at zero."""
+    (R,), ``Config.init_scales``), then its biases (zero unless ``init`` draws them)."""
     weights = []
     for shape in net.shapes:
         host = np.stack([weight_sampler(init, shape, s)(st["init"]) for s, st in zip(scales, streams)])
         weights.append(backend.asarray(host, dtype))
     biases = None
     if net.bias:
-        biases = [backend.asarray(np.zeros((len(streams), o, 1)), dtype) for o, _ in net.shapes]
+        biases = [backend.asarray(np.stack([bias_sampler(init, shape, s)(st["init"]) for s, st in zip(scales, streams)]), dtype)
+                  for shape in net.shapes]
     return Params(weights, biases)
 
 
-def forward(xp, net: Network, params: Params, x, first=None) -> Cache:
+def forward(xp, net: Network, params: Params, x, first=None, masks=None) -> Cache:
     """``h_l = W_l x_l (+ b_l)``, ``x_{l+1} = f(h_l)``; the last layer is linear. ``first``:
-    ``h_0`` when the caller carries it (`minifa.fullbatch`), in place of ``W_0 x``."""
+    ``h_0`` when the caller carries it (`minifa.fullbatch`), in place of ``W_0 x``. ``masks``:
+    per hidden layer a dropout mask ``m_l`` (R, n_l, B) or None, ``x_{l+1} = m_l ⊙ f(h_l)``."""
     act = get_activation(net.activation)
     inputs, pre = [x], []
     for l, weight in enumerate(params.weights):
@@ -124,9 +127,10 @@ def forward(xp, net: Network, params: Params, x, first=None) -> Cache:
                 h += params.biases[l]  # in place: h is fresh, so no second (out, B) temporary
         pre.append(h)
         if l < net.depth - 1:
-            inputs.append(act.value(xp, h))
+            value = act.value(xp, h)
+            inputs.append(value if masks is None or masks[l] is None else masks[l] * value)
     out = pre[-1] if net.output_scale == 1.0 else net.output_scale * pre[-1]
-    return Cache(inputs, pre, out)
+    return Cache(inputs, pre, out, masks)
 
 
 def output_error(xp, net: Network, cache: Cache, targets):
@@ -135,11 +139,15 @@ def output_error(xp, net: Network, cache: Cache, targets):
     return ops(xp).flush_subnormals(e if net.output_scale == 1.0 else net.output_scale * e)
 
 
-def layer_error(xp, act, carried, h, x):
-    """``δ = carried ⊙ f'(h)``, with values below the dtype's smallest normal set to 0: a
-    subnormal δ moves no weight but slows every GEMM reading it on many Intel cores
-    (BENCHMARKS.md, "Subnormals at init scale 1")."""
-    carried *= act.derivative(xp, h, x)  # carried is fresh from a matmul: reuse it
+def layer_error(xp, act, carried, cache: Cache, l: int):
+    """``δ_l = carried ⊙ f'(h_l)`` (⊙ ``m_l`` under dropout: ``∂x_{l+1}/∂h_l``), with values
+    below the dtype's smallest normal set to 0: a subnormal δ moves no weight but slows every
+    GEMM reading it on many Intel cores (BENCHMARKS.md, "Subnormals at init scale 1")."""
+    h, mask = cache.pre[l], None if cache.masks is None else cache.masks[l]
+    if mask is None:
+        carried *= act.derivative(xp, h, cache.inputs[l + 1])  # carried is fresh from a matmul: reuse it
+    else:  # x_{l+1} holds m ⊙ f(h): f' from h
+        carried *= act.derivative(xp, h, act.value(xp, h)) * mask
     return ops(xp).flush_subnormals(carried)
 
 
@@ -152,7 +160,7 @@ def backpropagate(xp, net: Network, cache: Cache, e, feedback: list[Any]) -> lis
         transposed = xp.matrix_transpose(feedback[l])
         # one output (Song et al.): an outer product, exact as a broadcast product and far faster
         carried = transposed * deltas[0] if deltas[0].shape[-2] == 1 else transposed @ deltas[0]
-        deltas.insert(0, layer_error(xp, act, carried, cache.pre[l - 1], cache.inputs[l]))
+        deltas.insert(0, layer_error(xp, act, carried, cache, l - 1))
     return deltas
 
 

@@ -12,16 +12,13 @@ initial weights or the data order).
 from __future__ import annotations
 
 import math
-import os
-from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
-from functools import lru_cache
 
 import numpy as np
 
-from .blas import blas_thread_count
+from .blas import blas_thread_count, worker_pool
 
-STREAMS = ("init", "feedback", "data", "perturbation")
+STREAMS = ("init", "feedback", "data", "perturbation", "dropout")
 
 
 def _generator(seed: int, purpose: str) -> np.random.Generator:
@@ -31,7 +28,7 @@ def _generator(seed: int, purpose: str) -> np.random.Generator:
 
 @dataclass
 class Streams:
-    """The four generators of one member. ``overrides`` may set the seed of one purpose,
+    """The generators of one member, one per purpose. ``overrides`` may set the seed of one purpose,
     e.g. to share initial weights between members that differ in feedback."""
 
     seed: int
@@ -99,14 +96,6 @@ def _fill(state: dict, first: int, out: np.ndarray) -> None:
             out[start:stop] = target[: stop - start]
 
 
-@lru_cache(maxsize=None)
-def _pool(workers: int) -> ThreadPoolExecutor:
-    return ThreadPoolExecutor(workers, thread_name_prefix="minifa-normal")
-
-
-os.register_at_fork(after_in_child=_pool.cache_clear)  # a forked child has none of the pool's threads
-
-
 def normal(generators: list[np.random.Generator], shape: tuple[int, ...], dtype) -> np.ndarray:
     """(R, *shape) standard normals, member r's from ``generators[r]`` (a PCG64 stream, then
     advanced past them). Box-Muller on the stream's raw 64-bit draws in fixed blocks of
@@ -132,7 +121,7 @@ def normal(generators: list[np.random.Generator], shape: tuple[int, ...], dtype)
         for task in tasks:
             _fill(*task)
     else:  # this thread fills the first run, the pool the others
-        futures = [_pool(workers - 1).submit(_fill, *task) for task in tasks[1:]]
+        futures = [worker_pool(workers - 1).submit(_fill, *task) for task in tasks[1:]]
         _fill(*tasks[0])
         for future in futures:
             future.result()

@@ -1,7 +1,8 @@
-"""The training loop: one SGD step per minibatch (``minifa.batches``), epochs, the history.
+"""The training loop: one optimiser step per minibatch (``minifa.batches``), epochs, the history.
 
 A step is forward pass → output error → the rule (``rules.propose``), then the update the
-rule provides: factored steps ``δ xᵀ (+ c·u)`` through the fused GEMM, or whole updates.
+rule provides: factored steps ``δ xᵀ (+ c·u)`` through the fused GEMM (plain SGD), or the
+formed updates through the optimiser (``run.optimiser``, `minifa.optimisers`).
 """
 
 from __future__ import annotations
@@ -13,11 +14,13 @@ import numpy as np
 from .batches import DeviceData, epoch_batches
 from .blas import rebalance_blas_threads
 from .config import Run
+from .dropout import masks
 from .errors import DivergenceError
 from .losses import accuracy
 from .metrics import (batch_loss, evaluate, factored_alignment, gradient_alignment, signal_alignment, update_norms,
                       weight_alignment)
-from .network import backpropagate, gradient, sgd_step, sgd_step_factored
+from .network import backpropagate, gradient, sgd_step_factored
+from .optimisers import update
 from .rules import Proposal, propose
 
 
@@ -80,18 +83,20 @@ def record(history: dict[str, dict[str, list]], table: str, backend, values: dic
 
 
 def train_step(run: Run, x, targets, labels, measure: bool) -> dict[str, Any]:
-    """The rule's proposal, then ``W ← W − η (ΔW + λW)`` and its ``after_step``; metrics optional."""
+    """The rule's proposal (on the thinned network under dropout), then the optimiser's step
+    (sgd: ``W ← W − η (ΔW + λW)``) and the rule's ``after_step``; metrics optional."""
     xp, cfg = run.xp, run.config
-    proposal = propose(run.rule, run.params, x, targets)
+    drop = masks(run.backend, run.streams, run.dropouts, cfg.layers, x.shape[-1], cfg.dtype)
+    proposal = propose(run.rule, run.params, x, targets, masks=drop)
     loss = batch_loss(xp, run.net, proposal.signal.cache, targets)
     check_finite(run, loss)
     metrics = {"loss": loss}
     if measure:
         metrics.update(step_metrics(run, proposal, labels))
-    if proposal.steps is not None:  # W ← W − η (δ xᵀ + c·u + λW): one fused GEMM per layer
+    if proposal.steps is not None and run.optimiser.fuses:  # W ← W − η (δ xᵀ + c·u + λW): one fused GEMM per layer
         sgd_step_factored(xp, run.params, proposal.signal.cache, proposal.steps, cfg.lr, run.weight_decay())
-    else:
-        sgd_step(run.params, proposal.direct, cfg.lr, run.weight_decay())
+    else:  # the optimiser's step on the formed updates
+        update(xp, run.optimiser, run.optimiser_state, run.params, proposal.updates(xp, run.net), run.weight_decay())
     run.rule.after_step(proposal, cfg.lr)
     run.step += 1
     return metrics

@@ -62,7 +62,8 @@ def setup(backend, activation, loss, bias=True, output_scale=1.0, sizes=(6, 5, 4
 
 
 @pytest.mark.parametrize("activation", ["tanh", "relu", "sigmoid", "identity"])
-@pytest.mark.parametrize("loss", ["softmax-crossentropy", "logitcrossentropy", "mse", "half-sse"])
+@pytest.mark.parametrize("loss", ["softmax-crossentropy", "logitcrossentropy", "mse", "half-sse", "binarycrossentropy",
+                                  "logitbinarycrossentropy"])
 def test_bp_matches_central_differences(backend, activation, loss):
     run, x, y = setup(backend, activation, loss)
     errors = relative_errors(backend, run.net, run.params, x, y)

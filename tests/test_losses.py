@@ -94,3 +94,27 @@ def test_weight_decay_touches_only_the_chosen_layer(backend):
     plain, decayed = host(backend, runs[0].params.weights), host(backend, runs[1].params.weights)
     assert np.array_equal(plain[0], decayed[0])
     np.testing.assert_allclose(decayed[1], plain[1] - lr * l2 * w0[1], rtol=0, atol=1e-14)
+
+
+def test_binary_crossentropy_follows_flux_with_its_eps(backend):
+    """Flux ``binarycrossentropy(σ(z), y)`` (ϵ = eps(T), mean over all C·B entries) and
+    ``logitbinarycrossentropy(z, y)``, as loops over the entries; errors by the chain rule."""
+    rng = np.random.default_rng(4)
+    z, (_, y, _) = 4.0 * rng.standard_normal((2, 3, 5)), tiny_batch((1, 3), batch=5)
+    z[0, 0, 0], z[1, 2, 4] = 40.0, -800.0  # saturated: p = 1 exactly, and e^{800} would overflow
+    for dtype in ("float64", "float32"):
+        eps, tol = float(np.finfo(dtype).eps), 1e-12 if dtype == "float64" else 1e-5
+        zz, yy = backend.asarray(z, dtype), backend.asarray(y, dtype)
+        bce, logit = get_loss("binarycrossentropy"), get_loss("logitbinarycrossentropy")
+        for r in range(2):
+            terms, logit_terms, errors = [], [], np.empty((3, 5))
+            for c, b in np.ndindex(3, 5):
+                zi, yi = z[r, c, b], y[c, b]
+                p = 0.5 * (1 + np.tanh(zi / 2))  # σ another way
+                terms.append(-(yi * np.log(p + eps) if yi else 0.0) - ((1 - yi) * np.log(1 - p + eps) if 1 - yi else 0.0))
+                logit_terms.append((1 - yi) * zi + np.logaddexp(0.0, -zi))
+                errors[c, b] = p * (1 - p) * ((1 - yi) / (1 - p + eps) - yi / (p + eps)) / 15
+            assert backend.to_host(bce.value(backend.xp, zz, yy))[r] == pytest.approx(np.mean(terms), rel=tol)
+            assert backend.to_host(logit.value(backend.xp, zz, yy))[r] == pytest.approx(np.mean(logit_terms), rel=tol)
+            np.testing.assert_allclose(backend.to_host(bce.error(backend.xp, zz, yy))[r], errors, rtol=tol * 100, atol=tol * 1e-3)
+        assert np.all(np.isfinite(backend.to_host(bce.error(backend.xp, zz, yy))))

@@ -13,7 +13,7 @@ import click
 from ..errors import MinifaError
 from .plot import plot
 from .reproduce import reproduce
-from .rules import rules
+from .rules import optimizers, rules
 from .sweep import sweep
 from .tools import data, evaluate, info, inspect
 from .train import train
@@ -56,7 +56,7 @@ def cli() -> None:
     """
 
 
-for command in (data, train, rules, evaluate, inspect, info, reproduce, sweep, plot):
+for command in (data, train, rules, optimizers, evaluate, inspect, info, reproduce, sweep, plot):
     cli.add_command(command)
 
 

@@ -28,7 +28,7 @@ from .train import train as train_command
 # Set by the sweep itself, not per point: where to compute, what to write, how many seeds.
 NOT_GRID = {"checkpoint": "-o", "resume": "a rerun of the same sweep", "device": "--device",
             "data_dir": "--data-dir", "ensemble": "--seeds"}
-LIST_OPTIONS = ("layers", "init_scale", "weight_decay", "alignment")  # comma-separated values of `train`
+LIST_OPTIONS = ("layers", "init_scale", "weight_decay", "alignment", "dropout")  # comma-separated values of `train`
 TRAIN_OPTIONS = {p.name: p for p in train_command.params if isinstance(p, click.Option)}
 GRID_KEYS = {name.replace("_", "-"): name for name in TRAIN_OPTIONS if name not in NOT_GRID}  # as typed: name
 

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import json
 import math
 import sys
 import warnings
@@ -18,46 +17,15 @@ from ..backend import NAMES, get_backend
 from ..config import Config, build, defaults
 from ..data import DATA_DIR, DATASETS, load_data
 from ..errors import ConfigError, DivergenceError
-from ..init import COUPLINGS, FEEDBACK_INITS, WEIGHT_INITS
+from ..init import COUPLINGS, FEEDBACK_INITS, GAIN_INITS, WEIGHT_INITS
 from ..lock import exclusive
 from ..losses import LOSSES
 from ..rules import RULES, rule_class
 from ..rules.base import FEEDBACK_OPTIONS
 from ..batches import DeviceData
+from ..optimisers import OPTIMISERS
 from ..training import train as train_run
-
-
-def numbers(kind):
-    """A click callback parsing a comma-separated list (``784,700,1000,10``)."""
-
-    def parse(ctx, param, value):
-        parts = str(value).split(",")
-        if any(not v.strip() for v in parts):
-            raise click.BadParameter(f"{value!r} has an empty entry; write e.g. 784,700,10")
-        try:
-            return [kind(v) for v in parts]
-        except ValueError:
-            raise click.BadParameter(f"{value!r} is not a comma-separated list of {kind.__name__}s") from None
-
-    return parse
-
-
-def key_values(ctx, param, values):
-    """``KEY=VALUE`` pairs, the value read as JSON when it parses (``decay=0.1``)."""
-    out = {}
-    for item in values:
-        key, sep, raw = item.partition("=")
-        if not sep:
-            raise click.BadParameter(f"{item!r} is not KEY=VALUE")
-        try:
-            out[key.replace("-", "_")] = json.loads(raw)
-        except json.JSONDecodeError:
-            out[key.replace("-", "_")] = raw
-    return out
-
-
-def one_or_list(values: list):
-    return values[0] if len(values) == 1 else values
+from .parsing import key_values, numbers, one_or_list
 
 
 # The options --resume accepts: where and how far to train, not what (the checkpoint's config
@@ -101,9 +69,9 @@ def config_from(params: dict, explicit: set[str]) -> Config:
     for key, flag in (("seed", "--seed"), ("data_dir", "--data-dir")):
         if key in dataset_options:
             raise ConfigError(f"--dataset-option {key}=... is what {flag} sets; use {flag}")
-    # --init-scale's default is the paper's 0.05 for normal weights; glorot's gain defaults to 1.
-    glorot_default = params["init"] == "glorot" and "init_scale" not in explicit
-    init_scale = [1.0] if glorot_default else params["init_scale"]
+    # --init-scale's default is the paper's 0.05 for normal weights; a gain (glorot, torch) defaults to 1.
+    gain_default = params["init"] in GAIN_INITS and "init_scale" not in explicit
+    init_scale = [1.0] if gain_default else params["init_scale"]
     if params["standardise"]:
         dataset_options["standardise"] = True
     return Config(
@@ -116,7 +84,8 @@ def config_from(params: dict, explicit: set[str]) -> Config:
         shuffle=not params["full_batch"], shared_order=params["shared_order"],
         weight_decay=one_or_list(params["weight_decay"]),
         seeds=seeds, metrics_every=params["metrics_every"], epochs=params["epochs"],
-        dataset=params["dataset"], dataset_options=dataset_options,
+        dataset=params["dataset"], dataset_options=dataset_options, optimizer=params["optimizer"],
+        optimizer_options=params["optimizer_option"], dropout=one_or_list(params["dropout"]),
     )
 
 
@@ -220,7 +189,7 @@ def open_run(params: dict, explicit: set[str]):
 @click.option("--dtype", type=click.Choice(["float32", "float64"]), default=DEFAULT["dtype"], show_default=True)
 @click.option("--init", type=click.Choice(list(WEIGHT_INITS)), default=DEFAULT["init"], show_default=True)
 @click.option("--init-scale", default=str(DEFAULT["init_scale"]), show_default=True, callback=numbers(float),
-              help="Weight scale factor (glorot: its gain, default 1); one, or one per member.")
+              help="Weight scale factor (glorot, torch: its gain, default 1); one, or one per member.")
 @shortcut("feedback", type=click.Choice(list(FEEDBACK_INITS)))
 @shortcut("feedback_scale", type=float)
 @click.option("--weights-from-feedback", type=click.Choice(list(COUPLINGS)), default=DEFAULT["weights_from_feedback"],
@@ -228,12 +197,19 @@ def open_run(params: dict, explicit: set[str]):
 @shortcut("alignment")
 @click.option("--option", multiple=True, callback=key_values, metavar="KEY=VALUE",
               help="Any other rule option, e.g. decay=0.1 or a per-member list alignment=[0.1,0.9]; see `python cli.py rules`.")
-@click.option("--lr", type=float, default=DEFAULT["lr"], show_default=True, help="Learning rate: W <- W - lr * update.")
+@click.option("--lr", type=float, default=DEFAULT["lr"], show_default=True,
+              help="Learning rate η of the optimizer (sgd: W <- W - lr * update).")
+@click.option("--optimizer", type=click.Choice(list(OPTIMISERS)), default=DEFAULT["optimizer"], show_default=True,
+              help="How updates move the weights; `python cli.py optimizers` lists each with its options.")
+@click.option("--optimizer-option", multiple=True, callback=key_values, metavar="KEY=VALUE",
+              help="An optimizer option, e.g. rho=0.99 (rmsprop) or decay=0.01 (adamw's decoupled decay).")
+@click.option("--dropout", default=str(DEFAULT["dropout"]), show_default=True, callback=numbers(float),
+              help="Inverted dropout rate of the hidden layers in training; one, or one per hidden layer.")
 @click.option("--batch-size", type=int, default=DEFAULT["batch_size"], show_default=True)
 @click.option("--full-batch", is_flag=True, help="Gradient descent on the whole set in data order.")
 @click.option("--epochs", type=int, default=DEFAULT["epochs"], show_default=True)
 @click.option("--weight-decay", default=str(DEFAULT["weight_decay"]), show_default=True, callback=numbers(float),
-              help="λ: W <- W - lr * (update + λ W); one, or one per layer.")
+              help="L2 decay λ, added to the update before the optimizer (sgd: W <- W - lr (update + λ W)); one, or one per layer.")
 @click.option("--seed", type=int, default=DEFAULT["seeds"][0], show_default=True, help="Seed of member 0; member r uses seed + r.")
 @click.option("--ensemble", type=int, default=len(DEFAULT["seeds"]), show_default=True,
               help="Number of networks trained together.")

@@ -22,7 +22,6 @@ from __future__ import annotations
 
 import itertools
 import json
-from dataclasses import asdict
 from pathlib import Path
 from typing import Callable
 
@@ -60,7 +59,7 @@ def sweep_config(grid: dict[str, list], points: list[tuple[dict, mf.Config]], de
     """The experiment config: the grid and each point's Config (what the results hash covers),
     plus where to compute (``device``, ``data_dir``: outside the hash)."""
     width = len(str(max(len(points) - 1, 0)))
-    units = [{"key": f"{i:0{width}d}", "point": point, "config": json.loads(json.dumps(asdict(cfg)))}
+    units = [{"key": f"{i:0{width}d}", "point": point, "config": json.loads(json.dumps(cfg.to_dict()))}
              for i, (point, cfg) in enumerate(points)]
     # the grid as [key, values] pairs: the results file sorts a config's keys, the user's order is kept
     return {"grid": [[k, v] for k, v in grid.items()], "units": units, "device": device, "data_dir": data_dir}

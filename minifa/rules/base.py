@@ -112,12 +112,12 @@ class Rule:
         self.feedback = [self.backend.asarray(arrays[f"feedback{l + 1}"], self.dtype) for l in range(len(self.feedback))]
 
 
-def propose(rule: Rule, params: Params, x, targets, first=None) -> Proposal:
+def propose(rule: Rule, params: Params, x, targets, first=None, masks=None) -> Proposal:
     """Forward pass → output error → the rule: one batch's proposed update at ``params``
     (the one helper of ``train_step``, ``fullbatch.step``, ``diagnostics.stability`` and
-    ``batch_updates``); ``first`` as in ``forward``."""
+    ``batch_updates``); ``first`` and dropout ``masks`` as in ``forward``."""
     xp, net = rule.xp, rule.net
-    cache = forward(xp, net, params, x, first)
+    cache = forward(xp, net, params, x, first, masks)
     signal = Signal(params, cache, output_error(xp, net, cache, targets), targets)
     if rule.provides == "deltas":
         return Proposal(signal, rule.steps(signal), None)

@@ -24,6 +24,5 @@ class DirectFeedbackAlignment(Rule):
 
     def deltas(self, signal):
         act, xp, cache = get_activation(self.net.activation), self.xp, signal.cache
-        hidden = [layer_error(xp, act, self.hidden_signal(r, signal), cache.pre[l], cache.inputs[l + 1])
-                  for l, r in enumerate(self.feedback)]
+        hidden = [layer_error(xp, act, self.hidden_signal(r, signal), cache, l) for l, r in enumerate(self.feedback)]
         return hidden + [signal.e]

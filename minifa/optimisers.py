@@ -1,0 +1,209 @@
+"""Optimisers shaped like Optimisers.jl: the rule holds the hyper-parameters, the state is apart.
+
+``state = setup(xp, optimiser, params)`` makes zeroed state arrays for every parameter (member
+axis first, like the parameter); ``update(xp, optimiser, state, params, updates, decays)``
+takes one step: per parameter ``dx`` (the learning rule's ``ΔW`` or ``Δb``, plus ``λ_l W`` on
+weights for L2 weight decay, ``Config.weight_decay``, Flux's ``OptimiserChain(WeightDecay(λ),
+rule)``), then Flux's ``apply!`` gives the new state and ``dx′``, and ``x ← x − dx′``.
+The step size η is the config's ``lr`` for every optimiser (Flux's default η is in each
+summary). Formulas and ε placement as Optimisers.jl's ``src/rules.jl``; each optimiser is one
+class with a ``name``, declared ``options`` and ``apply``; the registry finds it.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from typing import Any, ClassVar
+
+from .errors import choose
+from .fastpaths import ops
+from .network import Params, Update, sgd_step
+from .options import Option, check_options
+
+
+@dataclass
+class State:
+    """An optimiser's state for one ``Params``: arrays named ``"W1/m"`` (parameter / slot),
+    each of its parameter's shape, and ``t``, the steps taken (Adam's ``β^t``)."""
+
+    slots: dict[str, Any] = field(default_factory=dict)
+    t: int = 0
+
+
+class Optimiser:
+    """The hyper-parameters: ``eta`` (η) and the declared ``options``, validated in ``settings``."""
+
+    name: ClassVar[str]
+    options: ClassVar[dict[str, Option]] = {}
+    summary: ClassVar[str] = ""
+    slots: ClassVar[tuple[str, ...]] = ()  # state arrays per parameter, zeros at setup
+    fuses: ClassVar[bool] = False  # factored steps W ← W − η(δxᵀ + λW) as one GEMM, ΔW never formed
+
+    def __init__(self, eta: float, **options: Any) -> None:
+        self.eta = float(eta)
+        self.settings = check_options(f"optimiser {self.name!r}", self.options, options, 1)
+
+    def apply(self, xp, slots: dict[str, Any], x, dx, t: int):
+        """Flux's ``apply!``: ``dx′`` for parameter ``x`` with gradient ``dx`` at step ``t``
+        (1 at the first), updating ``slots`` in place."""
+        raise NotImplementedError
+
+    def update(self, xp, state: State, params: Params, updates: list[Update | None], decays=None) -> None:
+        """One step on formed updates (``update`` below)."""
+        state.t += 1
+        for l, u in enumerate(updates):
+            if u is None:
+                continue
+            decay = 0.0 if decays is None else decays[l]
+            dw = u.weight if isinstance(decay, float) and not decay else u.weight + decay * params.weights[l]
+            params.weights[l] = self._descend(xp, state, f"W{l + 1}", params.weights[l], dw)
+            if u.bias is not None:
+                params.biases[l] = self._descend(xp, state, f"b{l + 1}", params.biases[l], u.bias)
+
+    def _descend(self, xp, state: State, name: str, x, dx):
+        """``x ← x − dx′`` and the slots, in place, block by block on NumPy (`fastpaths`)."""
+        def step(x, dx, *slots):
+            x -= self.apply(xp, dict(zip(self.slots, slots)), x, dx, state.t)
+
+        ops(xp).blockwise(step, [x, dx, *(state.slots[f"{name}/{k}"] for k in self.slots)])
+        return x
+
+
+class Descent(Optimiser):
+    """``dx′ = η dx``: plain SGD, the loop's path of before bit for bit: factored steps as one
+    fused GEMM per layer (``fuses``: the loop calls ``network.sgd_step_factored``), formed
+    ones by ``network.sgd_step``. No state (``t`` stays 0)."""
+
+    name = "sgd"
+    summary = "plain SGD: x <- x - lr dx (Flux's Descent, default lr 0.1)"
+    fuses = True
+
+    def apply(self, xp, slots, x, dx, t):
+        return self.eta * dx
+
+    def update(self, xp, state, params, updates, decays=None):
+        sgd_step(params, updates, self.eta, decays)
+
+
+RHO = Option(0.9, "momentum / decay ρ", within=(0, 1))
+
+
+class Momentum(Optimiser):
+    """``v ← ρ v + η dx``, ``dx′ = v`` (η inside the velocity; PyTorch's SGD momentum puts it
+    outside, equal while η is constant)."""
+
+    name = "momentum"
+    options = {"rho": RHO}
+    summary = "SGD with momentum: v <- rho v + lr dx, x <- x - v (Flux's Momentum, default lr 0.01)"
+    slots = ("v",)
+
+    def apply(self, xp, slots, x, dx, t):
+        v = slots["v"]
+        v *= self.settings["rho"]
+        v += self.eta * dx
+        return v
+
+
+class Nesterov(Optimiser):
+    """``dx′ = −ρ² v + (1 + ρ) η dx`` with the old ``v``, then ``v ← ρ v − η dx``."""
+
+    name = "nesterov"
+    options = {"rho": RHO}
+    summary = "Nesterov momentum (Flux's Nesterov, default lr 0.001)"
+    slots = ("v",)
+
+    def apply(self, xp, slots, x, dx, t):
+        rho, v = self.settings["rho"], slots["v"]
+        out = (-rho * rho) * v + ((1.0 + rho) * self.eta) * dx
+        v *= rho
+        v -= self.eta * dx
+        return out
+
+
+EPSILON = Option(1e-8, "ε, added outside the square root", min=0)
+
+
+class RMSProp(Optimiser):
+    """``q ← ρ q + (1 − ρ) dx²`` (centred: also ``l ← ρ l + (1 − ρ) dx``),
+    ``dx′ = η dx / (√(q − l²) + ε)`` (``l = 0`` uncentred; ε outside the root). Torch7's
+    ``optim.rmsprop`` (Nøkland's code) is this with ρ = its α."""
+
+    name = "rmsprop"
+    options = {"rho": RHO, "epsilon": EPSILON, "centred": Option(False, "subtract the running mean's square l²")}
+    summary = "RMSProp: lr dx / (sqrt(q - l^2) + eps) (Flux's RMSProp, default lr 0.001)"
+    slots = ("q", "l")
+
+    def apply(self, xp, slots, x, dx, t):
+        rho, q, l = self.settings["rho"], slots["q"], slots["l"]
+        q *= rho
+        q += (1.0 - rho) * (dx * dx)
+        if not self.settings["centred"]:
+            return (self.eta * dx) / (xp.sqrt(q) + self.settings["epsilon"])
+        l *= rho
+        l += (1.0 - rho) * dx
+        return (self.eta * dx) / (xp.sqrt(q - l * l) + self.settings["epsilon"])
+
+
+class Adam(Optimiser):
+    """``m ← β₁ m + (1 − β₁) dx``, ``v ← β₂ v + (1 − β₂) dx²``,
+    ``dx′ = η · m/(1 − β₁ᵗ) / (√(v/(1 − β₂ᵗ)) + ε)``."""
+
+    name = "adam"
+    options = {"beta1": Option(0.9, "β₁, decay of the mean", within=(0, 1)),
+               "beta2": Option(0.999, "β₂, decay of the square", within=(0, 1)), "epsilon": EPSILON}
+    summary = "Adam (Flux's Adam, default lr 0.001)"
+    slots = ("m", "v")
+
+    def moments(self, xp, slots, dx, t):
+        """Adam's step at η = 1: the moments updated, ``m̂ / (√v̂ + ε)``."""
+        b1, b2, m, v = self.settings["beta1"], self.settings["beta2"], slots["m"], slots["v"]
+        m *= b1
+        m += (1.0 - b1) * dx
+        v *= b2
+        v += (1.0 - b2) * (dx * dx)
+        return (m / (1.0 - b1 ** t)) / (xp.sqrt(v / (1.0 - b2 ** t)) + self.settings["epsilon"])
+
+    def apply(self, xp, slots, x, dx, t):
+        return self.moments(xp, slots, dx, t) * self.eta
+
+
+class AdamW(Adam):
+    """Adam at η = 1 giving ``u``, then decoupled weight decay λ (``decay``) on every
+    parameter, biases too, as Optimisers.jl: ``couple`` (default, PyTorch's AdamW)
+    ``dx′ = η (u + λ x)``, else (the paper's) ``dx′ = η u + λ x``. ``Config.weight_decay``
+    is L2 instead: added to ``dx`` before the moments."""
+
+    name = "adamw"
+    options = {**Adam.options, "decay": Option(0.0, "decoupled weight decay λ", min=0),
+               "couple": Option(True, "decay inside η: lr (u + decay x); false: lr u + decay x")}
+    summary = "Adam with decoupled weight decay (Flux's AdamW, default lr 0.001, decay 0)"
+
+    def apply(self, xp, slots, x, dx, t):
+        u, decay = self.moments(xp, slots, dx, t), self.settings["decay"]
+        return self.eta * (u + decay * x) if self.settings["couple"] else self.eta * u + decay * x
+
+
+OPTIMISERS = {cls.name: cls for cls in (Descent, Momentum, Nesterov, RMSProp, Adam, AdamW)}
+
+
+def optimiser_class(name: str) -> type[Optimiser]:
+    return choose("optimizer", name, OPTIMISERS)
+
+
+def make_optimiser(name: str, eta: float, options: dict[str, Any] | None = None) -> Optimiser:
+    """Optimiser ``name`` at step size ``eta``; unknown names and bad options are one-line errors."""
+    return optimiser_class(name)(eta, **(options or {}))
+
+
+def setup(xp, optimiser: Optimiser, params: Params) -> State:
+    """Optimisers.jl's ``setup``: for every parameter the optimiser's slots, zeros of its shape."""
+    named = {f"W{l + 1}": w for l, w in enumerate(params.weights)}
+    named |= {f"b{l + 1}": b for l, b in enumerate(params.biases or [])}
+    return State({f"{p}/{s}": xp.zeros_like(x) for p, x in named.items() for s in optimiser.slots})
+
+
+def update(xp, optimiser: Optimiser, state: State, params: Params, updates: list[Update | None], decays=None) -> None:
+    """Optimisers.jl's ``update!`` in place: ``x ← x − dx′`` for every parameter with an
+    update (a ``None`` one leaves the layer and its state alone); ``decays`` per layer as
+    ``Run.weight_decay`` gives them (L2 on weights)."""
+    optimiser.update(xp, state, params, updates, decays)
