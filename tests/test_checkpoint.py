@@ -54,6 +54,19 @@ def assert_same_run(a, b):
     assert_same_history(a.history, b.history)
 
 
+def resumed_beside_straight(make, path, epochs=3, at=1):
+    """``(resumed, straight, first)``: ``make() -> (run, data)`` trained ``epochs`` epochs
+    straight, and a second run trained ``at`` epochs, saved to ``path``, loaded and trained on
+    to ``epochs`` (``first``: that second run before the save)."""
+    straight, data = make()
+    mf.train(straight, data, epochs)
+    first, _ = make()
+    mf.train(first, data, at)
+    resumed = checkpoint.load(checkpoint.save(first, path))
+    mf.train(resumed, data, epochs)
+    return resumed, straight, first
+
+
 def assert_same_history(h1, h2):
     assert {t: list(c) for t, c in h1.items()} == {t: list(c) for t, c in h2.items()}
     for table, columns in h1.items():

@@ -12,7 +12,7 @@ from minifa.metrics import batch_loss
 from minifa.streams import Streams
 
 from .conftest import tiny_batch, tiny_dataset
-from .test_checkpoint import assert_same_run
+from .test_checkpoint import assert_same_run, resumed_beside_straight
 
 SIZES = (6, 5, 4, 3)
 RATES = np.array([0.5, 0.25])
@@ -118,14 +118,9 @@ def test_resume_with_dropout_is_exact(tmp_path, rule, optimizer):
                         optimizer=optimizer, metrics_every=2, rule_options={"alignment": 0.5} if rule == "perturbed" else {})
         return mf.build(cfg, cpu), mf.DeviceData.from_dataset(cpu, tiny_dataset(), cfg.dtype)
 
-    straight, data = make()
-    mf.train(straight, data, 3)
-    first, _ = make()
-    mf.train(first, data, 1)
-    resumed = checkpoint.load(checkpoint.save(first, tmp_path / "run.h5"))
-    mf.train(resumed, data, 3)
+    resumed, straight, _ = resumed_beside_straight(make, tmp_path / "run.h5")
     assert_same_run(resumed, straight)
-    control, _ = make()  # dropout changes the run: the masks are really drawn
+    control, data = make()  # dropout changes the run: the masks are really drawn
     mf.train(control, data, 1)
     undropped = mf.build(mf.Config(**{**vars(control.config), "dropout": 0.0}), cpu)
     mf.train(undropped, data, 1)

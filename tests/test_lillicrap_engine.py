@@ -167,7 +167,7 @@ def test_logistic_half_sse_is_the_formula_and_bp_matches_central_differences(bac
 
 def test_an_online_run_resumes_exactly_from_a_checkpoint(cpu, tmp_path):
     """The fresh samples come from the members' data streams, which a checkpoint keeps."""
-    from minifa import checkpoint
+    from .test_checkpoint import resumed_beside_straight
 
     def make():
         run = build(cpu, layers=(6, 5, 3), activation="identity", loss="half-sse", rule="fa", batch_size=1,
@@ -175,12 +175,7 @@ def test_an_online_run_resumes_exactly_from_a_checkpoint(cpu, tmp_path):
                     dataset_options={"layers": [6, 3], "n_train": 20, "n_test": 10})
         return run, mf.DeviceData.from_dataset(cpu, load_data(run.config), "float64", run.net)
 
-    straight, data = make()
-    mf.train(straight, data, 3)
-    first, _ = make()
-    mf.train(first, data, 1)
-    resumed = checkpoint.load(checkpoint.save(first, tmp_path / "run.h5"))
-    mf.train(resumed, data, 3)
+    resumed, straight, first = resumed_beside_straight(make, tmp_path / "run.h5")
     for a, b in zip(resumed.params.weights, straight.params.weights):
         np.testing.assert_array_equal(cpu.to_host(a), cpu.to_host(b))
     assert not np.array_equal(cpu.to_host(first.params.weights[0]), cpu.to_host(straight.params.weights[0]))
