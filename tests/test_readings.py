@@ -1,0 +1,139 @@
+"""The alternative readings behind the Chu disagreements (issue 24, item 4): Fig. 2's update
+after one step and on one example, Fig. 4's ±1 feedback with W = 0.05·B. Each reading's
+claims and declared bands on synthetic results, and the committed files extending to them
+(their stored units are the default reading's, key and params alike)."""
+
+from __future__ import annotations
+
+import json
+from pathlib import Path
+
+import h5py
+import numpy as np
+import pytest
+
+from minifa.experiments import chu_fig2, chu_fig4
+from minifa.experiments.store import extends
+
+from .claims_helpers import find, noisy, results
+from .test_claims import fig4_results
+from .test_known_bands import declared, outside
+
+ROOT = Path(__file__).resolve().parents[1]
+SCALES = np.asarray(chu_fig2.SCALES)
+
+
+def flat(s):
+    return 1 / (1 + s) ** 3
+
+
+def fig2_readings(**norm) -> list:
+    """Fig. 2 claims of all three readings; ``norm[reading](scales)`` (default ``flat``, which
+    holds every claim) gives that reading's median step of every layer."""
+    units = {}
+    for unit in chu_fig2.units({"reps": 10, "reps_per_unit": 5, "losses": chu_fig2.LOSSES, "readings": chu_fig2.READINGS}):
+        f = norm.get(unit.params.get("reading", "initial"), flat)
+        values = f(SCALES)[None, :, None] * np.exp(noisy(0, (5, len(SCALES), 3), 0.01))
+        units[unit.key] = (unit.params, {"update_norm": values})
+    return chu_fig2.claims(results("chu-fig2", {"scales": list(SCALES), "losses": chu_fig2.LOSSES,
+                                                "readings": chu_fig2.READINGS}, units))
+
+
+def rise(peak, power=1):
+    """∝ s^power below ``peak``, ∝ 1/s above it."""
+    return lambda s: s ** power / (1 + (s / peak) ** (power + 1))
+
+
+def test_fig2_each_reading_states_every_claim_and_the_initial_keeps_its_words():
+    claims = fig2_readings()
+    assert len(claims) == 3 * 2 * 3 * 2 and all(c.holds for c in claims)
+    assert find(claims, "[softmax-crossentropy] hidden 2:", "never grows")  # the initial reading's, unchanged
+    for reading in ("after-one-step", "batch1"):
+        assert find(claims, f"[logitcrossentropy, {reading}] output:", "shrinks")
+
+
+def test_fig2_a_reading_is_judged_on_its_own_units():
+    """A rise in one reading fails that reading's claim only."""
+    claims = fig2_readings(**{"after-one-step": rise(0.04)})
+    failed = {c.statement for c in claims if not c.holds}
+    assert failed == {f"[{loss}, after-one-step] {layer}: the median step never grows with the scale"
+                      for loss in chu_fig2.LOSSES for layer in ("hidden 1", "hidden 2", "output")}
+
+
+@pytest.mark.parametrize("loss", chu_fig2.LOSSES)
+@pytest.mark.parametrize("peak, inside", [(0.1, True), (1.0, False), (0.01, False)])
+def test_fig2_batch1_keeps_the_initial_readings_rise_band(loss, peak, inside):
+    claims = fig2_readings(batch1=rise(peak))
+    for layer in ("hidden 2", "output"):
+        claim = find(claims, f"[{loss}, batch1] {layer}:", "never grows")
+        assert declared(claim) if inside else outside(claim)
+    assert find(claims, f"[{loss}, batch1] hidden 1:", "never grows").known is None  # a plain "no"
+
+
+@pytest.mark.parametrize("loss", chu_fig2.LOSSES)
+@pytest.mark.parametrize("peak, power, inside", [
+    (0.04, 1, True),  # ∝ the scale up to where W_2 x_1 saturates: the declared rise
+    (0.04, 2, False),  # ∝ scale² (3.16 a neighbour): the initial reading's rise, over the cap of 2
+    (1.0, 1, False),  # peaks beyond the band
+    (0.005, 1, False),  # peaks below it
+])
+def test_fig2_after_one_step_declares_the_outputs_rise_only(loss, peak, power, inside):
+    claims = fig2_readings(**{"after-one-step": rise(peak, power)})
+    claim = find(claims, f"[{loss}, after-one-step] output:", "never grows")
+    assert declared(claim) if inside else outside(claim)
+    for layer in ("hidden 1", "hidden 2"):  # predicted gone: a rise there is a plain "no"
+        assert find(claims, f"[{loss}, after-one-step] {layer}:", "never grows").known is None
+
+
+@pytest.mark.parametrize("reading", ["after-one-step", "batch1"])
+@pytest.mark.parametrize("decades, inside", [(0.8, True), (0.3, False)])
+def test_fig2_logit_hidden2_falls_at_least_half_a_decade(reading, decades, inside):
+    """hidden 2 (and the output, flat) under logitcrossentropy: falling ``decades`` over the
+    four decades of scale, from the smallest scale's step."""
+    claims = fig2_readings(**{reading: lambda s: 10 ** (-decades * np.log10(s / s[0]) / 4)})
+    claim = find(claims, f"[logitcrossentropy, {reading}] hidden 2:", "shrinks")
+    assert declared(claim) if inside else outside(claim)
+    assert not find(claims, f"[softmax-crossentropy, {reading}] hidden 2:", "shrinks").known  # not declared
+
+
+@pytest.mark.parametrize("reading", ["after-one-step", "batch1"])
+@pytest.mark.parametrize("decades, inside", [(0.0, True), (0.8, False)])
+def test_fig2_logit_output_stays_flat_in_every_reading(reading, decades, inside):
+    claims = fig2_readings(**{reading: lambda s: 10 ** (-decades * np.log10(s / s[0]) / 4)})
+    claim = find(claims, f"[logitcrossentropy, {reading}] output:", "shrinks")
+    assert declared(claim) if inside else outside(claim)
+
+
+def fig4_scaled(accuracy, alignment=0.95):
+    res = fig4_results()
+    unit = res.units["pm1-scaled"]
+    unit["test_accuracy"] = noisy(accuracy, unit["test_accuracy"].shape)
+    unit["weight_alignment"] = noisy(alignment, unit["weight_alignment"].shape, 0.005)
+    return find(chu_fig4.claims(res), "[W = 0.05·B]")
+
+
+def test_fig4_scaled_pm1_holds_at_chance_and_is_banded_when_it_learns():
+    assert fig4_scaled(0.1).holds
+    assert declared(fig4_scaled(0.96))  # learns as red does: the declared reading
+    assert outside(fig4_scaled(0.6))  # learns, but less than declared
+    assert outside(fig4_scaled(0.96, alignment=0.3))  # lost its alignment
+    assert not fig4_scaled(0.1, alignment=0.3).holds  # at chance but unaligned: the paper's claim fails too
+
+
+def test_fig4_without_the_scaled_variant_states_the_old_claims():
+    res = fig4_results()
+    res.config["variants"] = {k: v for k, v in chu_fig4.VARIANTS.items() if k != "pm1-scaled"}
+    assert not [c for c in chu_fig4.claims(res) if "W = 0.05·B]" in c.statement]
+
+
+@pytest.mark.parametrize("module", [chu_fig2, chu_fig4])
+@pytest.mark.parametrize("folder", ["long", "quick"])
+def test_the_committed_files_extend_to_the_new_readings(module, folder):
+    """Every stored unit is one of the new config's, key and params, and only the extent key
+    differs: the file is extended, not moved aside."""
+    with h5py.File(ROOT / "docs" / "results" / folder / f"{module.NAME}.h5", "r") as f:
+        old = json.loads(f.attrs["config"])
+        stored = {k: json.loads(g.attrs["params"]) for k, g in f["units"].items()}
+    new = module.PROFILES[folder]
+    assert extends(old, new, module.FIGURE.extent, stored, module.FIGURE.units(new))
+    assert len(module.FIGURE.units(new)) > len(stored)
