@@ -137,3 +137,38 @@ def test_the_committed_files_extend_to_the_new_readings(module, folder):
     new = module.PROFILES[folder]
     assert extends(old, new, module.FIGURE.extent, stored, module.FIGURE.units(new))
     assert len(module.FIGURE.units(new)) > len(stored)
+
+
+# --- what each reading computes, against its definition -------------------------------------------
+
+def reference_norms(reading: str, config: dict, rep: int) -> np.ndarray:
+    """‖ΔW_l‖ of one repetition at every scale, by hand: the first batch's update at the
+    initial weights (batch1: its first example's, with the error of a batch of 1, e = p − y),
+    or, after one step, the second batch's update at W − η ΔW, b − η Δb (plain loops)."""
+    import minifa as mf
+    from minifa.experiments.framework import fresh_run
+
+    scales = config["scales"]
+    run, data = fresh_run(config, rule="fa", loss="softmax-crossentropy", init_scale=scales, seeds=[rep] * len(scales))
+    batches = mf.epoch_batches(run, data)
+    x, targets, _ = next(batches)
+    if reading == "batch1":
+        x, targets = x[..., :1], targets[..., :1]
+    if reading == "after-one-step":
+        for l, update in enumerate(mf.batch_updates(run, x, targets)):
+            run.params.weights[l] = run.params.weights[l] - config["lr"] * update.weight
+            run.params.biases[l] = run.params.biases[l] - config["lr"] * update.bias
+        x, targets, _ = next(batches)
+    return np.stack([np.linalg.norm(np.asarray(u.weight), axis=(1, 2)) for u in mf.batch_updates(run, x, targets)], -1)
+
+
+@pytest.mark.parametrize("reading", chu_fig2.READINGS)
+def test_fig2_each_reading_computes_its_definition(reading):
+    from minifa.experiments.framework import Unit
+
+    config = chu_fig2.PROFILES["tiny"]
+    params = {"loss": "softmax-crossentropy", "reps": [1], **({} if reading == "initial" else {"reading": reading})}
+    norms = chu_fig2.run_unit(config, Unit("u", params))["update_norm"]  # (1 rep, scales, layers)
+    np.testing.assert_allclose(norms[0], reference_norms(reading, config, 1), rtol=2e-5, atol=1e-7)
+    if reading != "initial":  # and the reading differs from the initial one
+        assert not np.allclose(norms[0], reference_norms("initial", config, 1), rtol=1e-3)
