@@ -64,7 +64,7 @@ def test_fig2_a_reading_is_judged_on_its_own_units():
 @pytest.mark.parametrize("peak, inside", [(0.1, True), (1.0, False), (0.01, False)])
 def test_fig2_batch1_keeps_the_initial_readings_rise_band(loss, peak, inside):
     claims = fig2_readings(batch1=rise(peak))
-    for layer in ("hidden 2", "output"):
+    for layer in ("hidden 2", "output") if loss == "softmax-crossentropy" else ("hidden 2",):  # logit output: below
         claim = find(claims, f"[{loss}, batch1] {layer}:", "never grows")
         assert declared(claim) if inside else outside(claim)
     assert find(claims, f"[{loss}, batch1] hidden 1:", "never grows").known is None  # a plain "no"
@@ -73,16 +73,49 @@ def test_fig2_batch1_keeps_the_initial_readings_rise_band(loss, peak, inside):
 @pytest.mark.parametrize("loss", chu_fig2.LOSSES)
 @pytest.mark.parametrize("peak, power, inside", [
     (0.04, 1, True),  # ∝ the scale up to where W_2 x_1 saturates: the declared rise
-    (0.04, 2, False),  # ∝ scale² (3.16 a neighbour): the initial reading's rise, over the cap of 2
+    (0.04, 2, False),  # ∝ scale² (3.16 a neighbour): the initial reading's rise, over the cap of 2.5
     (1.0, 1, False),  # peaks beyond the band
     (0.005, 1, False),  # peaks below it
 ])
-def test_fig2_after_one_step_declares_the_outputs_rise_only(loss, peak, power, inside):
+def test_fig2_after_one_step_output_rise_band(loss, peak, power, inside):
     claims = fig2_readings(**{"after-one-step": rise(peak, power)})
     claim = find(claims, f"[{loss}, after-one-step] output:", "never grows")
     assert declared(claim) if inside else outside(claim)
-    for layer in ("hidden 1", "hidden 2"):  # predicted gone: a rise there is a plain "no"
-        assert find(claims, f"[{loss}, after-one-step] {layer}:", "never grows").known is None
+
+
+@pytest.mark.parametrize("loss", chu_fig2.LOSSES)
+@pytest.mark.parametrize("layer", ["hidden 1", "hidden 2"])
+@pytest.mark.parametrize("at, by, inside", [
+    (SCALES[7], 1.2, True),  # 20 % onto 0.0562: the bump seen
+    (SCALES[8], 1.45, True),  # onto 0.1, under the cap of 1.5
+    (SCALES[8], 1.8, False),  # over the cap
+    (SCALES[2], 1.2, False),  # at 0.003: outside [0.03, 0.15]
+])
+def test_fig2_after_one_step_hidden_bump_band(loss, layer, at, by, inside):
+    def norm(s):
+        step = np.where(s >= at, by, 1.0) * np.where(s > at, 1 / by, 1.0)  # one rise onto `at`, then back
+        return step * np.minimum(1.0, 0.5 / s)
+    claims = fig2_readings(**{"after-one-step": norm})
+    claim = find(claims, f"[{loss}, after-one-step] {layer}:", "never grows")
+    assert declared(claim) if inside else outside(claim)
+
+
+def test_fig2_steps_that_underflow_to_zero_are_no_rise():
+    """batch1 under softmax-crossentropy: the median step is exactly 0 from some scale on; 0 → 0
+    is no change, so a falling-then-zero step holds the claim (it once gave NaN and failed)."""
+    claims = fig2_readings(batch1=lambda s: np.where(s > 1, 0.0, flat(s)))
+    assert find(claims, "[softmax-crossentropy, batch1] hidden 1:", "never grows").holds
+    assert np.array_equal(chu_fig2.ratios(np.array([2.0, 1.0, 0.0, 0.0, 3.0])), [0.5, 0.0, 1.0, np.inf])
+
+
+@pytest.mark.parametrize("creep, inside", [(1.15, True), (4.0, False)])
+def test_fig2_batch1_logit_output_creeps_up_inside_its_cap(creep, inside):
+    """∝ scale² to 0.178, then up by ``creep`` a neighbour to the end: inside the cap of 3.5 or not."""
+    def norm(s):
+        return np.where(s <= SCALES[9], (s / SCALES[9]) ** 2, creep ** np.arange(len(s)) / creep ** 9)
+    claims = fig2_readings(batch1=norm)
+    claim = find(claims, "[logitcrossentropy, batch1] output:", "never grows")
+    assert declared(claim) if inside else outside(claim)
 
 
 @pytest.mark.parametrize("reading", ["after-one-step", "batch1"])

@@ -125,7 +125,7 @@ PM1_BAND = (0.8, 0.95)
 # keeps most of it. Bands by 2 SE: accuracy > 0.9, alignment > 0.5.
 LEARNS_SCALED = Known("W = 0.05·B with ±1 feedback is red with ±1 entries: a small scale, which learns fast (Fig. 1), "
                       "so the reading W = 0.05·B does not make it learn nothing",
-                      "reason and band before the data (issue 24, item 4, branch h-readings)")
+                      "reason and band before the data (issue 24, item 4, c79f6b6)")
 SCALED_ACC_BAND = 0.9
 SCALED_ALIGN_BAND = 0.5
 

@@ -15,7 +15,8 @@ WHAT = {"initial": "first minibatch", "after-one-step": "second minibatch, after
 
 def plot(results, path) -> None:
     scales, losses, rows = np.asarray(results.config["scales"]), results.config["losses"], readings(results.config)
-    fig, axes = panels(len(rows), len(losses), f"Chu & Bacho Fig. 2 — norm of the first FA update ({results.profile} profile)")
+    fig, axes = panels(len(rows), len(losses), f"Chu & Bacho Fig. 2 — norm of the first FA update, median and quartiles "
+                                               f"over repetitions ({results.profile} profile)")
     letters = iter("abcdefghijkl")
     for row, reading in zip(axes, rows):
         for ax, loss in zip(row, losses):
@@ -27,7 +28,7 @@ def plot(results, path) -> None:
                 ax.fill_between(scales, low, high, color=colour, alpha=0.2, linewidth=0)
             ax.set_xscale("log")
             ax.set_yscale("log")
-            label(ax, next(letters), f"{loss}, {reading}: median and quartiles of {norms.shape[0]} repetitions",
-                  "weight scale factor", f"‖ΔW_l‖ ({WHAT[reading]})")
+            label(ax, next(letters), f"{loss}, {reading} (n = {norms.shape[0]})", "weight scale factor",
+                  f"‖ΔW_l‖ ({WHAT[reading]})")
             ax.legend(fontsize=8)
     save(fig, path)
