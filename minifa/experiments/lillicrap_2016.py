@@ -34,9 +34,8 @@ No margin is a paper number: every margin is our choice, stated in advance
 Command: ``python cli.py reproduce lillicrap-2016``. Profiles: paper (n = 20 everywhere,
 MNIST 20 epochs; the angles every update), long (n = 20 for the synthetic parts, angles
 every 5th update; MNIST 3 seeds × 20 epochs: the cut), quick (n = 5, 4000 linear and
-10,000 tanh examples, MNIST 1 seed × 1 epoch), tiny (CI). Measured on the 2-core machine
-under a load of ~7: quick 3.5 min in all (MNIST 2.9 of it); long's Fig. 4 unit 226 s,
-a T3 unit ≤ 133 s, a T2 unit 365 s per epoch (3 seeds): ≈ 2 h per rule, ≈ 5 h in all.
+10,000 tanh examples, MNIST 1 seed × 1 epoch), tiny (CI). Costs: BENCHMARKS.md, "Cost of
+every profile" (long ran in 24.7 CPU-min, recorded in its units).
 """
 
 from __future__ import annotations
