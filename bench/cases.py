@@ -84,12 +84,16 @@ def floor_case(rule: str) -> Case:
             a = rng.standard_normal((m, k), dtype=np.float32)
             b = rng.standard_normal((k, n), dtype=np.float32)
             ops.append((a, b, np.empty((m, n), dtype=np.float32)))
-
-        def step():
-            for a, b, c in ops:
-                np.matmul(a, b, out=c)
-        return step
+        return gemms(ops)
     return Case(make)
+
+
+def gemms(ops):
+    """``step()``: ``c = a @ b`` for each ``(a, b, c)`` of ``ops``, into ``c``."""
+    def step():
+        for a, b, c in ops:
+            np.matmul(a, b, out=c)
+    return step
 
 
 # ---------------------------------------------------------------- minifa

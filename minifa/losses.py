@@ -65,10 +65,14 @@ def _softmax_ce_error(xp, z, y):
     return p * dp - p * _sum(xp, dp * p)
 
 
+def _all_mean(xp, a):
+    return xp.mean(xp.reshape(a, (a.shape[0], -1)), axis=-1)
+
+
 def _mse_value(xp, z, y):
     """``Flux.mse(z, y) = mean(abs2.(z - y))`` over all C·B entries (Song et al.'s code, MSELoss)."""
     d = z - y
-    return xp.mean(xp.reshape(d * d, (d.shape[0], -1)), axis=-1)
+    return _all_mean(xp, d * d)
 
 
 def _mse_error(xp, z, y):
@@ -91,10 +95,6 @@ def sigmoid(xp, z):
     """NNlib ``sigmoid``: ``1/(1 + e^{−z})`` from ``t = e^{−|z|}`` (never overflows)."""
     t = xp.exp(-xp.abs(z))
     return xp.where(z >= 0, 1.0 / (1.0 + t), t / (1.0 + t))
-
-
-def _all_mean(xp, a):
-    return xp.mean(xp.reshape(a, (a.shape[0], -1)), axis=-1)
 
 
 def _bce_value(xp, z, y):
@@ -125,8 +125,7 @@ def _logit_bce_error(xp, z, y):
 def _logistic_half_sse_value(xp, z, y):
     """Lillicrap et al.'s logistic output units under ½ Σ eᵀe: ``e = σ(z) − y``, summed over
     the batch as ``half-sse`` (σ applied here, so the network's last layer stays linear)."""
-    d = sigmoid(xp, z) - y
-    return 0.5 * xp.sum(xp.reshape(d * d, (d.shape[0], -1)), axis=-1)
+    return _half_sse_value(xp, sigmoid(xp, z), y)
 
 
 def _logistic_half_sse_error(xp, z, y):
