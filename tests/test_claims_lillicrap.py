@@ -19,13 +19,16 @@ def decay(start, end, rows=BLOCKS + 1):
     return np.geomspace(start, end, rows)[:, None] * np.ones((1, SEEDS))
 
 
-def synthetic(break_=None):
+def synthetic(break_=None, t3_final=None, t2_final=None):
+    """All claims hold; ``break_`` breaks one; ``t3_final`` / ``t2_final`` set final errors."""
     t1 = {"bp": decay(1.0, 1e-4), "fa": decay(1.0, 3e-4), "shallow": decay(1.0, 0.95)}
     angle_bp, angle_pinv = decay(80.0, 30.0), decay(78.0, 10.0)
     fig4_bp = np.repeat(decay(80.0, 30.0)[:, None, :], len(OMEGAS), axis=1)
     fig4_pinv = np.repeat(decay(78.0, 10.0)[:, None, :], len(OMEGAS), axis=1)
     t3 = {("bp", 2): 0.30, ("bp", 3): 0.20, ("fa", 2): 0.32, ("fa", 3): 0.22}
     t2 = {"bp": 0.024, "fa": 0.022, "shallow": 0.075}
+    t3.update(t3_final or {})
+    t2.update(t2_final or {})
     if break_ == "as fast":
         t1["fa"] = decay(1.0, 0.5)
         t1["fa"][-1] = 1e-4

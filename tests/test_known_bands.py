@@ -11,11 +11,12 @@ import math
 import numpy as np
 import pytest
 
-from minifa.experiments import chu_fig2, chu_fig4, song_fig2_claims
+from minifa.experiments import chu_fig2, chu_fig4, lillicrap_2016_claims, song_fig2_claims
 from minifa.experiments.compare import Stat, fisher_p, matches_mean, same_fraction, within
 
 from .claims_helpers import find, noisy, results
 from .test_claims import fig1, fig1_results, fig3_results, fig4_results, stability_results
+from .test_claims_lillicrap import synthetic as lillicrap
 from .test_claims_song import sfig2
 from .test_reproduce_check import reproduce, stored
 
@@ -213,6 +214,31 @@ def test_stability_training_step_band(flip, inside):
     assert declared(claim) if inside else outside(claim)
 
 
+# --- Lillicrap et al. 2016 ------------------------------------------------------------------------
+
+@pytest.mark.parametrize("deeper, inside", [(0.29, True), (0.32, True), (0.38, True), (0.45, False), (0.6, False)])
+def test_lillicrap_t3_fa_deeper_no_worse_band(deeper, inside):
+    """2 layers at 0.32: log10(2 / 3 layers) 0.043 misses the claim's 0.05 (a "no"), 0 and −0.075
+    stay inside the band's −0.1, −0.15 and −0.27 lie past it (the long run saw −0.037)."""
+    claim = find(lillicrap(t3_final={("fa", 2): 0.32, ("fa", 3): deeper}), "T3", "FA:")
+    assert not claim.holds
+    assert declared(claim) if inside else outside(claim)
+
+
+@pytest.mark.parametrize("bp, fa, inside", [(0.0935, 0.082, True), (0.06, 0.08, True), (0.09, 0.05, False),
+                                            (0.135, 0.115, False), (0.10, 0.125, False)])
+def test_lillicrap_t2_fa_bp_tie_band(bp, fa, inside):
+    """The long run's 9.35 / 8.2 % and a 2-point gap sit inside; a 4-point gap, BP at 13.5 % or
+    FA at 12.5 % (each within 3 points of the other) lie outside."""
+    claim = find(lillicrap(t2_final={"bp": bp, "fa": fa}), "T2", "matches")
+    assert not claim.holds
+    assert declared(claim) if inside else outside(claim)
+
+
+def test_lillicrap_bp_t3_has_no_declaration():
+    assert find(lillicrap("BP"), "T3", "BP:").known is None
+
+
 # --- through the command ---------------------------------------------------------------------------
 
 def test_check_fails_on_a_value_outside_its_declared_band(tmp_path):
@@ -231,7 +257,7 @@ def test_every_declaration_names_its_timing():
     from minifa.experiments import chu_fig1, chu_fig3, chu_stability, song_fig3
     knowns = [*chu_fig2.FALL_KNOWN.values(), *chu_fig2.MONOTONE_KNOWN.values(), *chu_fig3.KNOWN_BC.values(),
               chu_fig4.CONVERGED, chu_fig4.LEARNS, chu_stability.TRAINING_STEP, song_fig3.SHORT,
-              chu_fig1.OUTPUT_ALIGNS, chu_fig1.EPS_TRAP,
+              chu_fig1.OUTPUT_ALIGNS, chu_fig1.EPS_TRAP, lillicrap_2016_claims.KNOWN_T3, lillicrap_2016_claims.KNOWN_T2,
               *(k for _, k in song_fig2_claims.FAR_ABOVE_KNOWN.values()), *(k for _, k in song_fig2_claims.MATCH_KNOWN.values())]
     for known in knowns:
         assert "band after the data" in known.declared, known

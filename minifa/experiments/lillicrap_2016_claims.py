@@ -1,13 +1,14 @@
 """Lillicrap et al. 2016's claims (`lillicrap_2016.claims`). Every margin is our choice,
 stated here before any run: the text we could read gives no number to hold ours against
-(the MNIST errors shown are issue #25's reading of the paper)."""
+(the MNIST errors shown are issue #25's reading of the paper). Two disagreements are
+declared after the long run had shown them (`KNOWN_T3`, `KNOWN_T2`), flagged so."""
 
 from __future__ import annotations
 
 import numpy as np
 
-from .compare import Stat, above, below, each, equivalent, exceeds, paired, unpaired
-from .framework import Claim
+from .compare import Stat, above, below, each, equivalent, every, exceeds, paired, unpaired
+from .framework import Claim, Known
 
 SMALL_OMEGAS = (1e-4, 1e-3, 0.01)  # "weights begin near 0"
 START_ANGLE, END_ANGLE = 70.0, 45.0  # degrees: random 20-d directions give ≈ 80°
@@ -17,6 +18,16 @@ PINV_GAP = 5.0  # degrees: ∠(FA, BP) − ∠(FA, W⁺e) at small ω, end of tr
 DEEPER = 0.05  # log10(shallower / deeper) of the final T3 error (≈ 12 %)
 MNIST_SAME, MNIST_SHALLOW = 0.01, 0.02  # FA vs BP (equivalence), shallow − FA (effect)
 THEIRS = {"bp": 0.024, "fa": 0.021, "shallow": 0.072}  # issue #25's reading of their T2
+
+# Both declared after the long run (3ecda3b) had shown the two "no"s: reasons and bands after the data.
+AFTER_LONG = "reason and band after the data (the long run, 3ecda3b)"
+KNOWN_T3 = Known("50 blocks of 1000 updates stop FA's deeper student early: both depths still fall, the 3-layer "
+                 "one more slowly; an uncommitted 250-block check (5 seeds) saw log10(2 / 3 layers) rise from "
+                 "−0.05 at 50 blocks to +0.11 at 250, so the paper's order comes with length", AFTER_LONG)
+T3_BAND = -0.1  # log10(2 / 3 layers), mean − 2 SE: the deeper FA student no worse than ×1.26 (seen −0.048)
+KNOWN_T2 = Known("20 epochs of summed batches of 10 without their ω/β search (not read): every error is 3–4× "
+                 "theirs and still falling, and FA, faster early, leads BP by ≈ 1 point", AFTER_LONG)
+T2_TIE, T2_CEILING = 0.03, 0.12  # |FA − BP| + 2 SE (seen 0.0122); BP's and FA's mean + 2 SE (seen 0.094, 0.083)
 
 
 def t1_claims(results) -> list[Claim]:
@@ -60,7 +71,7 @@ def t3_claims(results) -> list[Claim]:
         out.append(Claim.checked("T3", f"{rule.upper()}: the deeper 30–20–10–10 student beats 30–20–10",
                                  f"log10(error 2 layers / 3 layers) > {DEEPER:g} (our choice)",
                                  f"final errors {Stat.of(two)} vs {Stat.of(three)}; log10 ratio {gain}",
-                                 exceeds(gain, DEEPER)))
+                                 exceeds(gain, DEEPER), known=KNOWN_T3.banded(above(gain, T3_BAND)) if rule == "fa" else None))
     return out
 
 
@@ -68,9 +79,11 @@ def t2_claims(results) -> list[Claim]:
     final = {r: Stat.of(results.unit(part="t2", rule=r)["test_error"][-1]) for r in THEIRS}
     theirs = ", ".join(f"{r} {100 * v:.1f} %" for r, v in THEIRS.items())
     ours = ", ".join(f"{r} {s}" for r, s in final.items())
+    gap = unpaired(final["fa"], final["bp"])
+    band = every([equivalent(gap, T2_TIE), below(final["bp"], T2_CEILING), below(final["fa"], T2_CEILING)])
     return [
         Claim.checked("T2", "FA's MNIST test error matches BP's", f"|FA − BP| + 2 SE ≤ {MNIST_SAME:g} (our choice); theirs: {theirs}",
-                      ours, equivalent(unpaired(final["fa"], final["bp"]), MNIST_SAME)),
+                      ours, equivalent(gap, MNIST_SAME), known=KNOWN_T2.banded(band)),
         Claim.checked("T2", "shallow learning's MNIST error is clearly worse than FA's",
                       f"shallow − FA > {MNIST_SHALLOW:g} (our choice); theirs: {theirs}", ours,
                       exceeds(unpaired(final["shallow"], final["fa"]), MNIST_SHALLOW)),
