@@ -6,7 +6,10 @@ on 2 cores, on 16 Dask workers and, as an estimate, on one GPU.
 
 Work is counted in network-epochs of the figure's own network (600 updates of batch 100 for
 Chu & Bacho, 100 of batch 600 for Song Fig. 3), network-updates (Figs. 2, 5, 3b-c) or, for
-Song Fig. 2, member-steps at p ≥ 3200 equivalents (a step costs ∝ p). The measured cost is
+Song Fig. 2, member-steps at p ≥ 3200 equivalents (a step costs ∝ p), Refinetti et al.
+runs of 1000·N online steps (one seed and init, BP and DFA together), Lillicrap et al. T2
+network-epochs (784–1000–10 on MNIST), its synthetic parts' member-updates counted at their
+measured cost against one. The measured cost is
 the figure's core-seconds (each unit's recorded CPU seconds; in files from before units kept
 them, its wall seconds × the BLAS threads of its placement) over the work done in the
 folder that ran it; 2 cores give 2 core-seconds a second, 16 one-thread Dask workers up to
@@ -58,7 +61,29 @@ def work(name: str, c: dict, ran: Results | None = None) -> float:
     if name == "song-fig2":  # in p = 3200 step equivalents
         return sum(reps_at(c, p) * run_steps(ran, net, lam, p) * p / 3200
                    for net, (_, lams) in c["networks"].items() for lam in lams for p in c["widths"])
+    if name == "refinetti-2021":
+        return n(c["inits"]) * c["seeds"] * c["t_max"] / 1000
+    if name == "lillicrap-2016":
+        return t2_epochs(c) + synthetic_updates(c) * synthetic_cost(ran)
     raise KeyError(name)
+
+
+def t2_epochs(c: dict) -> float:
+    """Lillicrap et al. T2's network-epochs: BP, FA and shallow × seeds × epochs."""
+    return 3 * len(c["t2"]["seeds"]) * c["t2"]["epochs"]
+
+
+def synthetic_updates(c: dict) -> float:
+    """Lillicrap et al.'s member-updates of T1 (3 rules), Fig. 4 (every ω) and T3 (2 rules × 2 depths)."""
+    linear = len(c["t1"]["seeds"]) * c["t1"]["epochs"] * c["t1"]["block"]
+    return 3 * linear + len(c["fig4"]["omegas"]) * linear + 4 * len(c["t3"]["seeds"]) * c["t3"]["epochs"] * c["t3"]["block"]
+
+
+def synthetic_cost(ran: Results) -> float:
+    """A synthetic member-update's core-seconds over a T2 network-epoch's, in the measured file."""
+    part = {k: "t2" if p["part"] == "t2" else "synthetic" for k, p in ran.params.items()}
+    seconds = {w: sum(unit_core_seconds(r) for k, r in ran.records.items() if part[k] == w) for w in ("t2", "synthetic")}
+    return (seconds["synthetic"] / synthetic_updates(ran.config)) / (seconds["t2"] / t2_epochs(ran.config))
 
 
 def run_steps(ran: Results | None, network: str, lam: float, width: int) -> float:
@@ -68,7 +93,8 @@ def run_steps(ran: Results | None, network: str, lam: float, width: int) -> floa
 
 
 UNIT_OF_WORK = {"chu-fig2": "network-epochs of updates", "chu-fig5": "network-epochs of updates",
-                "song-fig2": "member-steps (p = 3200 equiv.)"}
+                "song-fig2": "member-steps (p = 3200 equiv.)", "refinetti-2021": "runs of 1000·N steps",
+                "lillicrap-2016": "T2 network-epochs (synthetic parts at their cost)"}
 
 
 def done_work(name: str, results) -> float:
@@ -79,17 +105,19 @@ def done_work(name: str, results) -> float:
         return sum(float(np.sum(results.units[k]["steps"])) * results.params[k]["width"] / 3200 for k in results.units)
     if name == "chu-fig3":
         return sum(len(results.config["alignments"]) + 2 for k in results.units if results.params[k]["panel"] == "a")
-    return work(name, results.config) * len(results.units) / len(units)
+    return work(name, results.config, results) * len(results.units) / len(units)
 
 
 def core_seconds(results: Results) -> float:
     """Σ over units of the CPU seconds it recorded or, in files from before units kept them,
     its wall seconds × the BLAS threads its placement records (an upper bound on a busy machine)."""
-    total = 0.0
-    for record in results.records.values():
-        threads = re.search(r"(\d+) BLAS thread", str(record["device"]))
-        total += record.get("cpu_seconds", record["seconds"] * (int(threads.group(1)) if threads else 2))
-    return total
+    return sum(unit_core_seconds(record) for record in results.records.values())
+
+
+def unit_core_seconds(record: dict) -> float:
+    """One unit's CPU seconds, else its wall seconds × its placement's BLAS threads."""
+    threads = re.search(r"(\d+) BLAS thread", str(record["device"]))
+    return record.get("cpu_seconds", record["seconds"] * (int(threads.group(1)) if threads else 2))
 
 
 def measured(folder: Path, name: str):
