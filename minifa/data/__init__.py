@@ -14,9 +14,9 @@ from functools import lru_cache
 
 import numpy as np
 
-from minifa.data.dataset import Dataset, one_hot
+from minifa.data.dataset import Dataset, one_hot, with_label_noise
 from minifa.data.idx import read_idx, write_idx
-from minifa.data.mnist import DATA_DIR, fetch_mnist, load_mnist
+from minifa.data.mnist import DATA_DIR, fetch_mnist, load_mnist, pooled
 from minifa.data.synthetic import gaussian_teacher, synthetic_classes, teacher_network
 from minifa.errors import ConfigError, DataError, choose
 
@@ -42,7 +42,7 @@ __all__ = [
 
 def load_dataset(name: str, *, data_dir: str | os.PathLike = DATA_DIR,
                  seed: int | np.random.Generator = 0, standardise: bool = False,
-                 **options) -> Dataset:
+                 label_noise: float = 0.0, **options) -> Dataset:
     """Load data set ``name`` (one of `DATASETS`).
 
     - ``"mnist"``: `load_mnist` from ``data_dir`` (``seed`` unused: the data are fixed).
@@ -52,13 +52,30 @@ def load_dataset(name: str, *, data_dir: str | os.PathLike = DATA_DIR,
       n_test, d, classes.
     - ``"teacher"``: `teacher_network` with ``rng=seed`` (online: fresh training samples
       every epoch); ``options`` are its layers, activation, weight_range, n_train, n_test.
-    ``standardise`` (Song et al.'s MNIST normalisation) applies to MNIST only.
+    ``standardise`` (Song et al.'s MNIST normalisation) and ``pool`` (k × k block means:
+    pool=2 gives 14 × 14, `pooled`) apply to MNIST only. ``label_noise`` p > 0 relabels a
+    classification set (`with_label_noise`, from its own stream of ``seed``).
     """
     choose("data set", name, DATASETS, DataError)
+    data = _clean(name, data_dir, seed, standardise, **options)
+    if not label_noise:
+        return data
+    # An int seed's noise stream is offset so that it never repeats the loader's draws.
+    rng = np.random.default_rng([int(seed), 1]) if isinstance(seed, (int, np.integer)) else seed
+    return with_label_noise(data, label_noise, rng)
+
+
+def _clean(name, data_dir, seed, standardise, pool: int = 1, **options) -> Dataset:
     if name == "mnist":
         if options:
-            raise ConfigError(f"mnist takes no options, got {', '.join(sorted(options))}")
-        return load_mnist(data_dir, standardise=standardise)
+            raise ConfigError(f"mnist takes no options but standardise, pool and label_noise, got {', '.join(sorted(options))}")
+        data = load_mnist(data_dir, standardise=standardise)
+        if pool == 1:
+            return data
+        return Dataset(pooled(data.x_train, pool), data.y_train, data.labels_train,
+                       pooled(data.x_test, pool), data.y_test, data.labels_test, data.name)
+    if pool != 1:
+        raise ConfigError(f"pool applies to mnist only, not {name}; drop it")
     # Refuse rather than ignore: a silently unstandardised run would be a wrong experiment.
     if standardise:
         raise ConfigError(f"standardise applies to mnist only, not {name}; drop it")

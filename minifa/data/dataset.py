@@ -63,3 +63,20 @@ def one_hot(labels: np.ndarray, classes: int = 10, dtype=np.float32) -> np.ndarr
             f"check the label file or the number of classes"
         )
     return np.eye(classes, dtype=dtype)[:, labels]
+
+
+def with_label_noise(data: Dataset, fraction: float, rng: np.random.Generator) -> Dataset:
+    """``data`` with each train and test label replaced, with probability ``fraction``, by a
+    uniform draw over the classes (possibly itself: Refinetti et al.'s ``shuffle_labels``),
+    y re-encoded one-hot. Train is drawn before test, from ``rng``."""
+    if not 0.0 <= fraction <= 1.0 or data.labels_train is None:
+        raise DataError(f"label_noise {fraction!r} needs a classification set and a value in [0, 1], e.g. 0.2")
+    classes = data.y_train.shape[0]
+
+    def relabel(labels):
+        swap = rng.random(labels.shape) < fraction
+        return np.where(swap, rng.integers(0, classes, labels.shape), labels)
+
+    train, test = relabel(data.labels_train), relabel(data.labels_test)
+    return Dataset(data.x_train, one_hot(train, classes, data.y_train.dtype), train,
+                   data.x_test, one_hot(test, classes, data.y_test.dtype), test, data.name)

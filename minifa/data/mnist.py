@@ -233,6 +233,16 @@ def pixels(images: np.ndarray) -> np.ndarray:
     return (images.reshape(len(images), -1).astype(np.float32) / np.float32(255)).T
 
 
+def pooled(x: np.ndarray, k: int) -> np.ndarray:
+    """``784 × N`` images (`pixels`' layout) averaged over k × k blocks: ``(28/k)² × N``,
+    row-major like `pixels`, float32 (sums in float64)."""
+    if k < 1 or 28 % k:
+        raise DataError(f"pool {k!r} must divide 28 (1, 2, 4, 7, 14 or 28), e.g. pool=2 for 14 × 14")
+    side, n = 28 // k, x.shape[1]
+    blocks = x.T.reshape(n, side, k, side, k).astype(np.float64)
+    return np.ascontiguousarray(blocks.mean(axis=(2, 4)).astype(np.float32).reshape(n, -1).T)
+
+
 def load_mnist(data_dir: str | os.PathLike = DATA_DIR, *, standardise: bool = False,
                check: bool = True) -> Dataset:
     """MNIST as a `Dataset`: ``x`` is 784 × N float32 ``k/255``, ``y`` one-hot 10 × N float32.
