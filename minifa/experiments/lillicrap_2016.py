@@ -28,6 +28,10 @@ weights begin near 0, feedback alignment encourages W to act like a local pseudo
 B … the angle ∆h_FA∠∆h_PBP quickly becomes smaller than ∆h_FA∠∆h_BP (Fig. 4b, c)"). The
 Methods were not reachable in the stored copies: every set-up number above is issue #25's
 reading of them, unverified here; steps, repetitions and the T3 teacher's scale are ours.
+A second search (issue 25, session 16: pages, docs, code and issues) found no more of the
+Methods; a public rerun's README (YAGI0423/feedback_alignment, paraphrasing the preprint)
+gives T2's η = 1e-3 and weight decay 1e-6, and says T1's η and T3's feedback scale were
+chosen by manual search. Nothing read describes the ω/β search, so none is built.
 No margin is a paper number: every margin is our choice, stated in advance
 (`lillicrap_2016_claims`).
 
