@@ -1,0 +1,75 @@
+"""Every claim of Refinetti et al.'s deep part can fail: synthetic results (no training) on
+which all hold, and for each claim a change that breaks it; the tiny profile's shapes; and
+the aligned-at time against a plain loop."""
+
+from __future__ import annotations
+
+import numpy as np
+import pytest
+
+from minifa.experiments import refinetti_deep as deep
+
+from .claims_helpers import assert_all_hold, find, noisy, results
+
+SEEDS, NOISES = 3, [0.0, 0.5]
+STEPS = np.arange(0, 1000, 25)
+
+
+def rising(midpoint):
+    """A logistic rise of the alignment to 0.8 centred at ``midpoint`` steps, (steps, seeds)."""
+    return 0.8 / (1 + np.exp(-(STEPS[:, None] - midpoint) / 20.0)) * np.ones((1, SEEDS))
+
+
+def synthetic(break_=None):
+    rng = np.random.default_rng(5)
+    units = {}
+    for act in deep.ACTIVATIONS:
+        for p in NOISES:
+            first, second = (300, 150) if (break_ == act and p == 0.5) else (150, 300)
+            jitter = rng.integers(-2, 3, size=(2, SEEDS)) * 25  # seeds differ by a few measurements
+            align = np.stack([rising(first + jitter[0]), rising(second + jitter[1]), np.ones((len(STEPS), SEEDS))], -1)
+            units[f"{act}_{p}_dfa"] = ({"activation": act, "noise": p, "rule": "dfa"},
+                                       {"alignment": align, "step": STEPS})
+            for rule, final in (("bp", 0.97), ("dfa", 0.95)):
+                if break_ == f"learns {act}" and rule == "dfa" and p == 0.0:
+                    final = 0.85
+                acc = np.linspace(0.1, final, 4)[:, None] * np.ones((1, SEEDS))
+                entry = units.setdefault(f"{act}_{p}_{rule}", ({"activation": act, "noise": p, "rule": rule}, {}))
+                entry[1]["test_accuracy"] = noisy(acc, acc.shape, 0.002, rng)
+    return deep.claims(results(deep.NAME, {"activations": deep.ACTIVATIONS, "noises": NOISES}, units))
+
+
+def test_every_claim_holds_on_results_that_show_it():
+    out = synthetic()
+    assert_all_hold(out)
+    assert len(out) == 4
+
+
+@pytest.mark.parametrize("break_,words", [("relu", ("[relu]", "bottom first")), ("tanh", ("[tanh]", "bottom first")),
+                                          ("learns relu", ("[relu]", "learns")), ("learns tanh", ("[tanh]", "learns"))])
+def test_each_claim_fails_when_its_effect_is_gone(break_, words):
+    out = synthetic(break_)
+    assert not find(out, *words).holds
+    assert [c.statement for c in out if not c.holds] == [find(out, *words).statement]
+
+
+def test_aligned_at_is_the_first_step_at_the_fraction_of_the_max_as_a_loop():
+    rng = np.random.default_rng(2)
+    step, a = np.arange(0, 200, 10), rng.random((20, 3, 2))
+    got = deep.aligned_at(step, a)
+    for m in range(3):
+        for l in range(2):
+            top = max(a[:, m, l])
+            assert got[m, l] == next(s for s, v in zip(step, a[:, m, l]) if v >= deep.ALIGNED * top)
+
+
+def test_the_tiny_profile_runs_a_unit_with_the_shapes_the_claims_read():
+    config = deep.PROFILES["tiny"]
+    unit = next(u for u in deep.units(config) if u.params == {"activation": "tanh", "noise": 0.5, "rule": "dfa"})
+    out = deep.run_unit(config, unit)
+    seeds, epochs = len(config["seeds"]), config["epochs"]
+    n = epochs * (256 // 32) // config["every"]
+    assert out["test_accuracy"].shape == (epochs + 1, seeds)
+    assert out["alignment"].shape == (n, seeds, 3) and out["step"].shape == (n,)
+    np.testing.assert_allclose(out["alignment"][:, :, -1], 1.0, atol=1e-5)  # the output layer's update is BP's
+    assert len(deep.units(config)) == 2 * 2 * 2
