@@ -103,19 +103,11 @@ def test_the_committed_files_extend_to_the_new_scales(folder):
 def test_a_tiny_file_extends_to_scale_zero_and_every_member_there_is_bp_at_chance(tmp_path):
     """Extending runs only the new scale's units; at scale 0 every perturbed member, BP and the
     last layer alone are one run (zero hidden gradients: the same accuracy bit for bit)."""
-    calls = []
-
-    def counted(config, unit):
-        calls.append(unit.key)
-        return chu_fig3.run_unit(config, unit)
-
-    figure = replace(chu_fig3.FIGURE, run_unit=counted)
     old = {k: v for k, v in chu_fig3.PROFILES["tiny"].items() if k != "scales_a"}
-    path = run_experiment(figure, "tiny", tmp_path, old)
-    before = Results.load(path)
-    calls.clear()
-    run_experiment(figure, "tiny", tmp_path)
-    assert sorted(calls) == ["a_scale0_rep0", "a_scale0_rep1"]
+    path = run_experiment(replace(chu_fig3.FIGURE, profiles={"tiny": old}), "tiny", tmp_path)
+    before, ran = Results.load(path), []
+    run_experiment(chu_fig3.FIGURE, "tiny", tmp_path, on_unit=lambda done, total, unit, s: unit and ran.append(unit.key))
+    assert sorted(ran) == ["a_scale0_rep0", "a_scale0_rep1"]
     after = Results.load(path)
     for key, arrays in before.units.items():
         for name, value in arrays.items():

@@ -205,7 +205,7 @@ UNALIGNED_BAND = 0.05
 # a "no" is unexpected, to be declared after the data and flagged so.
 ZERO_SCALE = ("at scale 0 BP's hidden gradients are exactly 0 (appendix A.1) and so is every perturbed step: each "
               "member is BP, learning only the output bias, at chance and the same at every alignment")
-KNOWN_A = {0.0: Known(ZERO_SCALE, "reason and band before the data (issue 24, item 4, this commit)")}
+KNOWN_A = {0.0: Known(ZERO_SCALE, "reason and band before the data (issue 24, item 4, b65511c)")}
 NO_GAIN, CHANCE = 0.005, 0.15  # the band: gain |mean| + 2 SE ≤ 0.005, BP's accuracy mean + 2 SE < 0.15
 
 
