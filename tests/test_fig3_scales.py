@@ -116,3 +116,12 @@ def test_a_tiny_file_extends_to_scale_zero_and_every_member_there_is_bp_at_chanc
         u = after.units[f"a_scale0_rep{k}"]
         assert np.all(u["accuracy"] == u["bp_accuracy"][0]) and u["last_layer_accuracy"][0] == u["bp_accuracy"][0]
     assert find(chu_fig3.claims(after), "scale 0:", "only a little").as_declared
+
+
+@pytest.mark.parametrize("rise, inside", [(0.25, True), (0.6, False), (0.1, False)])
+def test_scale_001_large_gain_band(rise, inside):
+    """The gain from a = 0 to the largest a < 1 (0.8 here): ``rise`` × 0.8 of BP's accuracy;
+    declared after the quick pilot in [0.1, 0.4] by 2 SE; a small gain is the paper's yes."""
+    claim = find(panel_a(**{"s0.01": lambda a: np.where(a < 0, 0.1 / BP, 0.7 + rise * a)}), "scale 0.01:", "only a little")
+    assert declared(claim) if inside else outside(claim)
+    assert "after the data" in claim.known.declared
