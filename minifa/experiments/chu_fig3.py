@@ -215,7 +215,7 @@ LARGE_GAIN = (0.1, 0.4)
 KNOWN_A = {0.0: (Known(ZERO_SCALE, "reason and band before the data (issue 24, item 4, b65511c)"),
                  lambda gain, bp: every([equivalent(gain, NO_GAIN), below(bp, CHANCE)])),
            0.01: (Known(SLOW_LAST, "reason and band after the data: one quick unit (n = 1, gain 0.215), before "
-                        "the long run (issue 24, item 4, committed after 858f038)"),
+                        "the long run (issue 24, item 4, e2618e3)"),
                   lambda gain, bp: every([above(gain, LARGE_GAIN[0]), below(gain, LARGE_GAIN[1])]))}
 
 
