@@ -31,7 +31,8 @@ import numpy as np
 sys.path.insert(0, str(Path(__file__).resolve().parents[1]))
 
 from minifa.experiments import EXPERIMENTS  # noqa: E402
-from minifa.experiments.song_fig2 import min_steps, reps_at  # noqa: E402
+from minifa.experiments.chu_fig3 import scales_a  # noqa: E402
+from minifa.experiments.song_fig2 import min_steps, total_reps  # noqa: E402
 from minifa.experiments.store import Results  # noqa: E402
 
 GPU_SPEEDUP = 20.0  # the GPU section's target (bench/gpu.py), unmeasured here: an estimate
@@ -47,7 +48,7 @@ def work(name: str, c: dict, ran: Results | None = None) -> float:
         return n(c["scales"]) * c["reps"] * n(c["losses"]) / 600  # one update each
     if name == "chu-fig3":
         early = n(c["scales_bc"]) * (c["fa_reps"] + n(c["alignments_bc"]) * c["perturbed_reps"] + c["ll_reps"])
-        return c["reps"] * (n(c["alignments"]) + 2) + early * c["updates_bc"] / 600
+        return n(scales_a(c)) * c["reps"] * (n(c["alignments"]) + 2) + early * c["updates_bc"] / 600
     if name == "chu-fig4":
         return n(c["variants"]) * n(c["seeds"]) * c["epochs"]
     if name == "chu-fig5":
@@ -59,7 +60,7 @@ def work(name: str, c: dict, ran: Results | None = None) -> float:
     if name == "song-fig3":
         return n(c["rules"]) * n(c["seeds"]) * n(c["lambdas"]) * c["epochs"]
     if name == "song-fig2":  # in p = 3200 step equivalents
-        return sum(reps_at(c, p) * run_steps(ran, net, lam, p) * p / 3200
+        return sum(total_reps(c, p) * run_steps(ran, net, lam, p) * p / 3200
                    for net, (_, lams) in c["networks"].items() for lam in lams for p in c["widths"])
     if name == "refinetti-2021":
         return n(c["inits"]) * c["seeds"] * c["t_max"] / 1000

@@ -129,7 +129,7 @@ def test_fig2_each_claim_fails_when_broken(loss, layer, broken, words):
 # --- Figure 3 ---------------------------------------------------------------------------------------
 
 ALIGNMENTS = [round(a, 2) for a in np.linspace(-1, 1, 11)]
-FIG3_CONFIG = {"alignments": ALIGNMENTS, "scales_bc": [0.05, 0.0, 0.01], "alignments_bc": ALIGNMENTS, "perturbed_reps": 2}
+FIG3_CONFIG = {"alignments": ALIGNMENTS, "init_scale": 0.05, "scales_bc": [0.05, 0.0, 0.01], "alignments_bc": ALIGNMENTS, "perturbed_reps": 2}
 
 
 def fig3(break_=None, scale=0.01):

@@ -221,7 +221,7 @@ READING_FALL_KNOWN = {
 # rising, they bump up by 11 % and 20 % between scales 0.03 and 0.1. (iii) batch1,
 # logitcrossentropy, output: not a peak as in the initial reading; it rises ∝ scale² to 0.178,
 # then creeps up (≤ 15 % a neighbour) to scale 10. The bump's cause is not verified.
-AFTER = "band after the data (issue 24, item 4: the long run broke the band declared before it)"
+AFTER = "band after the data (issue 24, item 4, c86afc9: the long run broke the band declared before it)"
 ONE_STEP_BUMP = ("after one step hidden 1's and hidden 2's steps bump up (≤ 20 %) between scales 0.03 and 0.1, where "
                  "the initial ‖W_1‖ = 740 × scale overtakes the first update's η‖ΔW_1‖ ≈ 50 (cause not verified)")
 BATCH1_LOGIT = ("without ε one example's error p − y stays O(1) while the output's input saturates to ±1, so its "

@@ -129,7 +129,7 @@ PM1_BAND = (0.8, 0.95)
 LEARNS_SCALED = Known("W = 0.05·B with ±1 feedback is red with ±1 entries: a small scale, which learns (Fig. 1), "
                       "so the reading W = 0.05·B does not make it learn nothing; 3 of 5 seeds level off at 0.80–0.89",
                       "reason and alignment band before the data (issue 24, item 4, c79f6b6); accuracy band after the "
-                      "data: before it > 0.9, seen mean − 2 SE 0.836")
+                      "data (d9068ac): before it > 0.9, seen mean − 2 SE 0.836")
 SCALED_ACC_BAND = 0.7
 SCALED_ALIGN_BAND = 0.5
 

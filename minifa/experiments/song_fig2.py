@@ -27,7 +27,8 @@ steps, λ > 0 plateaus at a floor growing with λ.
 Command: ``python cli.py reproduce song-fig2``. Quick: long's widths to p = 1600 and its
 repetitions there (its units are long's, bit for bit), loss panel at p = 1600; long: the
 paper's p = 200 … 12800 and rule, loss panel at 3200, repetitions cut 50 → 50/10/5/3/10/3/3
-at p = 200 … 12800; paper: 50 repetitions. Costs: BENCHMARKS.md, "Cost of every profile".
+at p = 200 … 12800 in each cell's first unit, then ``more_reps`` (7 at p = 1600, 6400, 12800,
+one unit each: 10 there); paper: 50 repetitions. Costs: BENCHMARKS.md, "Cost of every profile".
 """
 
 from __future__ import annotations
@@ -73,40 +74,58 @@ PROFILES = {
     # pilot (p = 1600, n = 3) put the λ = 0 fall at 7.42 ± 0.37 decades against the paper's
     # ≥ 7, which 3 repetitions decide half the time and 10 ~95 %. Costs ≈ 1.3 core-h over 3
     # everywhere; set before long ran any of these cells.
+    # more_reps (issue 24, item 5): p = 1600, 6400, 12800 to 10 repetitions, one unit each, so
+    # that the committed file extends by adding units (an extent key).
     "long": {**COMMON, "networks": NETWORKS, "widths": [200 * 2**k for k in range(7)], "reps": [50, 10, 5, 3, 10, 3, 3],
-             "max_steps": 400_000},
+             "more_reps": [0, 0, 0, 7, 0, 7, 7], "max_steps": 400_000},
     # long's widths cut to p <= 1600 (and the loss panel to p = 1600), with long's repetitions
     # there (2 everywhere could not decide tanh's p = 200 claims: see long); no run stops
     # before the rule says so.
     "quick": {**COMMON, "networks": NETWORKS, "widths": [200, 400, 800, 1600], "reps": [50, 10, 5, 3], "loss_width": 1600,
               "max_steps": 400_000},
     # Plumbing only: a shortened rule (min 5·√p steps, checks every 10) so that members stop.
-    "tiny": {**COMMON, "networks": NETWORKS, "widths": [20, 40], "reps": 2, "max_steps": 300, "loss_width": 40,
-             "n": 10, "d": 15, "check_every": 10, "min_steps_per_sqrt_p": 5.0},
+    "tiny": {**COMMON, "networks": NETWORKS, "widths": [20, 40], "reps": 2, "max_steps": 300,
+             "loss_width": 40, "n": 10, "d": 15, "check_every": 10, "min_steps_per_sqrt_p": 5.0},
 }
 
 
 def units(config: dict) -> list[Unit]:
-    return [Unit(f"{net}_lambda{lam:g}_p{p}", {"network": net, "lambda": lam, "width": p})
-            for net, (_, lams) in config["networks"].items() for lam in lams for p in config["widths"]]
+    """Per (ψ, λ, p): one unit of its first ``reps`` repetitions, then one per further
+    repetition (``more_reps``), keyed by it, so that more repetitions only add units."""
+    out = []
+    for net, (_, lams) in config["networks"].items():
+        for lam in lams:
+            for p in config["widths"]:
+                cell = {"network": net, "lambda": lam, "width": p}
+                out += [Unit(f"{net}_lambda{lam:g}_p{p}", cell)] + [
+                    Unit(f"{net}_lambda{lam:g}_p{p}_rep{r}", {**cell, "rep": r})
+                    for r in range(reps_at(config, p), total_reps(config, p))]
+    return out
 
 
-def reps_at(config: dict, width: int) -> int:
-    """The repetitions at ``width``: ``reps`` is one count, or one per entry of ``widths``."""
-    reps = config["reps"]
+def reps_at(config: dict, width: int, key: str = "reps") -> int:
+    """The repetitions of ``key`` at ``width`` (``reps``: the first unit's; ``more_reps``: one
+    unit each, 0 if absent): one count, or one per entry of ``widths``."""
+    reps = config.get(key, 0)
     if not isinstance(reps, list):
         return reps
     widths = config["widths"]
     if len(reps) != len(widths):
-        raise ConfigError(f"song-fig2: reps {reps} has {len(reps)} counts for {len(widths)} widths {widths}; "
+        raise ConfigError(f"song-fig2: {key} {reps} has {len(reps)} counts for {len(widths)} widths {widths}; "
                           "give one count, or one per width")
     return reps[widths.index(width)]
 
 
-def member_seeds(config: dict, network: str, lam: float, width: int) -> list[int]:
-    """One seed per repetition, distinct across every (network, λ, width, repetition)."""
+def total_reps(config: dict, width: int) -> int:
+    """All repetitions at ``width``: the first unit's and the further ones."""
+    return reps_at(config, width) + reps_at(config, width, "more_reps")
+
+
+def member_seeds(config: dict, network: str, lam: float, width: int, reps=None) -> list[int]:
+    """One seed per repetition (``reps``, default the first unit's), distinct across every
+    (network, λ, width, repetition)."""
     code = NETWORK_CODE[network] * 100 + config["networks"][network][1].index(lam)
-    return [(code * 100_000 + width) * 1000 + rep for rep in range(reps_at(config, width))]
+    return [(code * 100_000 + width) * 1000 + rep for rep in (range(reps_at(config, width)) if reps is None else reps)]
 
 
 def member_data(backend, config: dict, network: str, width: int, seeds: list[int], dtype: str):
@@ -177,7 +196,7 @@ def train_until_settled(run, x, y, config: dict, limit: int) -> dict[str, np.nda
 def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:
     network, lam, width = unit.params["network"], unit.params["lambda"], unit.params["width"]
     backend = device_backend(config)
-    seeds = member_seeds(config, network, lam, width)
+    seeds = member_seeds(config, network, lam, width, [unit.params["rep"]] if "rep" in unit.params else None)
     cfg = mf.Config(layers=(config["d"], width, 1), activation=ENGINE_ACTIVATION[network], loss="mse", bias=False,
                     output_scale=width ** -0.5, dtype=config["dtype"], init="normal", init_scale=1.0, rule="fa",
                     rule_options={"feedback": "normal"}, lr=config["networks"][network][0], weight_decay=[0.0, lam],
@@ -196,4 +215,4 @@ def claims(results) -> list[Claim]:
 
 
 FIGURE = Experiment(name=NAME, title=TITLE, profiles=PROFILES, units=units, run_unit=run_unit, claims=claims,
-                    plot=Lazy("minifa.plots.song_fig2"), paper="Song, Xu & Lafferty 2021")
+                    plot=Lazy("minifa.plots.song_fig2"), extent=("more_reps",), paper="Song, Xu & Lafferty 2021")

@@ -47,8 +47,18 @@ SAVED_FLOOR = {"linear": [.2, .4, 1.0], "relu": [4e-3, 2e-2, 8e-2], "tanh": [5e-
 
 
 def unit(results, network: str, lam: float, width: int) -> dict[str, np.ndarray]:
-    """The unit of one network, λ and width, found by its params (``lambda`` is a Python keyword)."""
-    return results.unit(**{"network": network, "lambda": lam, "width": width})
+    """The members of one network, λ and width, found by their params (``lambda`` is a Python
+    keyword): the cell's first unit, then each further repetition's, joined on the member
+    axis; the loss table padded with NaN (a member that has stopped) to the longest."""
+    match = {"network": network, "lambda": lam, "width": width}
+    keys = sorted(results.select(**match), key=lambda k: results.params[k].get("rep", -1))
+    if len(keys) < 2:
+        return results.unit(**match)  # one unit as stored, or the store's error naming what is missing
+    parts = [results.units[k] for k in keys]
+    longest = max(parts, key=lambda u: len(u["loss_step"]))["loss_step"]
+    padded = [np.pad(u["loss"], ((0, len(longest) - len(u["loss"])), (0, 0)), constant_values=np.nan) for u in parts]
+    return {**{name: np.concatenate([u[name] for u in parts]) for name in ("alignment", "steps", "stopped_by_rule", "seed")},
+            "loss_step": longest, "loss": np.concatenate(padded, axis=1)}
 
 
 def min_steps(width: int, per_sqrt_p: float = 5000 / 14) -> int:

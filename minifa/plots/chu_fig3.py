@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..experiments.chu_fig3 import accuracy_ratios
+from ..experiments.chu_fig3 import accuracy_ratios, scales_a
 from .common import label, panels, save
 
 
@@ -14,12 +14,13 @@ def plot(results, path) -> None:
     scales = cfg["scales_bc"]
     fig, axes = panels(len(scales), 3, f"Chu & Bacho Fig. 3 ({results.profile} profile)")
     a = np.asarray(cfg["alignments"])
-    ratio, last = accuracy_ratios(results)
     ax = axes[0][0]
-    ax.errorbar(a, ratio.mean(axis=0), yerr=ratio.std(axis=0), marker="o", label="perturbed BP")
-    ax.axhline(last.mean(), color="red", label="last layer only")
-    ax.legend(fontsize=8)
-    label(ax, "a", f"one epoch, {len(last)} repetitions, scale {cfg['init_scale']:g}", "target alignment a", "accuracy / BP's")
+    for scale in scales_a(cfg):  # one colour per scale: its curve and its last-layer line
+        ratio, last = accuracy_ratios(results, scale)
+        line = ax.errorbar(a, ratio.mean(axis=0), yerr=ratio.std(axis=0), marker="o", label=f"perturbed BP, scale {scale:g}")
+        ax.axhline(last.mean(), color=line[0].get_color(), linestyle="--", label=f"last layer only, scale {scale:g}")
+    ax.legend(fontsize=7)
+    label(ax, "a", f"one epoch, {cfg['reps']} repetitions", "target alignment a", "accuracy / BP's")
     for row, scale in enumerate(scales):
         if row > 0:
             axes[row][0].axis("off")

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import numpy as np
 
-from ..experiments.song_fig2 import reps_at
+from ..experiments.song_fig2 import total_reps
 from ..experiments.song_fig2_claims import unit
 from .common import band, colours, label, panels, save
 
@@ -15,7 +15,7 @@ LOSS_STEPS = 5000
 def plot(results, path) -> None:
     cfg = results.config
     nets, widths = cfg["networks"], np.asarray(cfg["widths"])
-    reps = "/".join(str(reps_at(cfg, p)) for p in widths)
+    reps = "/".join(str(total_reps(cfg, p)) for p in widths)
     fig, axes = panels(2, len(nets), f"Song, Xu & Lafferty Fig. 2 — Gaussian data, {reps} repetitions at "
                                      f"p = {widths[0]} … {widths[-1]} ({results.profile} profile)")
     for col, (net, (eta, lams)) in enumerate(nets.items()):
