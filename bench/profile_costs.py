@@ -5,8 +5,10 @@ on 2 cores, on 16 Dask workers and, as an estimate, on one GPU.
     python bench/profile_costs.py docs/results/long docs/results/quick
 
 Work is counted in network-epochs of the figure's own network (600 updates of batch 100 for
-Chu & Bacho, 100 of batch 600 for Song Fig. 3), network-updates (Figs. 2, 5, 3b-c) or, for
-Song Fig. 2, member-steps at p ≥ 3200 equivalents (a step costs ∝ p). The measured cost is
+Chu & Bacho, 100 of batch 600 for Song Fig. 3), network-updates (Figs. 2, 5, 3b-c), for
+Song Fig. 2, member-steps at p ≥ 3200 equivalents (a step costs ∝ p), or, for Nøkland 2016,
+member-epochs of its 2×800 network, a row's counted ∝ its weights, every member at the most
+epochs (its early stop makes the real work less). The measured cost is
 the figure's core-seconds (each unit's recorded CPU seconds; in files from before units kept
 them, its wall seconds × the BLAS threads of its placement) over the work done in the
 folder that ran it; 2 cores give 2 core-seconds a second, 16 one-thread Dask workers up to
@@ -55,10 +57,19 @@ def work(name: str, c: dict, ran: Results | None = None) -> float:
         return 2 * n(c["seeds"]) * c["epochs"]
     if name == "song-fig3":
         return n(c["rules"]) * n(c["seeds"]) * n(c["lambdas"]) * c["epochs"]
+    if name == "nokland-2016":  # 2×800 member-epochs by weight count, at the most epochs (early stops cut it)
+        return sum(n(r["rules"]) * n(c["seeds"]) * c["epochs"] * weights(r["hidden"]) / weights([800, 800])
+                   for r in c["rows"])
     if name == "song-fig2":  # in p = 3200 step equivalents
         return sum(reps_at(c, p) * run_steps(ran, net, lam, p) * p / 3200
                    for net, (_, lams) in c["networks"].items() for lam in lams for p in c["widths"])
     raise KeyError(name)
+
+
+def weights(hidden: list[int]) -> int:
+    """Weights of a 784–hidden–10 network: a Nøkland 2016 epoch costs about ∝ them."""
+    sizes = [784, *hidden, 10]
+    return sum(a * b for a, b in zip(sizes, sizes[1:]))
 
 
 def run_steps(ran: Results | None, network: str, lam: float, width: int) -> float:
@@ -68,6 +79,7 @@ def run_steps(ran: Results | None, network: str, lam: float, width: int) -> floa
 
 
 UNIT_OF_WORK = {"chu-fig2": "network-epochs of updates", "chu-fig5": "network-epochs of updates",
+                "nokland-2016": "2×800 member-epochs (by weights; at most)",
                 "song-fig2": "member-steps (p = 3200 equiv.)"}
 
 
