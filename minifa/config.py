@@ -85,7 +85,8 @@ class Config:
         for purpose, seeds in self.stream_seeds.items():
             need(len(seeds) == self.members, f"stream_seeds[{purpose!r}] needs one seed per member ({self.members})")
         self.rule_settings  # the rule's declared options, each a one-line error if bad
-        check_options(f"optimizer {self.optimizer!r}", optimiser_class(self.optimizer).options, self.optimizer_options, 1)
+        check_options(f"optimizer {self.optimizer!r}", optimiser_class(self.optimizer).options, self.optimizer_options,
+                      self.members)
         rates = self.dropouts
         need(np.all(np.isfinite(rates)) and np.all((rates >= 0) & (rates < 1)), f"dropout {self.dropout} must be in [0, 1)")
 
@@ -212,7 +213,7 @@ class Run:
     def __post_init__(self) -> None:
         cfg = self.config
         self.decay = _layer_decays(self.backend, cfg.decays, cfg.dtype)
-        self.optimiser = make_optimiser(cfg.optimizer, cfg.lr, cfg.optimizer_options)
+        self.optimiser = make_optimiser(cfg.optimizer, cfg.lr, cfg.optimizer_options, cfg.members)
         self.optimiser_state = setup(self.xp, self.optimiser, self.params)
         self.dropouts = cfg.dropouts  # checked once: every step reads it
 

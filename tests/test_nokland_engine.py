@@ -104,3 +104,39 @@ def test_every_step_returns_its_batch_accuracy_before_the_update(cpu):
     metrics = mf.train_step(run, cpu.asarray(xh, "float64"), cpu.asarray(yh, "float64"), cpu.asarray(labels, "int64"), False)
     np.testing.assert_array_equal(cpu.to_host(metrics["accuracy"]), expected)
     assert expected.max() < 1  # not every sample right: the check can fail
+
+
+@pytest.mark.parametrize("optimizer, options", [("rmsprop", {"rho": [0.5, 0.99], "epsilon": [1e-8, 1e-3]}),
+                                                ("adam", {"beta1": [0.5, 0.9], "beta2": 0.99}),
+                                                ("momentum", {"rho": [0.0, 0.9]})])
+def test_per_member_optimiser_options_give_each_member_its_own_run(backend, optimizer, options):
+    """An ensemble sweeping ρ / β: member r steps exactly as a run of member r alone (float64)."""
+    kw = {"optimizer": optimizer, "lr": 0.05, "seeds": [4, 5]}
+    both = mf.build(config(optimizer_options=options, **kw), backend)
+    alone = [mf.build(config(optimizer_options={k: v[r] if isinstance(v, list) else v for k, v in options.items()},
+                             **{**kw, "seeds": [kw["seeds"][r]]}), backend) for r in range(2)]
+    x, y, _ = (backend.asarray(a, "float64") for a in tiny_batch(SIZES))
+    for _ in range(3):
+        for run in (both, *alone):
+            mf.train_step(run, x, y, None, False)
+    for r, run in enumerate(alone):
+        for a, b in zip(both.params.weights + both.params.biases, run.params.weights + run.params.biases):
+            np.testing.assert_array_equal(backend.to_host(a)[r], backend.to_host(b)[0])
+    shared = mf.build(config(optimizer_options={k: v[1] if isinstance(v, list) else v for k, v in options.items()},
+                             **kw), backend)
+    for _ in range(3):
+        mf.train_step(shared, x, y, None, False)
+    assert not np.array_equal(backend.to_host(shared.params.weights[0])[0], backend.to_host(both.params.weights[0])[0])
+
+
+def test_keep_members_keeps_per_member_optimiser_options(cpu):
+    from minifa.ensemble import keep_members
+
+    run = mf.build(config(optimizer="adam", optimizer_options={"beta1": [0.5, 0.9]}), cpu)
+    kept = keep_members(run, [1])
+    assert kept.config.optimizer_options == {"beta1": [0.9]} and kept.optimiser.settings["beta1"] == 0.9
+
+
+def test_a_wrong_count_of_per_member_optimiser_options_is_a_one_line_error():
+    with pytest.raises(ConfigError, match=r"option rho needs one value or one per member \(2\)"):
+        config(optimizer="rmsprop", optimizer_options={"rho": [0.9, 0.9, 0.9]})
