@@ -41,7 +41,7 @@ class Config:
     init_scale: float | list[float] = 0.05  # one value, or one per member (canonical: init_scales)
     rule: str = "fa"
     rule_options: dict[str, Any] = field(default_factory=dict)  # the rule's declared options (canonical: rule_settings)
-    weights_from_feedback: str = "none"  # Figure 4: none | sign | equal
+    weights_from_feedback: str = "none"  # Figure 4: none | sign | equal; Nøkland's FA: copied | moved
     lr: float = 0.05
     batch_size: int = 100  # 0: the whole training set (full batch)
     shuffle: bool = True  # False: full-batch GD in data order (Song et al.)
@@ -85,7 +85,8 @@ class Config:
         for purpose, seeds in self.stream_seeds.items():
             need(len(seeds) == self.members, f"stream_seeds[{purpose!r}] needs one seed per member ({self.members})")
         self.rule_settings  # the rule's declared options, each a one-line error if bad
-        check_options(f"optimizer {self.optimizer!r}", optimiser_class(self.optimizer).options, self.optimizer_options, 1)
+        check_options(f"optimizer {self.optimizer!r}", optimiser_class(self.optimizer).options, self.optimizer_options,
+                      self.members)
         rates = self.dropouts
         need(np.all(np.isfinite(rates)) and np.all((rates >= 0) & (rates < 1)), f"dropout {self.dropout} must be in [0, 1)")
 
@@ -212,7 +213,7 @@ class Run:
     def __post_init__(self) -> None:
         cfg = self.config
         self.decay = _layer_decays(self.backend, cfg.decays, cfg.dtype)
-        self.optimiser = make_optimiser(cfg.optimizer, cfg.lr, cfg.optimizer_options)
+        self.optimiser = make_optimiser(cfg.optimizer, cfg.lr, cfg.optimizer_options, cfg.members)
         self.optimiser_state = setup(self.xp, self.optimiser, self.params)
         self.dropouts = cfg.dropouts  # checked once: every step reads it
 
@@ -231,11 +232,10 @@ def _layer_decays(backend, decays: np.ndarray, dtype: str) -> list | None:
 
 def build(config: Config, backend) -> Run:
     """Draw the initial network and the rule's feedback for every member (host RNG), after
-    checking that they fit in this machine's memory; Figure 4 then builds W from B."""
+    checking that they fit in this machine's memory; then W and B are coupled (Figure 4, Nøkland's FA)."""
     _check_memory(config)
     net, streams = config.network(), config.streams()
     params = init_params(backend, net, streams, config.init, config.init_scales, config.dtype)
     rule = make_rule(config.rule, backend, net, streams, config.dtype, config.rule_options)
-    params.weights = weights_from_feedback(backend, params.weights, rule, config.weights_from_feedback,
-                                           config.init_scales, config.dtype)
+    weights_from_feedback(backend, params, rule, config.weights_from_feedback, config.init_scales, config.dtype)
     return Run(config, backend, net, params, rule, streams)

@@ -27,8 +27,9 @@ def _compact(values: np.ndarray):
 
 def member_config(config: Config, keep: Sequence[int]) -> Config:
     """The config of members ``keep``: their seeds, stream seeds, initial scales, weight
-    decays and per-member rule options (those the rule declares per member, as perturbed
-    BP's ``alignment``), read from the canonical forms; shared options stay as they are."""
+    decays, per-member optimiser options and per-member rule options (those the rule declares
+    per member, as perturbed BP's ``alignment``), read from the canonical forms; shared
+    options stay as they are."""
     keep = [int(i) for i in keep]
     declared = rule_class(config.rule).options
     settings = config.rule_settings
@@ -37,7 +38,13 @@ def member_config(config: Config, keep: Sequence[int]) -> Config:
         config, seeds=[config.seeds[i] for i in keep],
         stream_seeds={p: [s[i] for i in keep] for p, s in config.stream_seeds.items()},
         init_scale=config.init_scales[keep].tolist(), weight_decay=[_compact(row) for row in config.decays[:, keep]],
-        rule_options=options)
+        rule_options=options, optimizer_options=_members_of(config.optimizer_options, config.members, keep))
+
+
+def _members_of(options: dict, members: int, keep: list[int]) -> dict:
+    """Optimiser options of members ``keep``: a list of one per member cut to theirs."""
+    return {k: [v[i] for i in keep] if isinstance(v, (list, tuple)) and len(v) == members else v
+            for k, v in options.items()}
 
 
 def keep_members(run: Run, keep: Sequence[int]) -> Run:

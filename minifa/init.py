@@ -9,7 +9,8 @@ for the weights and the biases alike (the CLI's default scale is 1, as glorot's 
 ``zeros``. Biases start at zero (Flux ``Dense``) except under ``torch``. Feedback: ``pm1``
 (entries ±1, the paper's default), ``normal`` N(0, 1), ``uniform`` U[-1, 1), each times a scale. Draws are float64 and
 cast afterwards, so a float32 and a float64 network from one seed are the same network.
-Figure 4 initialises the weights from the feedback instead (``weights_from_feedback``).
+Figure 4 initialises the weights from the feedback instead, Nøkland's FA the feedback from the
+weights (``weights_from_feedback``).
 """
 
 from __future__ import annotations
@@ -65,7 +66,9 @@ FEEDBACK_INITS = {
 
 # Figure 4 builds the weights from the feedback: "sign" keeps |W| and takes sign(B)
 # (green), "equal" sets W = scale · B (red); "none" leaves W independent (blue).
-COUPLINGS = ("none", "sign", "equal")
+# Nøkland 2016's FA goes the other way: B_l is a copy of W_l's initial draw ("copied"), and
+# for tanh and sigmoid W_l is then zeroed ("moved").
+COUPLINGS = ("none", "sign", "equal", "copied", "moved")
 
 
 def weight_sampler(name: str, shape: tuple[int, int], scale: float):
@@ -98,14 +101,31 @@ def couple_weights(weights: np.ndarray, feedback: np.ndarray, mode: str, scale: 
     return weights
 
 
-def weights_from_feedback(backend, weights: list, rule, mode: str, scales: np.ndarray, dtype: str) -> list:
-    """Figure 4's initial weights: each W_l coupled to the rule's B_l (``couple_weights``,
-    ``scales`` (R,) as ``Config.init_scales``), as device arrays; ``mode`` ``none`` keeps ``weights``. Only a rule whose B_l is drawn once
-    with W_l's shape has a B to couple to."""
+def weights_from_feedback(backend, params, rule, mode: str, scales: np.ndarray, dtype: str) -> None:
+    """Couple the initial ``params`` and the rule's B_l, in place: Figure 4's W_l from B_l
+    (``couple_weights``, ``scales`` (R,) as ``Config.init_scales``), or B_l from W_l
+    (``copied``, ``moved``: ``copy_weights``); ``none`` leaves both alone. Only a rule whose
+    B_l is drawn once with W_l's shape has a B to couple to."""
     if mode == "none":
-        return weights
+        return
     feedback = rule.feedback  # drawn once, not derived from W ([] for rules without one)
-    if [b.shape for b in feedback] != [w.shape for w in weights]:
+    if [b.shape for b in feedback] != [w.shape for w in params.weights]:
         raise ConfigError(f"weights-from-feedback needs a rule with fixed B_l of W_l's shape (fa, kolen-pollack), not {rule.name!r}")
-    return [backend.asarray(couple_weights(backend.to_host(w), backend.to_host(b), mode, scales), dtype)
-            for w, b in zip(weights, feedback)]
+    if mode in ("copied", "moved"):
+        copy_weights(backend.xp, params, rule, zero=mode == "moved")
+        return
+    params.weights = [backend.asarray(couple_weights(backend.to_host(w), backend.to_host(b), mode, scales), dtype)
+                      for w, b in zip(params.weights, feedback)]
+
+
+def copy_weights(xp, params, rule, zero: bool) -> None:
+    """Nøkland 2016's FA start: ``B_l ← W_l`` (a copy of its initial draw), then with ``zero``
+    ``W_l, b_l ← 0``, for every layer but the first (dfa-torch's FA ``Linear`` copies its Torch
+    init into its feedback, and the model zeroes it for tanh and sigmoid; its first layer is a
+    plain ``nn.Linear``, whose B carries no error)."""
+    for l in range(1, len(params.weights)):
+        rule.feedback[l] = xp.asarray(params.weights[l], copy=True)
+    if zero:
+        params.weights[1:] = [xp.zeros_like(w) for w in params.weights[1:]]
+        if params.biases is not None:
+            params.biases[1:] = [xp.zeros_like(b) for b in params.biases[1:]]

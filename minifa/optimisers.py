@@ -15,6 +15,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+import numpy as np
+
 from .errors import choose
 from .fastpaths import ops
 from .network import Params, Update, sgd_step
@@ -31,7 +33,9 @@ class State:
 
 
 class Optimiser:
-    """The hyper-parameters: ``eta`` (η) and the declared ``options``, validated in ``settings``."""
+    """The hyper-parameters: ``eta`` (η) and the declared ``options``, validated in ``settings``:
+    a float where every member shares it, else one per member (R,) (an ensemble sweeping β or ρ);
+    ``hyper`` is what ``apply`` reads, those as (R, 1, 1) arrays of the parameters' dtype."""
 
     name: ClassVar[str]
     options: ClassVar[dict[str, Option]] = {}
@@ -39,9 +43,12 @@ class Optimiser:
     slots: ClassVar[tuple[str, ...]] = ()  # state arrays per parameter, zeros at setup
     fuses: ClassVar[bool] = False  # factored steps W ← W − η(δxᵀ + λW) as one GEMM, ΔW never formed
 
-    def __init__(self, eta: float, **options: Any) -> None:
+    def __init__(self, eta: float, members: int = 1, **options: Any) -> None:
         self.eta = float(eta)
-        self.settings = check_options(f"optimiser {self.name!r}", self.options, options, 1)
+        given = check_options(f"optimiser {self.name!r}", self.options, options, members)
+        self.settings = {k: _shared(v) for k, v in given.items()}
+        self.per_member = any(isinstance(v, np.ndarray) for v in self.settings.values())
+        self.hyper = self.settings
 
     def apply(self, xp, slots: dict[str, Any], x, dx, t: int):
         """Flux's ``apply!``: ``dx′`` for parameter ``x`` with gradient ``dx`` at step ``t``
@@ -51,6 +58,10 @@ class Optimiser:
     def update(self, xp, state: State, params: Params, updates: list[Update | None], decays=None) -> None:
         """One step on formed updates (``update`` below)."""
         state.t += 1
+        if self.per_member:
+            like = params.weights[0]
+            self.hyper = {k: xp.asarray(v.reshape(-1, 1, 1), dtype=like.dtype, device=like.device)
+                          if isinstance(v, np.ndarray) else v for k, v in self.settings.items()}
         for l, u in enumerate(updates):
             if u is None:
                 continue
@@ -61,11 +72,16 @@ class Optimiser:
                 params.biases[l] = self._descend(xp, state, f"b{l + 1}", params.biases[l], u.bias)
 
     def _descend(self, xp, state: State, name: str, x, dx):
-        """``x ← x − dx′`` and the slots, in place, block by block on NumPy (`fastpaths`)."""
+        """``x ← x − dx′`` and the slots, in place, block by block on NumPy (`fastpaths`;
+        whole arrays where members differ: a block would mix them)."""
         def step(x, dx, *slots):
             x -= self.apply(xp, dict(zip(self.slots, slots)), x, dx, state.t)
 
-        ops(xp).blockwise(step, [x, dx, *(state.slots[f"{name}/{k}"] for k in self.slots)])
+        arrays = [x, dx, *(state.slots[f"{name}/{k}"] for k in self.slots)]
+        if self.per_member:
+            step(*arrays)
+        else:
+            ops(xp).blockwise(step, arrays)
         return x
 
 
@@ -85,7 +101,7 @@ class Descent(Optimiser):
         sgd_step(params, updates, self.eta, decays)
 
 
-RHO = Option(0.9, "momentum / decay ρ", within=(0, 1))
+RHO = Option(0.9, "momentum / decay ρ", within=(0, 1), per_member=True)
 
 
 class Momentum(Optimiser):
@@ -99,7 +115,7 @@ class Momentum(Optimiser):
 
     def apply(self, xp, slots, x, dx, t):
         v = slots["v"]
-        v *= self.settings["rho"]
+        v *= self.hyper["rho"]
         v += self.eta * dx
         return v
 
@@ -113,14 +129,14 @@ class Nesterov(Optimiser):
     slots = ("v",)
 
     def apply(self, xp, slots, x, dx, t):
-        rho, v = self.settings["rho"], slots["v"]
+        rho, v = self.hyper["rho"], slots["v"]
         out = (-rho * rho) * v + ((1.0 + rho) * self.eta) * dx
         v *= rho
         v -= self.eta * dx
         return out
 
 
-EPSILON = Option(1e-8, "ε, added outside the square root", min=0)
+EPSILON = Option(1e-8, "ε, added outside the square root", min=0, per_member=True)
 
 
 class RMSProp(Optimiser):
@@ -134,14 +150,14 @@ class RMSProp(Optimiser):
     slots = ("q", "l")
 
     def apply(self, xp, slots, x, dx, t):
-        rho, q, l = self.settings["rho"], slots["q"], slots["l"]
+        rho, q, l = self.hyper["rho"], slots["q"], slots["l"]
         q *= rho
         q += (1.0 - rho) * (dx * dx)
-        if not self.settings["centred"]:
-            return (self.eta * dx) / (xp.sqrt(q) + self.settings["epsilon"])
+        if not self.hyper["centred"]:
+            return (self.eta * dx) / (xp.sqrt(q) + self.hyper["epsilon"])
         l *= rho
         l += (1.0 - rho) * dx
-        return (self.eta * dx) / (xp.sqrt(q - l * l) + self.settings["epsilon"])
+        return (self.eta * dx) / (xp.sqrt(q - l * l) + self.hyper["epsilon"])
 
 
 class Adam(Optimiser):
@@ -149,19 +165,19 @@ class Adam(Optimiser):
     ``dx′ = η · m/(1 − β₁ᵗ) / (√(v/(1 − β₂ᵗ)) + ε)``."""
 
     name = "adam"
-    options = {"beta1": Option(0.9, "β₁, decay of the mean", within=(0, 1)),
-               "beta2": Option(0.999, "β₂, decay of the square", within=(0, 1)), "epsilon": EPSILON}
+    options = {"beta1": Option(0.9, "β₁, decay of the mean", within=(0, 1), per_member=True),
+               "beta2": Option(0.999, "β₂, decay of the square", within=(0, 1), per_member=True), "epsilon": EPSILON}
     summary = "Adam (Flux's Adam, default lr 0.001)"
     slots = ("m", "v")
 
     def moments(self, xp, slots, dx, t):
         """Adam's step at η = 1: the moments updated, ``m̂ / (√v̂ + ε)``."""
-        b1, b2, m, v = self.settings["beta1"], self.settings["beta2"], slots["m"], slots["v"]
+        b1, b2, m, v = self.hyper["beta1"], self.hyper["beta2"], slots["m"], slots["v"]
         m *= b1
         m += (1.0 - b1) * dx
         v *= b2
         v += (1.0 - b2) * (dx * dx)
-        return (m / (1.0 - b1 ** t)) / (xp.sqrt(v / (1.0 - b2 ** t)) + self.settings["epsilon"])
+        return (m / (1.0 - b1 ** t)) / (xp.sqrt(v / (1.0 - b2 ** t)) + self.hyper["epsilon"])
 
     def apply(self, xp, slots, x, dx, t):
         return self.moments(xp, slots, dx, t) * self.eta
@@ -174,13 +190,13 @@ class AdamW(Adam):
     is L2 instead: added to ``dx`` before the moments."""
 
     name = "adamw"
-    options = {**Adam.options, "decay": Option(0.0, "decoupled weight decay λ", min=0),
+    options = {**Adam.options, "decay": Option(0.0, "decoupled weight decay λ", min=0, per_member=True),
                "couple": Option(True, "decay inside η: lr (u + decay x); false: lr u + decay x")}
     summary = "Adam with decoupled weight decay (Flux's AdamW, default lr 0.001, decay 0)"
 
     def apply(self, xp, slots, x, dx, t):
-        u, decay = self.moments(xp, slots, dx, t), self.settings["decay"]
-        return self.eta * (u + decay * x) if self.settings["couple"] else self.eta * u + decay * x
+        u, decay = self.moments(xp, slots, dx, t), self.hyper["decay"]
+        return self.eta * (u + decay * x) if self.hyper["couple"] else self.eta * u + decay * x
 
 
 OPTIMISERS = {cls.name: cls for cls in (Descent, Momentum, Nesterov, RMSProp, Adam, AdamW)}
@@ -190,9 +206,17 @@ def optimiser_class(name: str) -> type[Optimiser]:
     return choose("optimizer", name, OPTIMISERS)
 
 
-def make_optimiser(name: str, eta: float, options: dict[str, Any] | None = None) -> Optimiser:
-    """Optimiser ``name`` at step size ``eta``; unknown names and bad options are one-line errors."""
-    return optimiser_class(name)(eta, **(options or {}))
+def make_optimiser(name: str, eta: float, options: dict[str, Any] | None = None, members: int = 1) -> Optimiser:
+    """Optimiser ``name`` at step size ``eta`` for ``members``; unknown names and bad options are
+    one-line errors."""
+    return optimiser_class(name)(eta, members, **(options or {}))
+
+
+def _shared(value):
+    """A per-member setting (R,) as one float where every member has the same."""
+    if isinstance(value, np.ndarray) and np.all(value == value[0]):
+        return float(value[0])
+    return value
 
 
 def setup(xp, optimiser: Optimiser, params: Params) -> State:

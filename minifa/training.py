@@ -39,8 +39,6 @@ def step_metrics(run: Run, proposal: Proposal, labels) -> dict[str, Any]:
             "gradient_alignment": gradient_alignment(xp, proposal.direct, true, dtype),
             "update_norm": update_norms(xp, proposal.direct, run.params.members, dtype),
         }
-    if labels is not None:
-        out["accuracy"] = accuracy(xp, cache.output, labels)
     feedback = run.rule.weight_feedback(run.params)
     if feedback is not None:
         out["weight_alignment"] = weight_alignment(xp, run.params, feedback)
@@ -84,13 +82,16 @@ def record(history: dict[str, dict[str, list]], table: str, backend, values: dic
 
 def train_step(run: Run, x, targets, labels, measure: bool) -> dict[str, Any]:
     """The rule's proposal (on the thinned network under dropout), then the optimiser's step
-    (sgd: ``W ← W − η (ΔW + λW)``) and the rule's ``after_step``; metrics optional."""
+    (sgd: ``W ← W − η (ΔW + λW)``) and the rule's ``after_step``. Returns the batch loss and
+    (with labels) accuracy before the step; the other metrics when ``measure``."""
     xp, cfg = run.xp, run.config
     drop = masks(run.backend, run.streams, run.dropouts, cfg.layers, x.shape[-1], cfg.dtype)
     proposal = propose(run.rule, run.params, x, targets, masks=drop)
     loss = batch_loss(xp, run.net, proposal.signal.cache, targets)
     check_finite(run, loss)
     metrics = {"loss": loss}
+    if labels is not None:  # the batch's accuracy before the update (Nøkland's training error): one argmax
+        metrics["accuracy"] = accuracy(xp, proposal.signal.cache.output, labels)
     if measure:
         metrics.update(step_metrics(run, proposal, labels))
     if proposal.steps is not None and run.optimiser.fuses:  # W ← W − η (δ xᵀ + c·u + λW): one fused GEMM per layer

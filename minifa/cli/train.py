@@ -202,7 +202,7 @@ def open_run(params: dict, explicit: set[str]):
 @click.option("--optimizer", type=click.Choice(list(OPTIMISERS)), default=DEFAULT["optimizer"], show_default=True,
               help="How updates move the weights; `python cli.py optimizers` lists each with its options.")
 @click.option("--optimizer-option", multiple=True, callback=key_values, metavar="KEY=VALUE",
-              help="An optimizer option, e.g. rho=0.99 (rmsprop) or decay=0.01 (adamw's decoupled decay).")
+              help="An optimizer option, e.g. rho=0.99 (rmsprop) or decay=0.01 (adamw's decoupled decay); a number may be one per member: beta1=[0.5,0.9].")
 @click.option("--dropout", default=str(DEFAULT["dropout"]), show_default=True, callback=numbers(float),
               help="Inverted dropout rate of the hidden layers in training; one, or one per hidden layer.")
 @click.option("--batch-size", type=int, default=DEFAULT["batch_size"], show_default=True)

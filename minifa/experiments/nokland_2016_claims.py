@@ -1,0 +1,72 @@
+"""Nøkland 2016's claims (`nokland_2016.claims`): what the text we could read states (its
+Table 1 was not readable). The one paper number, 1.45 %, is the abstract's; every margin is
+our choice, stated here before any run. A claim about a row is judged on the rows the
+profile ran (``long`` is a cut of them); one whose rows did not run is left out."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from .compare import Stat, below, each, unpaired
+from .framework import Claim
+
+FIT = 0.005  # training error at a member's last epoch: "fits the training set" (0.5 %)
+CLOSE = 0.005  # DFA − BP test error: "almost as good as back-propagation" (0.5 points)
+DROPOUT_PAPER, DROPOUT_SLACK = 0.0145, 0.003  # the abstract's 1.45 %, + 0.3 points for our deviations
+DEEP, DROPOUT = "100x240 tanh", "2x800 tanh + dropout"
+
+
+def last_train_error(unit) -> np.ndarray:
+    """Each member's training error in its last epoch, (R,)."""
+    return unit["train_error"][unit["stopped"].astype(int) - 1, np.arange(unit["stopped"].size)]
+
+
+def rows_with(results, *rules) -> list[str]:
+    """The rows, in the profile's order, that ran every one of ``rules``."""
+    return [r["name"] for r in results.config["rows"] if all(results.select(row=r["name"], rule=x) for x in rules)]
+
+
+def fits(results) -> list[Claim]:
+    names = [r for r in rows_with(results, "dfa") if r != DEEP]
+    if not names:
+        return []
+    errors = {r: Stat.of(last_train_error(results.unit(row=r, rule="dfa"))) for r in names}
+    return [Claim.checked("T1", "DFA fits the training set on every MNIST network",
+                          f"\"able to fit the training set on all experiments performed on MNIST\"; last-epoch training "
+                          f"error < {100 * FIT:g} % (our choice)", "; ".join(f"{r}: {s}" for r, s in errors.items()),
+                          each({r: below(s, FIT) for r, s in errors.items()}, "mean + 2 SE below the bound"))]
+
+
+def deep(results) -> list[Claim]:
+    if DEEP not in rows_with(results, "dfa"):
+        return []
+    error = Stat.of(last_train_error(results.unit(row=DEEP, rule="dfa")))
+    return [Claim.checked("T1", "DFA trains the 100-layer network",
+                          f"\"zero training error even in … very deep networks\"; 100×240 tanh last-epoch training error "
+                          f"< {100 * FIT:g} % (our choice)", f"DFA {error}", below(error, FIT))]
+
+
+def close_to_bp(results) -> list[Claim]:
+    names = rows_with(results, "bp", "dfa")
+    if not names:
+        return []
+    final = {r: {x: Stat.of(results.unit(row=r, rule=x)["final_test_error"]) for x in ("bp", "dfa")} for r in names}
+    gaps = {r: unpaired(f["dfa"], f["bp"]) for r, f in final.items()}
+    shown = "; ".join(f"{r}: BP {f['bp']}, DFA {f['dfa']}" for r, f in final.items())
+    return [Claim.checked("T1", "DFA's test error is almost BP's on every network",
+                          f"\"almost as good as those obtained with back-propagation\"; DFA − BP < {100 * CLOSE:g} points "
+                          "(our choice)", shown, each({r: below(g, CLOSE) for r, g in gaps.items()}, "mean + 2 SE of DFA − BP"))]
+
+
+def dropout(results) -> list[Claim]:
+    if DROPOUT not in rows_with(results, "dfa"):
+        return []
+    error = Stat.of(results.unit(row=DROPOUT, rule="dfa")["final_test_error"])
+    bound = DROPOUT_PAPER + DROPOUT_SLACK
+    return [Claim.checked("T1", "DFA with dropout reaches about 1.45 % test error",
+                          f"1.45 % (abstract); ours < {100 * bound:.2f} % (+{100 * DROPOUT_SLACK:g} points for the declared "
+                          "deviations: no input dropout, no validated decay; our choice)", f"DFA {error}", below(error, bound))]
+
+
+def claims(results) -> list[Claim]:
+    return fits(results) + deep(results) + close_to_bp(results) + dropout(results)
