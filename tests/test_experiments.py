@@ -227,13 +227,13 @@ def test_auto_takes_the_profile_of_the_results_already_there(tmp_path):
 
 
 def test_every_figure_keeps_the_contract():
-    """Each of the eleven paper figures is discovered whole: an Experiment with the four
+    """Each of the twelve paper figures is discovered whole: an Experiment with the four
     profiles and a plot, keyed by its name."""
     import minifa.experiments as experiments
     from minifa.experiments.framework import PROFILES, Experiment
 
     assert experiments.BROKEN == []
-    assert len(EXPERIMENTS) == 11 and experiments.figures() == list(EXPERIMENTS)
+    assert len(EXPERIMENTS) == 12 and experiments.figures() == list(EXPERIMENTS)
     for name, figure in EXPERIMENTS.items():
         assert isinstance(figure, Experiment) and figure.name == name
         assert experiments.contract_problem(name, figure) is None
