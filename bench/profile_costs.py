@@ -55,6 +55,8 @@ def work(name: str, c: dict, ran: Results | None = None) -> float:
         return 2 * n(c["seeds"]) * c["epochs"]
     if name == "song-fig3":
         return n(c["rules"]) * n(c["seeds"]) * n(c["lambdas"]) * c["epochs"]
+    if name == "biotorch-lenet":  # LeNet-epochs: 938 updates of batch 64 on MNIST
+        return n(c["rules"]) * c["seeds"] * c["epochs"]
     if name == "song-fig2":  # in p = 3200 step equivalents
         return sum(reps_at(c, p) * run_steps(ran, net, lam, p) * p / 3200
                    for net, (_, lams) in c["networks"].items() for lam in lams for p in c["widths"])
@@ -68,7 +70,7 @@ def run_steps(ran: Results | None, network: str, lam: float, width: int) -> floa
 
 
 UNIT_OF_WORK = {"chu-fig2": "network-epochs of updates", "chu-fig5": "network-epochs of updates",
-                "song-fig2": "member-steps (p = 3200 equiv.)"}
+                "song-fig2": "member-steps (p = 3200 equiv.)", "biotorch-lenet": "LeNet-epochs"}
 
 
 def done_work(name: str, results) -> float:

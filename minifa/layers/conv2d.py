@@ -9,7 +9,9 @@ why every rule's feedback, the fused update and the Gram-matrix metrics apply un
 
 Layout: channels, rows, columns, samples (samples last, the library's features × batch), so
 ``W cols`` lands in the output's layout with no transpose, and unfolding is kh · kw strided
-copies (a loop over kernel offsets, none over samples or pixels).
+copies (a loop over kernel offsets, none over samples or pixels). Measured once
+(``bench/conv_layout.py``, LeNet's conv1 / conv2, batch 64, one thread): 2.5 / 1.3 ms, against
+10-22 / 1.6-2.1 ms samples first (NCHW) and 3.0 / 9.9 ms channels last (NHWC).
 """
 
 from __future__ import annotations
