@@ -91,3 +91,12 @@ def test_sweep_and_plot_take_lenet(tmp_path):
     plotted = CliRunner().invoke(cli, ["plot", str(out), "-o", str(tmp_path / "sweep.png")])
     assert plotted.exit_code == 0, plotted.output
     assert (tmp_path / "sweep.png").read_bytes()[:8] == b"\x89PNG\r\n\x1a\n"
+
+
+def test_to_torch_refuses_a_conv_chain_in_one_line():
+    pytest.importorskip("torch")  # without it, the missing-package line comes first
+    from minifa.interop import to_torch
+
+    run, _ = make_run("bp")
+    with pytest.raises(ConfigError, match="dense networks only"):
+        to_torch(run)
