@@ -64,6 +64,8 @@ def work(name: str, c: dict, ran: Results | None = None) -> float:
     if name == "nokland-2016":  # 2×800 member-epochs by weight count, at the most epochs (early stops cut it)
         return sum(n(r["rules"]) * n(c["seeds"]) * c["epochs"] * weights(r["hidden"]) / weights([800, 800])
                    for r in c["rows"])
+    if name == "biotorch-lenet":  # LeNet-epochs: 938 updates of batch 64 on MNIST
+        return n(c["rules"]) * c["seeds"] * c["epochs"]
     if name == "song-fig2":  # in p = 3200 step equivalents
         return sum(total_reps(c, p) * run_steps(ran, net, lam, p) * p / 3200
                    for net, (_, lams) in c["networks"].items() for lam in lams for p in c["widths"])
@@ -109,7 +111,8 @@ def run_steps(ran: Results | None, network: str, lam: float, width: int) -> floa
 UNIT_OF_WORK = {"chu-fig2": "network-epochs of updates", "chu-fig5": "network-epochs of updates",
                 "song-fig2": "member-steps (p = 3200 equiv.)", "refinetti-2021": "runs of 1000·N steps",
                 "lillicrap-2016": "T2 network-epochs (synthetic parts at their cost)",
-                "nokland-2016": "2×800 member-epochs (by weights; at most)"}
+                "nokland-2016": "2×800 member-epochs (by weights; at most)",
+                "biotorch-lenet": "LeNet-epochs"}
 
 
 def done_work(name: str, results) -> float:

@@ -17,6 +17,7 @@ import numpy as np
 
 from .errors import ConfigError, choose
 from .init import COUPLINGS, weights_from_feedback
+from .layers import MODELS, model_chain
 from .legacy import upgraded
 from .network import Network, Params, init_params
 from .optimisers import Optimiser, State, make_optimiser, optimiser_class, setup
@@ -27,11 +28,12 @@ from .streams import Streams
 
 # Network's own settings and defaults; Config stores them flat (its JSON is the file format).
 ARCHITECTURE = {f.name: f.default for f in fields(Network) if f.default is not MISSING}
+MLP_LAYERS = (784, 700, 1000, 10)
 
 
 @dataclass
 class Config:
-    layers: tuple[int, ...] = (784, 700, 1000, 10)  # Network.sizes; the rest as Network's:
+    layers: tuple[int, ...] = MLP_LAYERS  # Network.sizes (a chain's: its sizes, filled in); the rest as Network's:
     activation: str = ARCHITECTURE["activation"]
     loss: str = ARCHITECTURE["loss"]
     bias: bool = ARCHITECTURE["bias"]
@@ -56,9 +58,12 @@ class Config:
     optimizer: str = "sgd"  # minifa.optimisers: sgd | momentum | nesterov | rmsprop | adam | adamw; η is lr
     optimizer_options: dict[str, Any] = field(default_factory=dict)  # its declared options, e.g. {"rho": 0.99}
     dropout: float | list[float] = 0.0  # inverted dropout rate p: one, or one per hidden layer (canonical: dropouts)
+    model: str = "mlp"  # mlp: the dense Network of ``layers``; or a conv chain of minifa.layers.MODELS (lenet)
 
     def __post_init__(self) -> None:
         self.layers = tuple(int(n) for n in self.layers)
+        if self.model != "mlp" and self.layers == MLP_LAYERS:  # a chain's layer sizes are its own
+            self.layers = self.network().sizes
         self.seeds = [int(s) for s in self.seeds]
         self.validate()
 
@@ -78,7 +83,10 @@ class Config:
         need(self.dtype in ("float32", "float64"), f"dtype {self.dtype!r} unsupported; use float32 or float64")
         need(finite(self.init_scale) and np.all(np.asarray(self.init_scale) >= 0),
              f"init scale {self.init_scale} must be non-negative and finite")
-        self.network()  # the layer sizes, before anything counts layers
+        choose("model", self.model, ("mlp", *MODELS))
+        net = self.network()  # the layer sizes, before anything counts layers
+        need(tuple(net.sizes) == self.layers, f"model {self.model} has layer sizes {','.join(map(str, net.sizes))}, "
+             f"not {','.join(map(str, self.layers))}; leave the layers out")
         decays, _ = self.decays, self.init_scales  # each a one-line error if misshapen
         need(np.all(np.isfinite(decays)) and np.all(decays >= 0), f"weight decay {self.weight_decay} must be non-negative and finite")
         choose("weights-from-feedback mode", self.weights_from_feedback, COUPLINGS)
@@ -89,6 +97,7 @@ class Config:
                       self.members)
         rates = self.dropouts
         need(np.all(np.isfinite(rates)) and np.all((rates >= 0) & (rates < 1)), f"dropout {self.dropout} must be in [0, 1)")
+        need(self.model == "mlp" or not np.any(rates), f"model {self.model} has no dropout; set dropout 0")
 
     @property
     def members(self) -> int:
@@ -126,8 +135,10 @@ class Config:
         """The batch size on a training set of ``n`` samples: ``batch_size``, or all ``n`` for 0."""
         return max(1, min(self.batch_size or n, n))
 
-    def network(self) -> Network:
-        return Network(self.layers, **{name: getattr(self, name) for name in ARCHITECTURE})
+    def network(self):
+        """The ``Network`` of ``layers``, or the conv ``Chain`` the model names (`minifa.layers`)."""
+        settings = {name: getattr(self, name) for name in ARCHITECTURE}
+        return Network(self.layers, **settings) if self.model == "mlp" else model_chain(self.model, **settings)
 
     def streams(self) -> list[Streams]:
         return [
@@ -158,7 +169,7 @@ class Config:
 
 
 # Fields added after checkpoints and sweep files were first written: stored only when set.
-LATER = ("optimizer", "optimizer_options", "dropout")
+LATER = ("optimizer", "optimizer_options", "dropout", "model")
 
 
 def defaults() -> dict[str, Any]:

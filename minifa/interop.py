@@ -81,6 +81,8 @@ def _member(run, member: int) -> int:
 def to_torch(run, member: int = 0):
     """Member ``member`` of ``run`` as an ``nn.Sequential`` holding copies of its weights."""
     torch, member = _torch(), _member(run, member)
+    if run.net.layered:
+        raise ConfigError(f"to_torch exports dense networks only, not model {run.config.model!r}")
     nn, net, host = torch.nn, run.net, run.backend.to_host
     layers = []
     for l, weight in enumerate(run.params.weights):

@@ -14,7 +14,7 @@ random ``B_l`` for FA, Chu & Bacho eq. 3) and returns the layer errors ``δ_l``.
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Any, NamedTuple
+from typing import Any, ClassVar, NamedTuple
 
 import numpy as np
 
@@ -22,6 +22,7 @@ from .activations import get_activation
 from .fastpaths import descend, ops
 from .errors import ConfigError
 from .init import bias_sampler, weight_sampler
+from .layers import chain as layered
 from .losses import get_loss
 from .streams import Streams
 
@@ -39,6 +40,7 @@ class Network:
     loss: str = "softmax-crossentropy"
     bias: bool = True
     output_scale: float = 1.0
+    layered: ClassVar[bool] = False  # a ``minifa.layers.Chain`` says True: its passes are its own
 
     def __post_init__(self) -> None:
         sizes = tuple(self.sizes)
@@ -115,7 +117,12 @@ def init_params(backend, net: Network, streams: list[Streams], init: str, scales
 def forward(xp, net: Network, params: Params, x, first=None, masks=None) -> Cache:
     """``h_l = W_l x_l (+ b_l)``, ``x_{l+1} = f(h_l)``; the last layer is linear. ``first``:
     ``h_0`` when the caller carries it (`minifa.fullbatch`), in place of ``W_0 x``. ``masks``:
-    per hidden layer a dropout mask ``m_l`` (R, n_l, B) or None, ``x_{l+1} = m_l ⊙ f(h_l)``."""
+    per hidden layer a dropout mask ``m_l`` (R, n_l, B) or None, ``x_{l+1} = m_l ⊙ f(h_l)``.
+    A ``Chain`` (conv, pool, dense layers) runs its own forward pass, without those two."""
+    if net.layered:
+        if first is not None or masks is not None:
+            raise ConfigError("a conv chain takes neither a carried first layer nor dropout masks")
+        return layered.forward(xp, net, params, x)
     act = get_activation(net.activation)
     inputs, pre = [x], []
     for l, weight in enumerate(params.weights):
@@ -153,7 +160,10 @@ def layer_error(xp, act, carried, cache: Cache, l: int):
 
 def backpropagate(xp, net: Network, cache: Cache, e, feedback: list[Any]) -> list[Any]:
     """Layer errors ``δ_{L-1} = e``, ``δ_{l-1} = (F_lᵀ δ_l) ⊙ f'(h_{l-1})`` with ``F_l`` the
-    feedback matrix of layer l: ``W_l`` gives backpropagation, ``B_l`` feedback alignment."""
+    feedback matrix of layer l: ``W_l`` gives backpropagation, ``B_l`` feedback alignment.
+    A ``Chain`` carries the error down through its convolutions and pooling (``layered``)."""
+    if net.layered:
+        return layered.backpropagate(xp, net, cache, e, feedback)
     act = get_activation(net.activation)
     deltas = [e]
     for l in range(net.depth - 1, 0, -1):
@@ -162,6 +172,15 @@ def backpropagate(xp, net: Network, cache: Cache, e, feedback: list[Any]) -> lis
         carried = transposed * deltas[0] if deltas[0].shape[-2] == 1 else transposed @ deltas[0]
         deltas.insert(0, layer_error(xp, act, carried, cache, l - 1))
     return deltas
+
+
+def direct_deltas(xp, net: Network, cache: Cache, e, signals: list[Any]) -> list[Any]:
+    """DFA's layer errors ``δ_l = s_l ⊙ f'(h_l)`` from the signals ``s_l`` (n_l, B) each
+    hidden layer receives directly, and ``δ_{L-1} = e``; a ``Chain``'s own way likewise."""
+    if net.layered:
+        return layered.direct_deltas(xp, net, cache, e, signals)
+    act = get_activation(net.activation)
+    return [layer_error(xp, act, s, cache, l) for l, s in enumerate(signals)] + [e]
 
 
 def layer_update(xp, cache: Cache, l: int, delta, bias: bool) -> Update:

@@ -233,7 +233,7 @@ def test_every_figure_keeps_the_contract():
     from minifa.experiments.framework import PROFILES, Experiment
 
     assert experiments.BROKEN == []
-    assert len(EXPERIMENTS) == 12 and experiments.figures() == list(EXPERIMENTS)
+    assert len(EXPERIMENTS) == 14 and experiments.figures() == list(EXPERIMENTS)
     for name, figure in EXPERIMENTS.items():
         assert isinstance(figure, Experiment) and figure.name == name
         assert experiments.contract_problem(name, figure) is None

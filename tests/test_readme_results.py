@@ -41,5 +41,5 @@ def test_a_number_edited_by_hand_is_caught(tables):
 def test_empty_folders_say_nothing_ran(tables, tmp_path):
     text = "<!-- readme_tables: status -->\nold\n<!-- /readme_tables -->\n<!-- readme_tables: walltime -->\n<!-- /readme_tables -->"
     out = tables.render(text, tmp_path / "long", tmp_path / "quick")
-    assert "Complete: none. Part-way, resumable: none. Not started: `chu-deadlock`" in out
+    assert "Complete: none. Part-way, resumable: none. Not started: `biotorch-lenet`, `chu-deadlock`" in out
     assert "| chu-fig1 | (not run) |  | (not run) |  |" in out

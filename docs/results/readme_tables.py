@@ -27,7 +27,8 @@ from minifa.experiments.report import beside_table, by_paper, progress  # noqa: 
 
 LONG, QUICK = ROOT / "docs/results/long", ROOT / "docs/results/quick"
 PAPERS = {"chu": "Chu & Bacho 2024", "song": "Song, Xu & Lafferty 2021",  # block name -> Experiment.paper
-          "refinetti": "Refinetti et al. 2021", "lillicrap": "Lillicrap et al. 2016", "nokland": "Nøkland 2016"}
+          "refinetti": "Refinetti et al. 2021", "lillicrap": "Lillicrap et al. 2016", "nokland": "Nøkland 2016",
+          "biotorch": "Sanfiz & Akrout 2021 (BioTorch)"}
 BLOCK = re.compile(r"(<!-- readme_tables: (\w+) -->\n)(.*?)(<!-- /readme_tables -->)", re.S)
 load = functools.cache(progress)  # each file read (and its digests checked) once per run
 

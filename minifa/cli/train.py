@@ -14,10 +14,11 @@ import numpy as np
 from .. import checkpoint, health
 from ..activations import ACTIVATIONS
 from ..backend import NAMES, get_backend
-from ..config import Config, build, defaults
+from ..config import MLP_LAYERS, Config, build, defaults
 from ..data import DATA_DIR, DATASETS, load_data
 from ..errors import ConfigError, DivergenceError
 from ..init import COUPLINGS, FEEDBACK_INITS, GAIN_INITS, WEIGHT_INITS
+from ..layers import MODELS
 from ..lock import exclusive
 from ..losses import LOSSES
 from ..rules import RULES, rule_class
@@ -74,8 +75,9 @@ def config_from(params: dict, explicit: set[str]) -> Config:
     init_scale = [1.0] if gain_default else params["init_scale"]
     if params["standardise"]:
         dataset_options["standardise"] = True
+    chain = params["model"] != "mlp" and "layers" not in explicit  # a chain's sizes are its own
     return Config(
-        layers=tuple(params["layers"]), activation=params["activation"], loss=params["loss"],
+        model=params["model"], layers=MLP_LAYERS if chain else tuple(params["layers"]), activation=params["activation"], loss=params["loss"],
         bias=not params["no_bias"], output_scale=params["output_scale"], dtype=params["dtype"],
         init=params["init"], init_scale=one_or_list(init_scale), rule=params["rule"],
         rule_options=rule_options(params["rule"], params, explicit),
@@ -179,6 +181,8 @@ def open_run(params: dict, explicit: set[str]):
 @click.command()
 @click.option("--rule", type=click.Choice(list(RULES)), default=DEFAULT["rule"], show_default=True,
               help="Learning rule; `python cli.py rules` lists each with its options.")
+@click.option("--model", type=click.Choice(["mlp", *MODELS]), default=DEFAULT["model"], show_default=True,
+              help="mlp: dense layers of --layers; lenet: BioTorch's conv LeNet (6-16-120-84-10) on 28x28 images.")
 @click.option("--layers", default=",".join(map(str, DEFAULT["layers"])), show_default=True, callback=numbers(int),
               help="Layer sizes.")
 @click.option("--activation", type=click.Choice(list(ACTIVATIONS)), default=DEFAULT["activation"], show_default=True)

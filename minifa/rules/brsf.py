@@ -1,5 +1,6 @@
 """Sign-concordant feedback with magnitudes redrawn every batch (Liao, Leibo & Poggio 2016; BioTorch's ``brsf``)."""
 
+from ..options import per_layer_values
 from .frsf import FixedRandomMagnitudeSignConcordant
 
 
@@ -21,9 +22,10 @@ class BatchwiseRandomMagnitudeSignConcordant(FixedRandomMagnitudeSignConcordant)
         other kinds as the first draw. The first ``|R|`` is frSF's host draw."""
         if self.settings["magnitudes"] != "normal":
             return self.draw_magnitudes()
-        scale = float(self.settings["magnitude_scale"])
+        shapes = self.net.shapes
+        scales = per_layer_values(self.settings["magnitude_scale"], len(shapes), f"rule {self.name!r}: magnitude_scale")
         return [scale * self.xp.abs(self.backend.normal(self.streams, "feedback", shape, self.dtype))
-                for shape in self.net.shapes]
+                for shape, scale in zip(shapes, scales)]
 
     def state(self):
         # the marker: a checkpoint of the old host redraws lacks it and refuses to resume

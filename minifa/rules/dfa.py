@@ -1,7 +1,6 @@
 """Direct feedback alignment (Nøkland 2016; Chu & Bacho 2024, eq. 6)."""
 
-from ..activations import get_activation
-from ..network import layer_error
+from ..network import direct_deltas
 from .base import FEEDBACK_OPTIONS, Rule
 
 
@@ -23,6 +22,5 @@ class DirectFeedbackAlignment(Rule):
         return r @ signal.e
 
     def deltas(self, signal):
-        act, xp, cache = get_activation(self.net.activation), self.xp, signal.cache
-        hidden = [layer_error(xp, act, self.hidden_signal(r, signal), cache, l) for l, r in enumerate(self.feedback)]
-        return hidden + [signal.e]
+        signals = [self.hidden_signal(r, signal) for r in self.feedback]
+        return direct_deltas(self.xp, self.net, signal.cache, signal.e, signals)

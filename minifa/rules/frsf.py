@@ -15,7 +15,7 @@ class FixedRandomMagnitudeSignConcordant(Rule):
     name = "frsf"
     provides = "deltas"
     options = {"magnitudes": Option("normal", "distribution of the random magnitudes |R_l|", choices=tuple(FEEDBACK_INITS)),
-               "magnitude_scale": Option(1.0, "scale of the magnitudes")}
+               "magnitude_scale": Option(1.0, "scale of the magnitudes: one value, or one per layer", per_layer=True)}
     summary = "sign-concordant feedback sign(W_l) ⊙ |R_l| with fixed random magnitudes"
 
     def __init__(self, backend, net, streams, dtype, **options):

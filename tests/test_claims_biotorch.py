@@ -1,0 +1,52 @@
+"""BioTorch's LeNet claims on synthetic results: each holds on their table's numbers and
+fails when its effect is taken away."""
+
+from __future__ import annotations
+
+import numpy as np
+
+from minifa.experiments import biotorch_lenet as fig
+
+from .claims_helpers import assert_all_hold, find, results
+
+EPOCHS = 10
+
+
+def curve(final, rng):
+    """A test error falling from 90 % to ``final`` (its minimum), with small noise."""
+    e = final + (90 - final) * np.exp(-np.arange(EPOCHS + 1) / 1.5) + 0.02 * rng.random(EPOCHS + 1)
+    e[-3] = final  # the best epoch
+    return e
+
+
+def synthetic(seeds=3, **finals):
+    rng, units = np.random.default_rng(0), {}
+    for rule in fig.RULES:
+        for s in range(seeds):
+            error = curve(finals.get(rule, fig.THEIRS[rule]) + 0.03 * rng.standard_normal(), rng)
+            units[f"{rule}_seed{s}"] = ({"rule": rule, "seed": s}, {"test_error": error})
+    return fig.claims(results("biotorch-lenet", {"rules": list(fig.RULES)}, units))
+
+
+def test_claims_hold_on_their_table():
+    assert_all_hold(synthetic())
+
+
+def test_the_best_epoch_is_what_is_compared():
+    rng = np.random.default_rng(1)
+    r = results("biotorch-lenet", {"rules": ["bp"]}, {"bp_seed0": ({"rule": "bp", "seed": 0}, {"test_error": curve(0.9, rng)})})
+    assert fig.errors(r, "bp")[0] == 0.9 and fig.errors(r, "bp", "last")[0] > 0.9
+
+
+def test_sign_concordance_fails_when_usf_falls_behind():
+    claims = synthetic(usf=1.4)
+    assert not find(claims, "sign-concordant").holds and find(claims, "FA and DFA").holds
+
+
+def test_fa_dfa_behind_fails_when_fa_keeps_up():
+    assert not find(synthetic(fa=1.0), "FA and DFA").holds
+
+
+def test_beside_theirs_fails_when_a_number_is_off():
+    claims = synthetic(bp=1.6, usf=1.6, frsf=1.6, brsf=1.6)
+    assert not find(claims, "BioTorch's").holds and find(claims, "sign-concordant").holds
