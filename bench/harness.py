@@ -79,6 +79,24 @@ def series(times: dict, name: str):
     return times.get(name) or None
 
 
+def needed(table: dict) -> set[str]:
+    """The case names the ratios of ``table`` read (a ``BEST`` name stands for its cases)."""
+    names = {n for pair in table.values() for n in pair}
+    return {c for n in names for c in BEST.get(n, (n,))}
+
+
+def chosen(table: dict, names: str | None) -> dict:
+    """The ratios of ``table`` named in ``names`` (comma-separated; None: all of them)."""
+    if names is None:
+        return table
+    wanted = [n.strip() for n in names.split(",") if n.strip()]
+    unknown = [n for n in wanted if n not in table]
+    if unknown or not wanted:
+        raise SystemExit(f"bench: --ratios {names!r}: unknown {', '.join(unknown) or 'none given'}; "
+                         f"choose from {', '.join(table)}")
+    return {n: table[n] for n in wanted}
+
+
 def ratios(times: dict, table: dict = RATIOS) -> dict:
     """Each pair of ``table`` whose cases ran: median and interval of the within-round ratios."""
     out = {}

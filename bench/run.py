@@ -27,7 +27,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cases  # noqa: E402
 import gpu  # noqa: E402
-from harness import EPOCH_STEPS, RATIOS, Case, interleave, print_ratios, ratios, rows  # noqa: E402
+from harness import EPOCH_STEPS, RATIOS, Case, chosen, interleave, needed, print_ratios, ratios, rows  # noqa: E402
 import torch_peers  # noqa: E402
 import workloads  # noqa: E402
 import minifa as mf  # noqa: E402
@@ -48,6 +48,8 @@ def parse():
                    help="BLAS (and torch) threads; default: every usable core (minifa's default too)")
     p.add_argument("--no-torch", action="store_true", help="skip the PyTorch peers")
     p.add_argument("--no-gpu", action="store_true", help="skip the GPU section even if a GPU is present")
+    p.add_argument("--ratios", default=None, metavar="NAME,...",
+                   help="only these ratios and the cases they read (more rounds in the budget); default: all")
     p.add_argument("--quick", action="store_true", help="smoke test: a 20 s budget")
     p.add_argument("--out", default=str(Path(__file__).resolve().parent / "results.json"))
     args = p.parse_args()
@@ -106,6 +108,8 @@ def main() -> None:
     data = DeviceData.from_dataset(backend, ds, "float32")
     mnist = cpu_cases(args, ds, data, backend)  # (sets torch's threads: before machine())
     work = workloads.cases_for(data, backend)
+    table = chosen({**RATIOS, **workloads.ratio_table()}, args.ratios)
+    mnist, work = ({k: c for k, c in group.items() if k in needed(table)} for group in (mnist, work))
     info = machine()
     print(f"bench: {info['cpu']} ({info['blas_kernel']}), {info['cores_usable']} cores, "
           f"BLAS threads {info['blas_threads']}, data {data_name}, load {info['load_average_start'][0]:.2f}, "
@@ -114,7 +118,6 @@ def main() -> None:
         print(f"bench: WARNING: {busy(info)}", flush=True)
     if not torch_peers.available() and not args.no_torch:
         print("bench: PyTorch not installed: peers skipped (pip install -e '.[bench]' adds torch)", flush=True)
-    table = {**RATIOS, **workloads.ratio_table()}
     times = interleave({**mnist, **work}, table, args.budget, args.block, args.target)
     cpu_rows = rows({k: times[k] for k in mnist}, EPOCH_STEPS, flops)
     work_rows = rows({k: times[k] for k in work})

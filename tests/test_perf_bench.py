@@ -84,6 +84,15 @@ def test_the_interval_is_a_bootstrap_of_the_median(bench):
     assert bench.harness.interval(values) == bench.harness.interval(values)
 
 
+def test_named_ratios_run_only_the_cases_they_read(bench):
+    h = bench.harness
+    table = h.chosen(h.RATIOS, "frsf_over_floor, fa_over_torch_best")
+    assert list(table) == ["frsf_over_floor", "fa_over_torch_best"] and h.chosen(h.RATIOS, None) is h.RATIOS
+    assert h.needed(table) == {"minifa_frsf", "floor_fa", "minifa_fa", "torch_fused_fa", "torch_autograd_fa"}
+    with pytest.raises(SystemExit, match="unknown fa_over_nothing; choose from fa_over_floor, "):
+        h.chosen(h.RATIOS, "fa_over_floor,fa_over_nothing")
+
+
 def test_a_busy_machine_is_named(bench):
     import machine
 
