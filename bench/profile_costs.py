@@ -162,9 +162,10 @@ def main() -> None:
                 "measured_on": f"{ran.profile} ({done} units)"}
         for profile in ("quick", "long", "paper"):
             config = module.profiles[profile]
-            total = work(name, config, ran) * cost  # core-seconds
+            amount = work(name, config, ran)
+            total = amount * cost  # core-seconds
             units = len(module.units(config))
-            line[profile] = {"work": work(name, config, ran), "h_2_cores": total / 2 / 3600,
+            line[profile] = {"work": amount, "h_2_cores": total / 2 / 3600,
                              "h_16_workers": total / min(16, units) / 3600,
                              "h_gpu_estimate": total / 2 / GPU_SPEEDUP / 3600}
         rows.append(line)

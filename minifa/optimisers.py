@@ -58,7 +58,7 @@ class Optimiser:
     def update(self, xp, state: State, params: Params, updates: list[Update | None], decays=None) -> None:
         """One step on formed updates (``update`` below)."""
         state.t += 1
-        if self.per_member:
+        if self.per_member and self.hyper is self.settings:  # on the parameters' device, once
             like = params.weights[0]
             self.hyper = {k: xp.asarray(v.reshape(-1, 1, 1), dtype=like.dtype, device=like.device)
                           if isinstance(v, np.ndarray) else v for k, v in self.settings.items()}

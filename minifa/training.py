@@ -24,7 +24,7 @@ from .optimisers import update
 from .rules import Proposal, propose
 
 
-def step_metrics(run: Run, proposal: Proposal, labels) -> dict[str, Any]:
+def step_metrics(run: Run, proposal: Proposal) -> dict[str, Any]:
     """Everything recorded for one step, at the weights *before* the update. With factored
     steps the alignments come from Gram matrices (no ΔW formed)."""
     xp, dtype, signal = run.xp, run.params.weights[0].dtype, proposal.signal
@@ -93,7 +93,7 @@ def train_step(run: Run, x, targets, labels, measure: bool) -> dict[str, Any]:
     if labels is not None:  # the batch's accuracy before the update (Nøkland's training error): one argmax
         metrics["accuracy"] = accuracy(xp, proposal.signal.cache.output, labels)
     if measure:
-        metrics.update(step_metrics(run, proposal, labels))
+        metrics.update(step_metrics(run, proposal))
     if proposal.steps is not None and run.optimiser.fuses:  # W ← W − η (δ xᵀ + c·u + λW): one fused GEMM per layer
         sgd_step_factored(xp, run.params, proposal.signal.cache, proposal.steps, cfg.lr, run.weight_decay())
     else:  # the optimiser's step on the formed updates

@@ -100,7 +100,7 @@ def engine(config: dict, rule: str, seed: int) -> mf.Config:
 def set_lr(run, lr: float) -> None:
     """PyTorch's ``MultiStepLR`` step: η for the loop and the optimiser from now on."""
     run.config = replace(run.config, lr=lr)
-    run.optimiser = make_optimiser(run.config.optimizer, lr, run.config.optimizer_options)
+    run.optimiser = make_optimiser(run.config.optimizer, lr, run.config.optimizer_options, run.config.members)
 
 
 def run_unit(config: dict, unit: Unit) -> dict[str, np.ndarray]:

@@ -54,9 +54,9 @@ class Pool:
                 grad[..., rows, cols, :] = share
             return grad
         x, peak = keep
-        taken = xp.zeros(peak.shape, dtype=xp.bool)
+        taken, zero = xp.zeros(peak.shape, dtype=xp.bool), xp.zeros_like(g)
         for rows, cols, v in self.windows(x, shape):
             hit = (v == peak) & ~taken
-            grad[..., rows, cols, :] = xp.where(hit, g, xp.zeros_like(g))
+            grad[..., rows, cols, :] = xp.where(hit, g, zero)
             taken = taken | hit
         return grad
