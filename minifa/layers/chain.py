@@ -11,6 +11,7 @@ optimisers, Kolen-Pollack's feedback update and the Gram-matrix metrics work unc
 from __future__ import annotations
 
 import math
+from functools import cached_property
 from dataclasses import dataclass
 from typing import Any, ClassVar, NamedTuple
 
@@ -59,7 +60,7 @@ class Chain:
         get_loss(self.loss)
         self.in_shapes  # every layer's shape, each a one-line error if it does not fit
 
-    @property
+    @cached_property  # derived from the frozen layers: built once, not per step
     def in_shapes(self) -> list[tuple[int, ...]]:
         """The per-sample input shape of every layer, then the output's."""
         shapes = [tuple(self.input_shape)]
@@ -67,7 +68,7 @@ class Chain:
             shapes.append(layer.out_shape(shapes[-1]))
         return shapes
 
-    @property
+    @cached_property
     def groups(self) -> list[tuple[Any, tuple, list[tuple[Any, tuple]]]]:
         """Per trainable layer: (layer, its input shape, [(passive layer, its input shape)…])."""
         found = []
