@@ -20,12 +20,13 @@ def rising(midpoint):
     return 0.8 / (1 + np.exp(-(STEPS[:, None] - midpoint) / 20.0)) * np.ones((1, SEEDS))
 
 
-def synthetic(break_=None):
+def synthetic(break_=None, order=(150, 300)):
+    """Synthetic results; ``order``: the midpoints of hidden 1's and hidden 2's rise."""
     rng = np.random.default_rng(5)
     units = {}
     for act in deep.ACTIVATIONS:
         for p in NOISES:
-            first, second = (300, 150) if (break_ == act and p == 0.5) else (150, 300)
+            first, second = (300, 150) if (break_ == act and p == 0.5) else order
             jitter = rng.integers(-2, 3, size=(2, SEEDS)) * 25  # seeds differ by a few measurements
             align = np.stack([rising(first + jitter[0]), rising(second + jitter[1]), np.ones((len(STEPS), SEEDS))], -1)
             units[f"{act}_{p}_dfa"] = ({"activation": act, "noise": p, "rule": "dfa"},

@@ -11,7 +11,7 @@ import math
 import numpy as np
 import pytest
 
-from minifa.experiments import chu_fig2, chu_fig4, lillicrap_2016_claims, song_fig2_claims
+from minifa.experiments import chu_fig2, chu_fig4, lillicrap_2016_claims, refinetti_deep, song_fig2_claims
 from minifa.experiments.compare import Stat, fisher_p, matches_mean, same_fraction, within
 
 from .claims_helpers import find, noisy, results
@@ -235,6 +235,20 @@ def test_lillicrap_t2_fa_bp_tie_band(bp, fa, inside):
     assert declared(claim) if inside else outside(claim)
 
 
+# --- Refinetti et al. 2021, deep ------------------------------------------------------------------
+
+@pytest.mark.parametrize("order, inside", [((300, 150), True), ((250, 250), True), ((600, 60), False),
+                                           ((150, 190), False)])
+def test_refinetti_deep_top_first_band(order, inside):
+    """Hidden 2 at half hidden 1's time (log10 −0.3, the long run's ReLU) or a tie lie inside;
+    a tenfold lead of hidden 2 (−1) or hidden 1 slightly first (+0.1, a "no" by 2 SE) outside."""
+    from .test_claims_refinetti_deep import synthetic as deep
+    for activation in ("relu", "tanh"):
+        claim = find(deep(order=order), f"[{activation}]", "bottom first")
+        assert not claim.holds
+        assert declared(claim) if inside else outside(claim)
+
+
 def test_lillicrap_bp_t3_has_no_declaration():
     assert find(lillicrap("BP"), "T3", "BP:").known is None
 
@@ -258,6 +272,7 @@ def test_every_declaration_names_its_timing():
     knowns = [*chu_fig2.FALL_KNOWN.values(), *chu_fig2.MONOTONE_KNOWN.values(), *chu_fig3.KNOWN_BC.values(),
               chu_fig4.CONVERGED, chu_fig4.LEARNS, chu_stability.TRAINING_STEP, song_fig3.SHORT,
               chu_fig1.OUTPUT_ALIGNS, chu_fig1.EPS_TRAP, lillicrap_2016_claims.KNOWN_T3, lillicrap_2016_claims.KNOWN_T2,
+              refinetti_deep.TOP_FIRST,
               *(k for _, k in song_fig2_claims.FAR_ABOVE_KNOWN.values()), *(k for _, k in song_fig2_claims.MATCH_KNOWN.values())]
     for known in knowns:
         assert "band after the data" in known.declared, known
