@@ -66,6 +66,25 @@ def signal_alignment(xp, e, feedback, weight):
     return xp.mean(_cos(xp, dot, fa2, bp2, 0.0), axis=-1)
 
 
+def delta_alignment(xp, deltas: list[Any | None], true: list[Any], dtype):
+    """Refinetti et al.'s code's layer "gradient alignment": per layer, the batch mean over
+    samples i of ``cos(δ_l,i, δ^BP_l,i)``, the rule's and BP's backward signals at the
+    layer's pre-activation; shape (R, L), NaN for a layer without a delta. A sample whose
+    two signals are both zero (every unit off) counts 1 and one zero signal counts 0, as in
+    their code."""
+    members = true[-1].shape[0]
+    cols = []
+    for d, b in zip(deltas, true):
+        if d is None:
+            cols.append(None)
+            continue
+        ab, aa, bb = (xp.sum(u * v, axis=-2) for u, v in ((d, b), (d, d), (b, b)))  # (R, batch) each
+        both_zero = (aa == 0.0) & (bb == 0.0)
+        cos = xp.where(both_zero, xp.ones_like(ab), _cos(xp, ab, aa, bb, 0.0))
+        cols.append(xp.mean(cos, axis=-1))
+    return _stack_layers(xp, cols, members, dtype)
+
+
 def abs_angle(xp, cos):
     """``arccos |cos|`` in degrees, in [0°, 90°]: an angle between directions that ignores
     sign, as Lillicrap et al.'s ∠ (their angles use |aᵀb|)."""

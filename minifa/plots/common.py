@@ -31,10 +31,10 @@ def colours(n: int):
     return plt.cm.viridis(np.linspace(0.0, 0.9, max(n, 1)))
 
 
-def band(ax, x, values, colour, label_text=None, axis=0):
-    """Mean line with a ±1 sd band over ``axis`` (repetitions)."""
+def band(ax, x, values, colour, label_text=None, axis=0, style="-"):
+    """Mean line (drawn ``style``) with a ±1 sd band over ``axis`` (repetitions)."""
     mean, sd = np.nanmean(values, axis=axis), np.nanstd(values, axis=axis)
-    ax.plot(x, mean, color=colour, label=label_text)
+    ax.plot(x, mean, style, color=colour, label=label_text)
     ax.fill_between(x, mean - sd, mean + sd, color=colour, alpha=0.2, linewidth=0)
 
 

@@ -6,6 +6,7 @@ from __future__ import annotations
 
 import numpy as np
 
+from ..experiments.refinetti_deep import PER_EXAMPLE, readings
 from .common import band, colours, label, panels, save
 
 LAYERS = ("hidden 1", "hidden 2")
@@ -18,13 +19,16 @@ def plot(results, path) -> None:
     fig, axes = panels(2, len(acts) + 1, f"Refinetti et al. 2021 (deep) — {'–'.join(map(str, c['layers']))}, "
                        f"{len(c['seeds'])} seed(s), {c['epochs']} epoch(s) ({results.profile} profile)")
     for col, act in enumerate(acts):
-        u = results.unit(activation=act, noise=0.0, rule="dfa")
-        step = np.maximum(u["step"], 1)
-        for l, colour in zip(range(len(LAYERS)), ("tab:green", "tab:purple")):
-            band(axes[0][col], step, u["alignment"][:, :, l], colour, LAYERS[l], axis=1)
+        shown = [(results.unit(activation=act, noise=0.0, rule="dfa"), "-", "cos(ΔW_l, ∇W_l)")]
+        if PER_EXAMPLE in readings(c):
+            shown.append((results.unit(activation=act, noise=0.0, reading=PER_EXAMPLE), ":", "per-example"))
+        for u, style, name in shown:
+            for l, colour in zip(range(len(LAYERS)), ("tab:green", "tab:purple")):
+                band(axes[0][col], np.maximum(u["step"], 1), u["alignment"][:, :, l], colour, f"{LAYERS[l]}, {name}",
+                     axis=1, style=style)
         axes[0][col].set_xscale("log")
         axes[0][col].legend(fontsize=7)
-        label(axes[0][col], "ab"[col], f"{act}, p = 0: DFA's alignment per layer", "step", "cos(ΔW_l, ∇W_l)")
+        label(axes[0][col], "ab"[col], f"{act}, p = 0: DFA's alignment per layer", "step", "alignment")
         for rule, colour in COLOURS.items():
             acc = results.unit(activation=act, noise=0.0, rule=rule)["test_accuracy"]
             band(axes[1][col], np.arange(acc.shape[0]), acc, colour, rule.upper(), axis=1)
