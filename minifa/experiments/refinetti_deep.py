@@ -65,7 +65,7 @@ TOP_FIRST_BAND = (-0.8, 0.15)
 TOP_FIRST_PER_EXAMPLE = Known("hidden 2's BP signal W₃ᵀe needs only W₃ to align with its feedback, hidden 1's "
                               "passes W₂ and W₃ as well, so alignment reaches hidden 2 first whatever the measure: "
                               "their per-example measure shows the same order",
-                              "reason and band before any run of this reading (issue 24, item 4)")
+                              "reason and band before any run of this reading (issue 24, item 4, 86095be)")
 
 # The readings of "align" (``readings``, an extent key): ``update``, cos(ΔW_l, ∇W_l) of the batch
 # update (the DFA units, before the key existed); ``per-example``, their code's measure (`delta_alignment`)
