@@ -71,8 +71,9 @@ def work(name: str, c: dict, ran: Results | None = None) -> float:
                    for net, (_, lams) in c["networks"].items() for lam in lams for p in c["widths"])
     if name == "refinetti-2021":
         return n(c["inits"]) * c["seeds"] * c["t_max"] / 1000
-    if name == "refinetti-2021-deep":
-        return n(c["activations"]) * n(c["noises"]) * n(c["rules"]) * n(c["seeds"]) * c["epochs"]
+    if name == "refinetti-2021-deep":  # + a DFA unit per further reading of "align"
+        units = n(c["rules"]) + n(c.get("readings", ["update"])) - 1
+        return n(c["activations"]) * n(c["noises"]) * units * n(c["seeds"]) * c["epochs"]
     if name == "lillicrap-2016":
         return t2_epochs(c) + synthetic_updates(c) * synthetic_cost(ran)
     raise KeyError(name)
