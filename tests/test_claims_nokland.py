@@ -25,14 +25,14 @@ def unit(final, last_train, rng):
     return {"train_error": train, "test_error": test, "stopped": stopped, "final_test_error": test[-1]}
 
 
-def synthetic(dfa_test=0.016, dfa_train=0.0, deep_train=0.0, dropout_test=0.0145, rows=fig.ROWS):
+def synthetic(dfa_test=0.016, dfa_train=0.0, deep_train=0.0, dropout_test=0.0145, rows=fig.ROWS, epochs=299):
     rng, units = np.random.default_rng(2), {}
     for r in rows:
         for rule in r["rules"]:
             final = {"bp": 0.015, "fa": 0.016}.get(rule, dropout_test if r["name"] == "2x800 tanh + dropout" else dfa_test)
             last = deep_train if r["name"] == "100x240 tanh" else dfa_train if rule == "dfa" else 0.0
             units[f"{r['name']}_{rule}"] = ({"row": r["name"], "rule": rule}, unit(final, last, rng))
-    return claims(results("nokland-2016", {"rows": rows}, units))
+    return claims(results("nokland-2016", {"rows": rows, "epochs": epochs}, units))
 
 
 def test_claims_hold_on_the_papers_picture():
@@ -66,6 +66,24 @@ def test_claims_of_rows_not_run_are_left_out():
                                           "DFA's test error is almost BP's on every network",
                                           "DFA with dropout reaches about 1.45 % test error"]  # no 100-layer row
     assert "2x800 tanh + dropout" not in find(out, "almost BP").measured  # its BP did not run in the cut
+
+
+def test_a_cut_profile_declares_its_disagreements_and_bands_them():
+    """Under the 30-epoch cut (declared before the long data) each "no" is "as declared" while
+    it stays in its band, and fails outside it; his full schedule declares nothing."""
+    from minifa.experiments import nokland_2016_claims as c
+
+    slow = dict(dfa_test=0.026, dfa_train=0.02, dropout_test=0.021, rows=fig.CUT)
+    inside = synthetic(**slow, epochs=30)
+    assert [(x.holds, x.as_declared) for x in inside] == [(False, True)] * 3
+    assert all(x.known.reason == c.CUT.reason for x in inside)
+    assert all(x.known is None for x in synthetic(**slow))  # 299 epochs: no cut, undeclared "no"s
+    for broken, statement in [(dict(dfa_train=0.05), "fits"), (dict(dfa_test=0.04), "almost BP"),
+                              (dict(dropout_test=0.03), "dropout")]:
+        out = find(synthetic(**{**slow, **broken}, epochs=30), statement)
+        assert not out.holds and not out.as_declared and out.unexpected, statement
+    out = find(synthetic(**{**slow, "dfa_train": 0.04}, epochs=30), "fits")  # 4 %: outside 3 %, inside the dropout row's 6 %
+    assert not out.known.band[0] and out.known.band[1].endswith("fails 2x800 tanh: mean + 2 SE 0.0401 < 0.03")
 
 
 # --- the loop ------------------------------------------------------------------------------------

@@ -8,12 +8,29 @@ from __future__ import annotations
 import numpy as np
 
 from .compare import Stat, below, each, unpaired
-from .framework import Claim
+from .framework import Claim, Known, banded
 
 FIT = 0.005  # training error at a member's last epoch: "fits the training set" (0.5 %)
 CLOSE = 0.005  # DFA − BP test error: "almost as good as back-propagation" (0.5 points)
 DROPOUT_PAPER, DROPOUT_SLACK = 0.0145, 0.003  # the abstract's 1.45 %, + 0.3 points for our deviations
 DEEP, DROPOUT = "100x240 tanh", "2x800 tanh + dropout"
+PAPER_EPOCHS = 299  # his longest run; a profile with fewer epochs is a cut of his schedule
+
+# Declared before the long run's data (issue 26): what the 30-epoch cut (``long``) can leave
+# undone. His lr 1e-4 is slow: the quick run's one epoch leaves BP at 9.0 % test error and DFA
+# at 20.5 % training error, and his runs went on until the EMA of the training error was 0.01 %
+# (up to 299 epochs). Each band still fails a rule that stopped learning.
+CUT = Known("the profile stops long before his up-to-299 epochs (long: 30) at his slow lr 1e-4 (RMSprop): fitting, DFA's "
+            "closeness to BP and the dropout row's 1.45 % are judged long before his runs ended",
+            "reason and band before the long data (issue 26)")
+# Bands (mean + 2 SE below): last-epoch training error (dropout on in that row) 3 %, 6 % with dropout;
+# DFA − BP 1.5 points; the dropout row's test error 2.5 %.
+CUT_FIT, CUT_FIT_DROPOUT, CUT_CLOSE, CUT_DROPOUT = 0.03, 0.06, 0.015, 0.025
+
+
+def cut(results) -> bool:
+    """Whether the profile stops before his schedule ended (CUT applies)."""
+    return results.config["epochs"] < PAPER_EPOCHS
 
 
 def last_train_error(unit) -> np.ndarray:
@@ -31,10 +48,13 @@ def fits(results) -> list[Claim]:
     if not names:
         return []
     errors = {r: Stat.of(last_train_error(results.unit(row=r, rule="dfa"))) for r in names}
+    bounds = {r: CUT_FIT_DROPOUT if r == DROPOUT else CUT_FIT for r in names}
+    band = lambda: each({r: below(s, bounds[r]) for r, s in errors.items()}, "the cut's band: mean + 2 SE below")
     return [Claim.checked("T1", "DFA fits the training set on every MNIST network",
                           f"\"able to fit the training set on all experiments performed on MNIST\"; last-epoch training "
                           f"error < {100 * FIT:g} % (our choice)", "; ".join(f"{r}: {s}" for r, s in errors.items()),
-                          each({r: below(s, FIT) for r, s in errors.items()}, "mean + 2 SE below the bound"))]
+                          each({r: below(s, FIT) for r, s in errors.items()}, "mean + 2 SE below the bound"),
+                          banded(CUT if cut(results) else None, band))]
 
 
 def deep(results) -> list[Claim]:
@@ -53,9 +73,11 @@ def close_to_bp(results) -> list[Claim]:
     final = {r: {x: Stat.of(results.unit(row=r, rule=x)["final_test_error"]) for x in ("bp", "dfa")} for r in names}
     gaps = {r: unpaired(f["dfa"], f["bp"]) for r, f in final.items()}
     shown = "; ".join(f"{r}: BP {f['bp']}, DFA {f['dfa']}" for r, f in final.items())
+    band = lambda: each({r: below(g, CUT_CLOSE) for r, g in gaps.items()}, "the cut's band: mean + 2 SE of DFA − BP below")
     return [Claim.checked("T1", "DFA's test error is almost BP's on every network",
                           f"\"almost as good as those obtained with back-propagation\"; DFA − BP < {100 * CLOSE:g} points "
-                          "(our choice)", shown, each({r: below(g, CLOSE) for r, g in gaps.items()}, "mean + 2 SE of DFA − BP"))]
+                          "(our choice)", shown, each({r: below(g, CLOSE) for r, g in gaps.items()}, "mean + 2 SE of DFA − BP"),
+                          banded(CUT if cut(results) else None, band))]
 
 
 def dropout(results) -> list[Claim]:
@@ -65,7 +87,8 @@ def dropout(results) -> list[Claim]:
     bound = DROPOUT_PAPER + DROPOUT_SLACK
     return [Claim.checked("T1", "DFA with dropout reaches about 1.45 % test error",
                           f"1.45 % (abstract); ours < {100 * bound:.2f} % (+{100 * DROPOUT_SLACK:g} points for the declared "
-                          "deviations: no input dropout, no validated decay; our choice)", f"DFA {error}", below(error, bound))]
+                          "deviations: no input dropout, no validated decay; our choice)", f"DFA {error}", below(error, bound),
+                          banded(CUT if cut(results) else None, lambda: below(error, CUT_DROPOUT)))]
 
 
 def claims(results) -> list[Claim]:
