@@ -22,7 +22,7 @@ PAPER_EPOCHS = 299  # his longest run; a profile with fewer epochs is a cut of h
 # (up to 299 epochs). Each band still fails a rule that stopped learning.
 CUT = Known("the profile stops long before his up-to-299 epochs (long: 30) at his slow lr 1e-4 (RMSprop): fitting, DFA's "
             "closeness to BP and the dropout row's 1.45 % are judged long before his runs ended",
-            "reason and band before the long data (issue 26)")
+            "reason and band before the long data (issue 26, 193120a)")
 # Bands (mean + 2 SE below): last-epoch training error (dropout on in that row) 3 %, 6 % with dropout;
 # DFA − BP 1.5 points; the dropout row's test error 2.5 %.
 CUT_FIT, CUT_FIT_DROPOUT, CUT_CLOSE, CUT_DROPOUT = 0.03, 0.06, 0.015, 0.025
