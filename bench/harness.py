@@ -144,7 +144,7 @@ def _round(cases, steps, order, block: int, settle: float, times) -> None:
         for name in order:
             case, step = cases[name], steps[name]
             if case.peer != peer:
-                time.sleep(settle)
+                _settle(settle)
                 peer = case.peer
             start = time.perf_counter()
             for _ in range(block):
@@ -155,6 +155,14 @@ def _round(cases, steps, order, block: int, settle: float, times) -> None:
                 times[name].append(elapsed / block / case.networks)
     finally:
         gc.enable()
+
+
+def _settle(seconds: float) -> None:
+    """Wait ``seconds`` between minifa and PyTorch cases (its OpenMP threads stop spinning),
+    busily: a sleep lets the core clock down, which biased the case after the wait by 20-40 %."""
+    end = time.perf_counter() + seconds
+    while time.perf_counter() < end:
+        pass
 
 
 def rows(times: dict, scale: float = 1.0, flops: Callable[[str], float] | None = None) -> dict:
