@@ -2,8 +2,9 @@
 version or the standard-API one, which every other namespace (CuPy, array-api-strict) uses;
 and ``descend``, the plain SGD step with weight decay, which both versions share.
 
-- ``gemm_update``: the fused weight update ``W ← W − η (δ xᵀ + λ W)``; on NumPy one BLAS
-  ``gemm`` with ``alpha = −η``, ``beta = 1 − ηλ`` straight into ``W``.
+- ``gemm_into``: ``C ← α δ xᵀ + β C`` with one β per member; on NumPy one BLAS ``gemm``
+  straight into ``C``. ``gemm_update``, the fused weight update ``W ← W − η (δ xᵀ + λ W)``,
+  is it with ``α = −η``, ``β = 1 − ηλ``; momentum's velocity ``v ← ρ v + η δ xᵀ`` likewise.
 - ``add_scaled``: ``W ← W + α u`` with one α per member; on NumPy one BLAS ``axpy`` per
   member (no ``α u`` temporary: one pass over ``W`` and ``u``).
 - ``take_last``: the samples of a features × samples array (rows of a transposed one).
@@ -50,6 +51,13 @@ class ArrayOps:
         ``weight_decay`` λ is a float or an (R, 1, 1) array of per-member decays (``sgd_step``)."""
         return descend(w, delta @ self.xp.matrix_transpose(x), lr, weight_decay)
 
+    def gemm_into(self, c, delta, x, alpha: float, beta):
+        """``alpha δ xᵀ + beta c`` for ``c`` (R, out, in), ``δ`` and ``x`` as ``gemm_update``'s,
+        ``beta`` a float or (R, 1, 1), in place where the namespace allows; returns the result."""
+        c *= beta
+        c += alpha * (delta @ self.xp.matrix_transpose(x))
+        return c
+
     def add_scaled(self, w, u, alpha):
         """``w + alpha u`` for ``w``, ``u`` (R, out, in) and ``alpha`` a float or (R, 1, 1),
         in place where the namespace allows; returns the result."""
@@ -75,19 +83,32 @@ class NumpyOps(ArrayOps):
     is in place. What BLAS cannot take as it is (a strided ``w``, other dtypes) falls back."""
 
     def gemm_update(self, w, delta, x, lr: float, weight_decay=0.0):
-        routine = (_numpy_blas("gemm") or {}).get(w.dtype.char)
-        arrays = (w, delta, x)
-        if routine is None or not (w.flags.c_contiguous and w.flags.writeable and w.size and delta.shape[-1]
-                                   and all(type(a) is np.ndarray and a.dtype == w.dtype for a in arrays)):
+        betas = 1.0 - lr * np.asarray(weight_decay, dtype=float)
+        if not self._gemm_into(w, delta, x, -float(lr), betas):
             return super().gemm_update(w, delta, x, lr, weight_decay)
-        betas = 1.0 - lr * np.broadcast_to(np.asarray(weight_decay, dtype=float).reshape(-1), w.shape[:1])
-        if x.ndim == 2 and delta.flags.c_contiguous and np.all(betas == betas[0]):
-            rows = w.shape[0] * w.shape[1]  # shared input, one decay: all members in one call
-            _gemm(routine, delta.reshape(rows, -1), x.T, w.reshape(rows, -1), -float(lr), float(betas[0]))
-        else:
-            for r in range(w.shape[0]):
-                _gemm(routine, delta[r], (x if x.ndim == 2 else x[r]).T, w[r], -float(lr), float(betas[r]))
         return w
+
+    def gemm_into(self, c, delta, x, alpha: float, beta):
+        if not self._gemm_into(c, delta, x, float(alpha), np.asarray(beta, dtype=float)):
+            return super().gemm_into(c, delta, x, alpha, beta)
+        return c
+
+    @staticmethod
+    def _gemm_into(c, delta, x, alpha: float, beta: np.ndarray) -> bool:
+        """``c ← alpha δ xᵀ + beta c`` by BLAS, if it can take the arrays as they are (a
+        strided ``c`` or other dtypes cannot); whether it did."""
+        routine = (_numpy_blas("gemm") or {}).get(c.dtype.char)
+        if routine is None or not (c.flags.c_contiguous and c.flags.writeable and c.size and delta.shape[-1]
+                                   and all(type(a) is np.ndarray and a.dtype == c.dtype for a in (c, delta, x))):
+            return False
+        betas = np.broadcast_to(beta.reshape(-1), c.shape[:1])
+        if x.ndim == 2 and delta.flags.c_contiguous and np.all(betas == betas[0]):
+            rows = c.shape[0] * c.shape[1]  # shared input, one beta: all members in one call
+            _gemm(routine, delta.reshape(rows, -1), x.T, c.reshape(rows, -1), alpha, float(betas[0]))
+        else:
+            for r in range(c.shape[0]):
+                _gemm(routine, delta[r], (x if x.ndim == 2 else x[r]).T, c[r], alpha, float(betas[r]))
+        return True
 
     def add_scaled(self, w, u, alpha):
         routine = (_numpy_blas("axpy") or {}).get(w.dtype.char)

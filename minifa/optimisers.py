@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import choose
 from .fastpaths import ops
-from .network import Params, Update, sgd_step
+from .network import Cache, LayerStep, Params, Update, sgd_step, sgd_step_factored
 from .options import Option, check_options
 
 
@@ -41,7 +41,7 @@ class Optimiser:
     options: ClassVar[dict[str, Option]] = {}
     summary: ClassVar[str] = ""
     slots: ClassVar[tuple[str, ...]] = ()  # state arrays per parameter, zeros at setup
-    fuses: ClassVar[bool] = False  # factored steps W ← W − η(δxᵀ + λW) as one GEMM, ΔW never formed
+    fuses: ClassVar[bool] = False  # factored steps by one GEMM per layer (`update_factored`), ΔW never formed
 
     def __init__(self, eta: float, members: int = 1, **options: Any) -> None:
         self.eta = float(eta)
@@ -57,11 +57,7 @@ class Optimiser:
 
     def update(self, xp, state: State, params: Params, updates: list[Update | None], decays=None) -> None:
         """One step on formed updates (``update`` below)."""
-        state.t += 1
-        if self.per_member and self.hyper is self.settings:  # on the parameters' device, once
-            like = params.weights[0]
-            self.hyper = {k: xp.asarray(v.reshape(-1, 1, 1), dtype=like.dtype, device=like.device)
-                          if isinstance(v, np.ndarray) else v for k, v in self.settings.items()}
+        self._start(xp, state, params)
         for l, u in enumerate(updates):
             if u is None:
                 continue
@@ -70,6 +66,19 @@ class Optimiser:
             params.weights[l] = self._descend(xp, state, f"W{l + 1}", params.weights[l], dw)
             if u.bias is not None:
                 params.biases[l] = self._descend(xp, state, f"b{l + 1}", params.biases[l], u.bias)
+
+    def update_factored(self, xp, state: State, params: Params, cache: Cache, steps: list[LayerStep | None],
+                        decays=None) -> None:
+        """(``fuses``) one step on factored updates ``ΔW = δ xᵀ + c·u``, as ``update`` up to rounding."""
+        raise NotImplementedError(f"optimiser {self.name!r} does not fuse factored steps")
+
+    def _start(self, xp, state: State, params: Params) -> None:
+        """A step begins: ``t`` counts it; per-member settings go to the parameters' device, once."""
+        state.t += 1
+        if self.per_member and self.hyper is self.settings:
+            like = params.weights[0]
+            self.hyper = {k: xp.asarray(v.reshape(-1, 1, 1), dtype=like.dtype, device=like.device)
+                          if isinstance(v, np.ndarray) else v for k, v in self.settings.items()}
 
     def _descend(self, xp, state: State, name: str, x, dx):
         """``x ← x − dx′`` and the slots, in place, block by block on NumPy (`fastpaths`;
@@ -100,18 +109,40 @@ class Descent(Optimiser):
     def update(self, xp, state, params, updates, decays=None):
         sgd_step(params, updates, self.eta, decays)
 
+    def update_factored(self, xp, state, params, cache, steps, decays=None):
+        sgd_step_factored(xp, params, cache, steps, self.eta, decays)
+
 
 RHO = Option(0.9, "momentum / decay ρ", within=(0, 1), per_member=True)
 
 
 class Momentum(Optimiser):
     """``v ← ρ v + η dx``, ``dx′ = v`` (η inside the velocity; PyTorch's SGD momentum puts it
-    outside, equal while η is constant)."""
+    outside, equal while η is constant). Factored steps (``fuses``): ``v ← ρ v + η δ xᵀ`` is one
+    GEMM into ``v`` (``gemm_into``), then ``+ η (c·u + λ W)`` and ``W ← W − v``: ΔW is never formed."""
 
     name = "momentum"
     options = {"rho": RHO}
     summary = "SGD with momentum: v <- rho v + lr dx, x <- x - v (Flux's Momentum, default lr 0.01)"
     slots = ("v",)
+    fuses = True
+
+    def update_factored(self, xp, state, params, cache, steps, decays=None):
+        self._start(xp, state, params)
+        fast, rho = ops(xp), self.hyper["rho"]
+        for l, step in enumerate(steps):
+            if step is None:
+                continue
+            w, v, decay = params.weights[l], state.slots[f"W{l + 1}/v"], 0.0 if decays is None else decays[l]
+            v = state.slots[f"W{l + 1}/v"] = fast.gemm_into(v, step.delta, cache.inputs[l], self.eta, rho)
+            if step.extra is not None:
+                v = fast.add_scaled(v, step.extra, self.eta * step.scale)
+            if not isinstance(decay, float) or decay:
+                v = fast.add_scaled(v, w, self.eta * decay)
+            params.weights[l] = fast.add_scaled(w, v, -1.0)
+            if params.biases is not None:
+                bias = xp.sum(step.delta, axis=-1, keepdims=True) if step.bias is None else step.bias
+                params.biases[l] = self._descend(xp, state, f"b{l + 1}", params.biases[l], bias)
 
     def apply(self, xp, slots, x, dx, t):
         v = slots["v"]

@@ -19,7 +19,7 @@ from .errors import DivergenceError
 from .losses import accuracy
 from .metrics import (batch_loss, evaluate, factored_alignment, gradient_alignment, signal_alignment, update_norms,
                       weight_alignment)
-from .network import backpropagate, gradient, sgd_step_factored
+from .network import backpropagate, gradient
 from .optimisers import update
 from .rules import Proposal, propose
 
@@ -94,8 +94,9 @@ def train_step(run: Run, x, targets, labels, measure: bool) -> dict[str, Any]:
         metrics["accuracy"] = accuracy(xp, proposal.signal.cache.output, labels)
     if measure:
         metrics.update(step_metrics(run, proposal))
-    if proposal.steps is not None and run.optimiser.fuses:  # W ← W − η (δ xᵀ + c·u + λW): one fused GEMM per layer
-        sgd_step_factored(xp, run.params, proposal.signal.cache, proposal.steps, cfg.lr, run.weight_decay())
+    if proposal.steps is not None and run.optimiser.fuses:  # one GEMM per layer into W (sgd) or v (momentum)
+        run.optimiser.update_factored(xp, run.optimiser_state, run.params, proposal.signal.cache, proposal.steps,
+                                      run.weight_decay())
     else:  # the optimiser's step on the formed updates
         update(xp, run.optimiser, run.optimiser_state, run.params, proposal.updates(xp, run.net), run.weight_decay())
     run.rule.after_step(proposal, cfg.lr)

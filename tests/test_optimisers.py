@@ -228,3 +228,26 @@ def test_sgd_is_the_fused_step_of_before_bit_for_bit(cpu, rule):
         mf.train_step(run, x, y, None, False)
     for u, v in zip(run.params.weights + run.params.biases, ref.params.weights + ref.params.biases):
         np.testing.assert_array_equal(u, v, strict=True)
+
+
+@pytest.mark.parametrize("options", [{}, {"rho": [0.5, 0.9]}])
+@pytest.mark.parametrize("rule", ["fa", "perturbed"])
+def test_momentum_on_factored_steps_is_the_formed_step(backend, rule, options):
+    """Momentum applies factored steps as one GEMM into v, ΔW never formed
+    (``update_factored``): in float64 the same as ``update`` on the formed ΔW (to rounding),
+    with L2 decay, perturbed BP's extra term and per-member ρ."""
+    decays = [0.0, 0.01, 0.02]
+    run, data = make_run(backend, rule, "momentum", options, weight_decay=decays, dtype="float64")
+    ref, _ = make_run(backend, rule, "momentum", options, weight_decay=decays, dtype="float64")
+    x, y = backend.asarray(tiny_dataset().x_train[:, :50]), backend.asarray(tiny_dataset().y_train[:, :50])
+    for _ in range(4):
+        proposal = mf.propose(ref.rule, ref.params, x, y)
+        optimisers.update(backend.xp, ref.optimiser, ref.optimiser_state, ref.params,
+                          proposal.updates(backend.xp, ref.net), ref.weight_decay())
+        mf.train_step(run, x, y, None, False)
+    assert run.optimiser.fuses and run.optimiser_state.t == ref.optimiser_state.t == 4
+    pairs = list(zip(run.params.weights + run.params.biases, ref.params.weights + ref.params.biases))
+    pairs += [(run.optimiser_state.slots[k], v) for k, v in ref.optimiser_state.slots.items()]
+    for got, want in pairs:
+        np.testing.assert_allclose(backend.to_host(got), backend.to_host(want), rtol=1e-12, atol=1e-14)
+    assert not np.allclose(backend.to_host(run.params.weights[0]), backend.to_host(make_run(backend, rule)[0].params.weights[0]))
