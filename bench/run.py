@@ -6,7 +6,7 @@ median of its within-round ratios with a 95 % bootstrap interval, and rounds go 
 every interval is within ±``--target`` or ``--budget`` seconds are spent (`harness.py`).
 Results: the tables, the ratios with their intervals, and ``bench/results.json``, which
 records the machine (CPU, BLAS kernel, threads, torch) and the load at start and end;
-a run on a busy machine (load above the thread count) says so.
+a run on a busy machine (other work above half the threads, `machine.busy`) says so.
 
     python bench/run.py                 # at most ~8 minutes on 2 cores
     python bench/run.py --quick         # a smoke test: short budget, no bound on the intervals
