@@ -6,8 +6,8 @@ step per rule, against its GEMM floor and against PyTorch's ``nn.Conv2d`` LeNet 
   momentum 0.9, weight decay 1e-3, each rule's η and feedback), one step per call, the
   alignment metrics off (the experiment takes them every 100 steps: a step's cost is priced).
 - ``lenet_floor``: the step's im2col copies (into preallocated columns) and its GEMMs back to
-  back (forward ``W_l cols_l``, carried ``F_lᵀ δ_l`` for l ≥ 1, update ``δ_l cols_lᵀ``), no
-  elementwise work: no col2im, pooling, ReLU, loss or optimiser. FA's and BP's products; DFA's
+  back (forward ``W_l cols_l``, carried ``F_lᵀ δ_l`` for l ≥ 1, update ``δ_l cols_lᵀ``, a conv
+  layer's as ``(cols_l δ_lᵀ)ᵀ`` as ``Conv2d.weight_update`` computes it), no elementwise work: no col2im, pooling, ReLU, loss or optimiser. FA's and BP's products; DFA's
   carried products ``R_l e`` are smaller (8 MFLOP, not 38), so DFA's ratio to it flatters DFA less.
 - ``lenet_torch_bp``: ``torch.nn`` LeNet, autograd, ``optim.SGD(momentum, weight_decay)``.
 
@@ -81,16 +81,16 @@ def floor_case(batch: int = BATCH) -> Case:
         draw = lambda *shape: rng.standard_normal(shape, dtype=np.float32)  # noqa: E731
         unfold, ops = [], []
         for l, (layer, shape, out, k, m) in enumerate(layers(batch)):
-            cols = np.empty((k, m), dtype=np.float32)
-            if isinstance(layer, Conv2d):
+            cols, delta, weight = np.empty((k, m), dtype=np.float32), draw(out, m), draw(out, k)
+            if isinstance(layer, Conv2d):  # unfolded each step; its update (cols δᵀ)ᵀ as the layer's
                 c, h, w = shape
                 p, (_, ho, wo) = layer.padding, layer.out_shape(shape)
                 unfold.append((layer, shape, draw(c, h + 2 * p, w + 2 * p, batch), cols.reshape(k, ho, wo, batch)))
+                ops.append((cols, delta.T, np.empty((k, out), dtype=np.float32)))
             else:
                 cols[...] = draw(k, m)
-            delta, weight = draw(out, m), draw(out, k)
-            ops += [(weight, cols, np.empty((out, m), dtype=np.float32)),
-                    (delta, cols.T, np.empty((out, k), dtype=np.float32))]
+                ops.append((delta, cols.T, np.empty((out, k), dtype=np.float32)))
+            ops.append((weight, cols, np.empty((out, m), dtype=np.float32)))
             if l:  # every layer but the first carries its error down
                 ops.append((weight.T, delta, np.empty((k, m), dtype=np.float32)))
         products = cases.gemms(ops)
