@@ -7,8 +7,10 @@ step per rule, against its GEMM floor and against PyTorch's ``nn.Conv2d`` LeNet 
   alignment metrics off (the experiment takes them every 100 steps: a step's cost is priced).
 - ``lenet_floor``: the step's im2col copies (into preallocated columns) and its GEMMs back to
   back (forward ``W_l cols_l``, carried ``F_lᵀ δ_l`` for l ≥ 1, update ``δ_l cols_lᵀ``, a conv
-  layer's as ``(cols_l δ_lᵀ)ᵀ`` as ``Conv2d.weight_update`` computes it), no elementwise work: no col2im, pooling, ReLU, loss or optimiser. FA's and BP's products; DFA's
-  carried products ``R_l e`` are smaller (8 MFLOP, not 38), so DFA's ratio to it flatters DFA less.
+  layer's as ``(cols_l δ_lᵀ)ᵀ`` as ``Conv2d.weight_update`` computes it), no elementwise
+  work: no col2im, pooling, ReLU, loss or optimiser. FA's and BP's products; DFA's carried
+  products ``R_l e`` are fewer flops (8 MFLOP, not 38), so DFA's ratio to this floor is a
+  little below the one to a floor of its own.
 - ``lenet_torch_bp``: ``torch.nn`` LeNet, autograd, ``optim.SGD(momentum, weight_decay)``.
 
 Ratios (issue 27's targets: BP ≤ 1.5× PyTorch, FA ≤ 1.1× BP): ``lenet_bp_over_torch``,
