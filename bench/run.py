@@ -6,9 +6,11 @@ median of its within-round ratios with a 95 % bootstrap interval, and rounds go 
 every interval is within ±``--target`` or ``--budget`` seconds are spent (`harness.py`).
 Results: the tables, the ratios with their intervals, and ``bench/results.json``, which
 records the machine (CPU, BLAS kernel, threads, torch) and the load at start and end;
-a run on a busy machine (other work above half the threads, `machine.busy`) says so.
+a run on a busy machine (other work above half the threads, `machine.busy`) says so. Then the LeNet section
+(`lenet.py`: BioTorch's conv net per rule against its floor and PyTorch), its own interleave
+of at most ``--lenet-budget`` seconds.
 
-    python bench/run.py                 # at most ~8 minutes on 2 cores
+    python bench/run.py                 # at most ~11 minutes on 2 cores
     python bench/run.py --quick         # a smoke test: short budget, no bound on the intervals
 """
 
@@ -27,6 +29,7 @@ sys.path.insert(0, str(Path(__file__).resolve().parent))
 
 import cases  # noqa: E402
 import gpu  # noqa: E402
+import lenet  # noqa: E402
 from harness import EPOCH_STEPS, RATIOS, Case, chosen, interleave, needed, print_ratios, ratios, rows  # noqa: E402
 import torch_peers  # noqa: E402
 import workloads  # noqa: E402
@@ -41,6 +44,7 @@ def parse():
     p.add_argument("--block", type=int, default=10, help="steps of a case per turn (a multiple of 10: alignment every 10)")
     p.add_argument("--target", type=float, default=0.03, help="stop when every ratio's 95%% interval is within ± this")
     p.add_argument("--budget", type=float, default=420.0, help="seconds of CPU rounds at most")
+    p.add_argument("--lenet-budget", type=float, default=lenet.BUDGET_S, help="seconds of the LeNet section's rounds at most")
     p.add_argument("--members", type=int, default=4, help="ensemble size R for the ensemble case")
     p.add_argument("--data", choices=["auto", "mnist", "synthetic"], default="auto",
                    help="auto: data/mnist if present, else synthetic data of MNIST's shape")
@@ -54,7 +58,7 @@ def parse():
     p.add_argument("--out", default=str(Path(__file__).resolve().parent / "results.json"))
     args = p.parse_args()
     if args.quick:
-        args.budget = 20.0
+        args.budget, args.lenet_budget = 20.0, 10.0
     return args
 
 
@@ -108,8 +112,9 @@ def main() -> None:
     data = DeviceData.from_dataset(backend, ds, "float32")
     mnist = cpu_cases(args, ds, data, backend)  # (sets torch's threads: before machine())
     work = workloads.cases_for(data, backend)
-    table = chosen({**RATIOS, **workloads.ratio_table()}, args.ratios)
-    mnist, work = ({k: c for k, c in group.items() if k in needed(table)} for group in (mnist, work))
+    convnet = lenet.section_cases(data, ds, backend, torch=not args.no_torch)
+    table = chosen({**RATIOS, **workloads.ratio_table(), **lenet.RATIOS}, args.ratios)
+    mnist, work, convnet = ({k: c for k, c in group.items() if k in needed(table)} for group in (mnist, work, convnet))
     info = machine()
     print(f"bench: {info['cpu']} ({info['blas_kernel']}), {info['cores_usable']} cores, "
           f"BLAS threads {info['blas_threads']}, data {data_name}, load {info['load_average_start'][0]:.2f}, "
@@ -118,7 +123,8 @@ def main() -> None:
         print(f"bench: WARNING: {busy(info)}", flush=True)
     if not torch_peers.available() and not args.no_torch:
         print("bench: PyTorch not installed: peers skipped (pip install -e '.[bench]' adds torch)", flush=True)
-    times = interleave({**mnist, **work}, table, args.budget, args.block, args.target)
+    times = interleave({**mnist, **work}, table, args.budget, args.block, args.target) if mnist or work else {}
+    lenet_result = lenet.run(convnet, args.lenet_budget, args.block, args.target, table)
     cpu_rows = rows({k: times[k] for k in mnist}, EPOCH_STEPS, flops)
     work_rows = rows({k: times[k] for k in work})
     spread = ratios(times, table)
@@ -131,7 +137,7 @@ def main() -> None:
                          "interval": "95 % percentile bootstrap of the median of within-round ratios",
                          "data": data_name, "members": args.members},
               "machine": info, "gemm_gflop_per_epoch": {r: cases.step_flops(r) * EPOCH_STEPS / 1e9 for r in ("fa", "dfa")},
-              "cpu": cpu_rows, "workloads": work_rows, "memory": memory, "gpu": gpu_result,
+              "cpu": cpu_rows, "workloads": work_rows, "lenet": lenet_result, "memory": memory, "gpu": gpu_result,
               "ratios": {k: v["median"] for k, v in spread.items()}, "ratio_spread": spread,
               "wall_s": time.perf_counter() - started}
     Path(args.out).write_text(json.dumps(result, indent=2))
@@ -144,6 +150,8 @@ def main() -> None:
     else:
         print(f"GPU: {gpu_result.get('skipped')}")
     print_rows(work_rows, "workloads (seconds per step and network)", "s/step")
+    print_rows(lenet_result["rows"], f"LeNet (seconds per epoch of {lenet.EPOCH_STEPS} steps, batch {lenet.BATCH})", "s/epoch")
+    print_ratios(lenet_result["ratio_spread"])
     print_rows(cpu_rows, "CPU (seconds per network-epoch)", "s/network-epoch")
     print_ratios(spread)
     print(f"\nwrote {args.out} in {result['wall_s']:.0f} s; load {info['load_average_start'][0]:.2f} at start, "

@@ -7,6 +7,7 @@ kind (a fresh permutation per epoch). Torch is row-major and batch-first, so a b
   most published FA code looks like.
 - ``fused``: hand-written FA, no autograd: ``addmm`` forward, in-place ``tanh_``, the error
   by hand and in-place ``addmm_(…, alpha=-lr)`` weight updates: the fastest PyTorch we know.
+- ``lenet``: BioTorch's MNIST LeNet as ``torch.nn`` layers with BP, for `lenet.py`.
 
 ``available()`` is False when torch is not installed (``pip install -e '.[bench]'``).
 """
@@ -108,6 +109,29 @@ def fused_case(ds, sizes, batch: int, lr: float, device: str = "cpu"):
                 weights[l].addmm_(delta.t(), acts[l], alpha=-lr)
                 biases[l].sub_(delta.sum(0), alpha=lr)
                 delta = below
+        return step
+    return make
+
+
+def lenet_case(ds, batch: int, lr: float, momentum: float, weight_decay: float, device: str = "cpu"):
+    """``make() -> step``: one BP step of BioTorch's ``LeNetMNIST`` (``nn.Conv2d`` 6@5×5 with
+    padding 2 on 28 × 28, max-pool 2, 16@5×5, max-pool 2, 120@5×5, 84, 10, ReLU), NCHW,
+    ``F.cross_entropy``, ``optim.SGD`` with ``momentum`` and ``weight_decay``."""
+    def make():
+        nn = torch.nn
+        torch.manual_seed(0)
+        net = nn.Sequential(nn.Conv2d(1, 6, 5, padding=2), nn.ReLU(), nn.MaxPool2d(2), nn.Conv2d(6, 16, 5), nn.ReLU(),
+                            nn.MaxPool2d(2), nn.Conv2d(16, 120, 5), nn.ReLU(), nn.Flatten(), nn.Linear(120, 84),
+                            nn.ReLU(), nn.Linear(84, 10)).to(device)
+        opt = torch.optim.SGD(net.parameters(), lr=lr, momentum=momentum, weight_decay=weight_decay)
+        batches = _batches(ds, device, batch)
+
+        def step():
+            x, labels = next(batches)
+            loss = torch.nn.functional.cross_entropy(net(x.view(-1, 1, 28, 28)), labels)
+            opt.zero_grad(set_to_none=True)
+            loss.backward()
+            opt.step()
         return step
     return make
 

@@ -80,6 +80,10 @@ class Cache(NamedTuple):
     output: Any  # z = output_scale · h_{L-1}
     masks: list[Any] | None = None  # m_l: x_{l+1} = m_l ⊙ f(h_l) under dropout (`minifa.dropout`)
 
+    def weight_update(self, xp, l: int, delta):
+        """``ΔW_l = δ_l x_lᵀ`` (a ``Chain``'s cache asks layer l for its own orientation)."""
+        return delta @ xp.matrix_transpose(self.inputs[l])
+
 
 class Update(NamedTuple):
     """One layer's update (the quantity subtracted, times η): ``ΔW = δ xᵀ``, ``Δb = Σ_batch δ``."""
@@ -185,7 +189,7 @@ def direct_deltas(xp, net: Network, cache: Cache, e, signals: list[Any]) -> list
 
 def layer_update(xp, cache: Cache, l: int, delta, bias: bool) -> Update:
     """``ΔW_l = δ_l x_lᵀ`` and ``Δb_l = Σ_batch δ_l`` (Zygote's ``unbroadcast``)."""
-    weight = delta @ xp.matrix_transpose(cache.inputs[l])
+    weight = cache.weight_update(xp, l, delta)
     return Update(weight, xp.sum(delta, axis=-1, keepdims=True) if bias else None)
 
 

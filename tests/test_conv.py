@@ -84,6 +84,18 @@ def test_col2im_is_the_adjoint_of_im2col(backend, stride, padding):
     assert np.sum(cols * g) == pytest.approx(np.sum(x * back), rel=1e-12)
 
 
+def test_the_conv_update_is_delta_cols_transposed_bit_for_bit():
+    """``(cols δᵀ)ᵀ`` is ``δ colsᵀ`` exactly on LeNet's conv shapes (float32, one and two
+    members): the faster orientation changes no bit of training (BLAS's dot products over M)."""
+    rng = np.random.default_rng(2)
+    for out, k, m in [(6, 25, 28 * 28 * 8), (16, 150, 10 * 10 * 8)]:
+        for lead in ((), (2,)):
+            delta = rng.standard_normal(lead + (out, m), dtype=np.float32)
+            cols = rng.standard_normal(lead + (k, m), dtype=np.float32)
+            dw = Conv2d(out, 5).weight_update(np, delta, cols)
+            assert np.array_equal(dw, delta @ np.swapaxes(cols, -1, -2))
+
+
 @pytest.mark.parametrize("pool", ["max", "avg"])
 @pytest.mark.parametrize("activation", ["tanh", "sigmoid"])
 def test_bp_through_conv_pool_flatten_matches_central_differences(backend, pool, activation):

@@ -120,3 +120,43 @@ def test_the_papers_workloads_run_beside_their_floors(bench, cpu, monkeypatch):
     ratios = bench.harness.ratios(times, workloads.ratio_table())
     assert set(ratios) == set(workloads.ratio_table()) and all(v["median"] > 0 for v in ratios.values())
     assert factories["minifa_perturbed_unit"].networks == len(workloads.PERTURBED_ALIGNMENTS)
+
+
+def test_the_lenet_floor_counts_the_layers_flops(bench):
+    """LeNet at batch 64, (out, K, M) per layer: conv1 (6, 25, 28·28·64), conv2 (16, 150,
+    10·10·64), conv3 (120, 400, 64), fc (84, 120, 64), (10, 84, 64). Forward and update each
+    2·Σ out·K·M = 2 · 26,657,280; carried down (not through conv1) 2 · 19,130,880: 144.9 MFLOP."""
+    import lenet
+
+    forward = 6 * 25 * 50176 + 16 * 150 * 6400 + 120 * 400 * 64 + 84 * 120 * 64 + 10 * 84 * 64
+    carried = forward - 6 * 25 * 50176
+    assert forward == 26_657_280 and carried == 19_130_880
+    assert lenet.step_flops() == 2 * (2 * forward + carried) == 144_890_880
+    assert lenet.EPOCH_STEPS == 938 and set(lenet.RULES) == {"bp", "fa", "dfa", "usf", "frsf", "brsf"}
+
+
+def test_the_lenet_floor_unfolds_as_the_layer_does(bench):
+    """The floor's im2col into preallocated columns is ``Conv2d.columns``, bit for bit."""
+    import lenet
+
+    rng = np.random.default_rng(0)
+    for layer, shape, _, k, m in lenet.layers(batch=3):
+        if isinstance(layer, mf.layers.Conv2d):
+            x = rng.standard_normal((*shape, 3), dtype=np.float32)
+            p = layer.padding
+            cols = np.empty((k, *layer.out_shape(shape)[1:], 3), dtype=np.float32)
+            lenet.im2col(layer, shape, np.pad(x, ((0, 0), (p, p), (p, p), (0, 0))), cols)
+            assert np.array_equal(cols.reshape(k, m), layer.columns(np, x, shape))
+
+
+def test_the_lenet_section_runs(bench, cpu):
+    """A smoke run of the section on toy data: every case times, every ratio has a value."""
+    import lenet
+    import torch_peers
+
+    ds, data = toy_data(cpu, bench)
+    timed = lenet.section_cases(data, ds, cpu)
+    result = lenet.run(timed, budget_s=0.0, block=1, target=100.0, log=lambda msg: None)
+    names = set(lenet.RATIOS) if torch_peers.available() else set(lenet.RATIOS) - {"lenet_bp_over_torch"}
+    assert set(result["ratios"]) == names and all(v > 0 for v in result["ratios"].values())
+    assert set(result["rows"]) == set(timed) and result["config"]["epoch_steps"] == 938

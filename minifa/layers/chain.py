@@ -29,7 +29,8 @@ TRAINABLE = (Dense, Conv2d)
 
 class ChainCache(NamedTuple):
     """``network.Cache``'s fields (``inputs`` are the GEMM inputs ``cols_l``), plus what the
-    backward pass of a chain needs: ``values`` f(h_l) and each passive layer's ``keeps``."""
+    backward pass of a chain needs: ``values`` f(h_l) and each passive layer's ``keeps``, and
+    the ``trainable`` layers, whose products ``δ_l cols_lᵀ`` each orients its own way."""
 
     inputs: list[Any]
     pre: list[Any]
@@ -37,6 +38,11 @@ class ChainCache(NamedTuple):
     values: list[Any]
     keeps: list[list[Any]]
     masks: None = None  # no dropout in a chain
+    trainable: tuple[Any, ...] = ()
+
+    def weight_update(self, xp, l: int, delta):
+        """``ΔW_l = δ_l cols_lᵀ``, as layer l computes it."""
+        return self.trainable[l].weight_update(xp, delta, self.inputs[l])
 
 
 @dataclass(frozen=True)
@@ -122,7 +128,7 @@ def forward(xp, net: Chain, params, x) -> ChainCache:
             kept.append(keep)
         keeps.append(kept)
     out = pre[-1] if net.output_scale == 1.0 else net.output_scale * pre[-1]
-    return ChainCache(inputs, pre, out, values, keeps)
+    return ChainCache(inputs, pre, out, values, keeps, trainable=tuple(layer for layer, _, _ in net.groups))
 
 
 def hidden_error(xp, net: Chain, cache: ChainCache, carried, l: int):

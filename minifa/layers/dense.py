@@ -22,6 +22,10 @@ class Dense:
     def columns(self, xp, x, shape):
         return x
 
+    def weight_update(self, xp, delta, x):
+        """``ΔW = δ xᵀ``."""
+        return delta @ xp.matrix_transpose(x)
+
     def input_grad(self, xp, carried, shape):
         """``∂L/∂x = Fᵀ δ``, already the input's shape."""
         return carried
