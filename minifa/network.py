@@ -84,6 +84,11 @@ class Cache(NamedTuple):
         """``ΔW_l = δ_l x_lᵀ`` (a ``Chain``'s cache asks layer l for its own orientation)."""
         return delta @ xp.matrix_transpose(self.inputs[l])
 
+    def accumulate(self, xp, l: int, c, delta, alpha: float, beta):
+        """``c ← α δ_l x_lᵀ + β c`` without forming ``δ_l x_lᵀ`` (one BLAS ``gemm`` into ``c``
+        on NumPy); ``β`` a float or (R, 1, 1). Returns ``c``."""
+        return ops(xp).gemm_into(c, delta, self.inputs[l], alpha, beta)
+
 
 class Update(NamedTuple):
     """One layer's update (the quantity subtracted, times η): ``ΔW = δ xᵀ``, ``Δb = Σ_batch δ``."""

@@ -119,7 +119,7 @@ RHO = Option(0.9, "momentum / decay ρ", within=(0, 1), per_member=True)
 class Momentum(Optimiser):
     """``v ← ρ v + η dx``, ``dx′ = v`` (η inside the velocity; PyTorch's SGD momentum puts it
     outside, equal while η is constant). Factored steps (``fuses``): ``v ← ρ v + η δ xᵀ`` is one
-    GEMM into ``v`` (``gemm_into``), then ``+ η (c·u + λ W)`` and ``W ← W − v``: ΔW is never formed."""
+    GEMM into ``v`` (``Cache.accumulate``), then ``+ η (c·u + λ W)`` and ``W ← W − v``: ΔW is never formed."""
 
     name = "momentum"
     options = {"rho": RHO}
@@ -134,7 +134,7 @@ class Momentum(Optimiser):
             if step is None:
                 continue
             w, v, decay = params.weights[l], state.slots[f"W{l + 1}/v"], 0.0 if decays is None else decays[l]
-            v = state.slots[f"W{l + 1}/v"] = fast.gemm_into(v, step.delta, cache.inputs[l], self.eta, rho)
+            v = state.slots[f"W{l + 1}/v"] = cache.accumulate(xp, l, v, step.delta, self.eta, rho)
             if step.extra is not None:
                 v = fast.add_scaled(v, step.extra, self.eta * step.scale)
             if not isinstance(decay, float) or decay:

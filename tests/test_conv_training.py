@@ -100,3 +100,24 @@ def test_to_torch_refuses_a_conv_chain_in_one_line():
     run, _ = make_run("bp")
     with pytest.raises(ConfigError, match="dense networks only"):
         to_torch(run)
+
+
+@pytest.mark.parametrize("rule", ["bp", "fa"])
+def test_momentum_on_a_chain_is_the_formed_step(rule):
+    """Momentum on factored chain steps (``ChainCache.accumulate``: ΔW in each layer's own
+    orientation, folded into v) equals ``update`` on the formed ΔW in float64, decay included."""
+    from minifa import optimisers
+
+    run, data = make_run(rule, dtype="float64", optimizer="momentum", weight_decay=1e-3, metrics_every=0)
+    ref, _ = make_run(rule, dtype="float64", optimizer="momentum", weight_decay=1e-3, metrics_every=0)
+    x, y = data.x_train[:, :16], data.y_train[:, :16]
+    for _ in range(3):
+        proposal = mf.propose(ref.rule, ref.params, x, y)
+        optimisers.update(np, ref.optimiser, ref.optimiser_state, ref.params, proposal.updates(np, ref.net),
+                          ref.weight_decay())
+        mf.train_step(run, x, y, None, False)
+    for got, want in zip(run.params.weights + run.params.biases, ref.params.weights + ref.params.biases):
+        np.testing.assert_allclose(got, want, rtol=1e-12, atol=1e-15)
+    for key, slot in ref.optimiser_state.slots.items():
+        np.testing.assert_allclose(run.optimiser_state.slots[key], slot, rtol=1e-12, atol=1e-15)
+    assert not np.allclose(run.params.weights[0], make_run(rule)[0].params.weights[0])

@@ -44,6 +44,13 @@ class ChainCache(NamedTuple):
         """``ΔW_l = δ_l cols_lᵀ``, as layer l computes it."""
         return self.trainable[l].weight_update(xp, delta, self.inputs[l])
 
+    def accumulate(self, xp, l: int, c, delta, alpha: float, beta):
+        """``c ← α ΔW_l + β c`` with ΔW_l formed in layer l's orientation: a chain's weights
+        are small, and a GEMM into ``c`` would take the long columns the slow way round."""
+        c *= beta
+        c += alpha * self.weight_update(xp, l, delta)
+        return c
+
 
 @dataclass(frozen=True)
 class Chain:
