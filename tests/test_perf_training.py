@@ -7,7 +7,7 @@ import numpy as np
 import pytest
 
 import minifa as mf
-from minifa import fastpaths, metrics, training
+from minifa import fastpaths, metrics, optimisers
 from minifa.network import sgd_step, updates_from_steps
 
 from .conftest import host, tiny_dataset
@@ -28,9 +28,9 @@ def _train(backend, plain: bool, monkeypatch, dtype="float64", epochs=2, **kw):
     kw.setdefault("rule", "fa")
     with monkeypatch.context() as m:
         if plain:
-            m.setattr(training, "sgd_step_factored", formed_step)
+            m.setattr(optimisers, "sgd_step_factored", formed_step)  # what sgd's update_factored calls
             m.setattr(metrics, "_gram_pays", lambda *a: False)
-            for name in ("gemm_update", "flush_subnormals"):
+            for name in ("gemm_update", "gemm_into", "flush_subnormals"):
                 m.setattr(fastpaths.NumpyOps, name, getattr(fastpaths.ArrayOps, name))
         cfg = mf.Config(layers=SIZES, dtype=dtype, batch_size=32, lr=0.1, metrics_every=1, seeds=[3, 5], **kw)
         run = mf.build(cfg, backend)
