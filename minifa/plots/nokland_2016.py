@@ -27,12 +27,14 @@ def table(ax, results) -> None:
 
 def curves(ax, results, name: str) -> None:
     """``name`` (%) by epoch, mean ± sd over seeds, for every unit (members that stopped drop out)."""
+    dropout = {r["name"]: r["dropout"] for r in results.config["rows"]}
     for key in results.select():
         params, values = results.params[key], 100 * results.units[key][name]
         first = 1 if name == "train_error" else 0
         x, colour = np.arange(first, first + values.shape[0]), COLOURS[params["rule"]]
         mean, sd = np.nanmean(values, axis=1), np.nanstd(values, axis=1)
-        ax.plot(x, mean, "o-", ms=3, color=colour, label=f"{params['row']} {params['rule'].upper()}")
+        style = "o--" if dropout[params["row"]] else "o-"  # a dropout row beside its plain row, same rule colour
+        ax.plot(x, mean, style, ms=3, color=colour, label=f"{params['row']} {params['rule'].upper()}")
         ax.fill_between(x, mean - sd, mean + sd, color=colour, alpha=0.2)
     ax.set_yscale("log")
     ax.legend(fontsize=6)
