@@ -234,6 +234,11 @@ def updates_from_steps(xp, cache: Cache, steps: list[LayerStep | None], bias: bo
     return [None if s is None else step_update(xp, cache, l, s, bias) for l, s in enumerate(steps)]
 
 
+def step_bias(xp, step: LayerStep):
+    """``Δb = Σ_batch δ``, or the step's own ``bias`` where it gives one."""
+    return xp.sum(step.delta, axis=-1, keepdims=True) if step.bias is None else step.bias
+
+
 def sgd_step_factored(xp, params: Params, cache: Cache, steps: list[LayerStep | None], lr: float,
                       weight_decay=None) -> None:
     """``sgd_step`` for factored updates: ``W ← W − η (δ xᵀ + c·u + λ_l W)`` without forming
@@ -248,5 +253,4 @@ def sgd_step_factored(xp, params: Params, cache: Cache, steps: list[LayerStep | 
         if step.extra is not None:
             params.weights[l] = fast.add_scaled(params.weights[l], step.extra, -lr * step.scale)
         if params.biases is not None:
-            bias = xp.sum(step.delta, axis=-1, keepdims=True) if step.bias is None else step.bias
-            params.biases[l] -= lr * bias
+            params.biases[l] -= lr * step_bias(xp, step)

@@ -19,7 +19,7 @@ import numpy as np
 
 from .errors import choose
 from .fastpaths import ops
-from .network import Cache, LayerStep, Params, Update, sgd_step, sgd_step_factored
+from .network import Cache, LayerStep, Params, Update, sgd_step, sgd_step_factored, step_bias
 from .options import Option, check_options
 
 
@@ -141,8 +141,7 @@ class Momentum(Optimiser):
                 v = fast.add_scaled(v, w, self.eta * decay)
             params.weights[l] = fast.add_scaled(w, v, -1.0)
             if params.biases is not None:
-                bias = xp.sum(step.delta, axis=-1, keepdims=True) if step.bias is None else step.bias
-                params.biases[l] = self._descend(xp, state, f"b{l + 1}", params.biases[l], bias)
+                params.biases[l] = self._descend(xp, state, f"b{l + 1}", params.biases[l], step_bias(xp, step))
 
     def apply(self, xp, slots, x, dx, t):
         v = slots["v"]
