@@ -1,5 +1,6 @@
 """Every rule on a conv chain, float64, NumPy and array-api-strict: FA with B = W is BP,
-sign-concordant feedback is BP through sign(W), DFA's projection lands on each conv output,
+sign-concordant feedback is BP through sign(W), brSF is FA through
+sign(W) ⊙ |R| redrawn every step, DFA's projection lands on each conv output,
 Kolen-Pollack's B takes W's update."""
 
 from __future__ import annotations
@@ -70,6 +71,23 @@ def test_sign_symmetry_is_bp_through_the_weights_signs(backend):
     bp.feedback = signs.weights
     for ours, theirs in zip(deltas_of(backend, usf, params, x, y), deltas_of(backend, bp, params, x, y)):
         np.testing.assert_array_equal(ours, theirs)
+
+
+def test_brsf_is_fa_through_sign_w_times_magnitudes_redrawn_after_every_step(backend):
+    """``B_l = sign(W_l) ⊙ |R_l^(t)|`` on conv kernels: FA with that B, bit for bit, at two
+    consecutive batches, with fresh magnitudes in [0, scale] after the step."""
+    scale = 0.3
+    net, params, brsf, x, y = setup(backend, "brsf", {"magnitudes": "uniform", "magnitude_scale": scale})
+    for _ in range(2):
+        fa = make_rule("fa", backend, net, [Streams(3), Streams(4)], "float64")
+        fa.feedback = [backend.xp.sign(w) * m for w, m in zip(params.weights, brsf.magnitudes)]
+        for ours, theirs in zip(deltas_of(backend, brsf, params, x, y), deltas_of(backend, fa, params, x, y)):
+            np.testing.assert_array_equal(ours, theirs)
+        before = [backend.to_host(m) for m in brsf.magnitudes]
+        brsf.after_step(None, 0.1)
+        after = [backend.to_host(m) for m in brsf.magnitudes]
+        assert all(a.shape == b.shape and not np.array_equal(a, b) for a, b in zip(after, before))
+        assert all(0 <= a.min() and a.max() <= scale for a in after)
 
 
 def test_dfa_projects_the_output_error_onto_each_conv_output(backend):
