@@ -78,8 +78,8 @@ def test_brsf_is_fa_through_sign_w_times_magnitudes_redrawn_after_every_step(bac
     consecutive batches, with fresh magnitudes in [0, scale] after the step."""
     scale = 0.3
     net, params, brsf, x, y = setup(backend, "brsf", {"magnitudes": "uniform", "magnitude_scale": scale})
+    fa = make_rule("fa", backend, net, [Streams(3), Streams(4)], "float64")
     for _ in range(2):
-        fa = make_rule("fa", backend, net, [Streams(3), Streams(4)], "float64")
         fa.feedback = [backend.xp.sign(w) * m for w, m in zip(params.weights, brsf.magnitudes)]
         for ours, theirs in zip(deltas_of(backend, brsf, params, x, y), deltas_of(backend, fa, params, x, y)):
             np.testing.assert_array_equal(ours, theirs)
