@@ -25,11 +25,15 @@ def unit(final, last_train, rng):
     return {"train_error": train, "test_error": test, "stopped": stopped, "final_test_error": test[-1]}
 
 
-def synthetic(dfa_test=0.016, dfa_train=0.0, deep_train=0.0, dropout_test=0.0145, rows=fig.ROWS, epochs=299):
+def synthetic(dfa_test=0.016, dfa_train=0.0, deep_train=0.0, dropout_test=0.0145, rows=fig.ROWS, epochs=299,
+              dropout_first=None):
+    """``dropout_first``: the test error of a dropout row that is not the longest (default: as the longest)."""
     rng, units = np.random.default_rng(2), {}
+    longest = max((r.get("epochs", epochs) for r in rows if r["dropout"]), default=epochs)
     for r in rows:
         for rule in r["rules"]:
-            final = {"bp": 0.015, "fa": 0.016}.get(rule, dropout_test if r["name"] == "2x800 tanh + dropout" else dfa_test)
+            first = dropout_test if dropout_first is None or r.get("epochs", epochs) == longest else dropout_first
+            final = {"bp": 0.015, "fa": 0.016}.get(rule, first if r["dropout"] else dfa_test)
             last = deep_train if r["name"] == "100x240 tanh" else dfa_train if rule == "dfa" else 0.0
             units[f"{r['name']}_{rule}"] = ({"row": r["name"], "rule": rule}, unit(final, last, rng))
     return claims(results("nokland-2016", {"rows": rows, "epochs": epochs}, units))
@@ -73,7 +77,7 @@ def test_a_cut_profile_declares_its_disagreements_and_bands_them():
     it stays in its band, and fails outside it; his full schedule declares nothing."""
     from minifa.experiments import nokland_2016_claims as c
 
-    slow = dict(dfa_test=0.026, dfa_train=0.02, dropout_test=0.021, rows=fig.CUT)
+    slow = dict(dfa_test=0.026, dfa_train=0.02, dropout_test=0.021, rows=fig.CUT[:2])  # the cut as declared: two rows
     inside = synthetic(**slow, epochs=30)
     assert [(x.holds, x.as_declared) for x in inside] == [(False, True)] * 3
     assert all(x.known.reason == c.CUT.reason for x in inside)
@@ -84,6 +88,44 @@ def test_a_cut_profile_declares_its_disagreements_and_bands_them():
         assert not out.holds and not out.as_declared and out.unexpected, statement
     out = find(synthetic(**{**slow, "dfa_train": 0.04}, epochs=30), "fits")  # 4 %: outside 3 %, inside the dropout row's 6 %
     assert not out.known.band[0] and out.known.band[1].endswith("fails 2x800 tanh: mean + 2 SE 0.0401 < 0.03")
+
+
+def test_the_dropout_claim_is_judged_on_the_longest_dropout_row():
+    """long's cut runs the dropout row at 30 epochs and again at 60 (added after the 30-epoch
+    data, so declared as such): only the 60-epoch row decides, inside or outside the same band;
+    the 30-epoch row's error is still shown."""
+    from minifa.experiments import nokland_2016_claims as c
+
+    assert [fig.row_epochs({"epochs": 30}, r) for r in fig.CUT] == [30, 30, 60]
+    slow = dict(dfa_test=0.026, dfa_train=0.02, rows=fig.CUT, epochs=30)
+    inside = find(synthetic(**slow, dropout_test=0.021, dropout_first=0.0294), "dropout")
+    assert not inside.holds and inside.as_declared and inside.known.declared == c.LONGER.declared
+    assert "30 epochs: DFA 0.029" in inside.measured and "60 epochs: DFA 0.020" in inside.measured
+    outside = find(synthetic(**slow, dropout_test=0.0294, dropout_first=0.021), "dropout")  # the 30-epoch row does not decide
+    assert outside.unexpected and outside.known.band[1].endswith("< 0.025")
+    alone = find(synthetic(**{**slow, "rows": fig.CUT[:2]}, dropout_test=0.021), "dropout")  # one dropout row: CUT's own
+    assert alone.as_declared and alone.known.declared == c.CUT.declared
+    full = find(synthetic(rows=fig.CUT, dropout_test=0.0145, dropout_first=0.03), "dropout")  # 299 epochs: nothing declared
+    assert full.holds and full.known is None
+
+
+def test_long_extends_the_committed_file_by_the_60_epoch_row():
+    """The committed long file (two rows) is resumed, not moved aside: "rows" only grew, and
+    its three units are among the new config's."""
+    import json
+    from pathlib import Path
+
+    import h5py
+
+    from minifa.experiments.store import extends
+
+    with h5py.File(Path(__file__).parents[1] / "docs" / "results" / "long" / "nokland-2016.h5", "r") as f:
+        old = json.loads(f.attrs["config"])
+        stored = {k: json.loads(g.attrs["params"]) for k, g in f["units"].items()}
+    new = fig.PROFILES["long"]
+    assert extends(old, new, fig.FIGURE.extent, stored, fig.units(new))
+    renamed = {**new, "rows": [{**r, "hidden": [400, 400]} if r["name"] == "2x800 tanh" else r for r in new["rows"]]}
+    assert not extends(old, renamed, fig.FIGURE.extent, stored, fig.units(renamed))  # a row changed under its name
 
 
 # --- the loop ------------------------------------------------------------------------------------

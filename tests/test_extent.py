@@ -69,3 +69,16 @@ def test_extends_compares_the_stored_units_params_not_only_their_keys():
     assert not extends(old, {"reps": 5, "n": 2}, ("reps",), {"a": {"reps": 5}}, grown)
     assert extends(old, {**new, "device": "gpu"}, ("reps",), {}, grown)  # placement never counts
     assert not extends(old, new, (), {}, grown)  # nothing declared: nothing extends
+
+
+def test_an_extent_list_or_dict_only_grows_when_it_keeps_every_old_entry():
+    """A row or variant changed under its old name (or dropped) is not growth, even where the
+    units' params (names only) would match."""
+    old = {"rows": [{"name": "a", "n": 1}], "variants": {"v": [1, 2]}}
+    units = [Unit("a", {"row": "a"}), Unit("b", {"row": "b"}), Unit("v", {"variant": "v"})]
+    stored = {"a": {"row": "a"}, "v": {"variant": "v"}}
+    grown = {"rows": [{"name": "a", "n": 1}, {"name": "b", "n": 2}], "variants": {"v": (1, 2), "w": [3]}}
+    assert extends(old, grown, ("rows", "variants"), stored, units)  # tuples compare as the stored lists
+    assert not extends(old, {**grown, "rows": [{"name": "a", "n": 3}, {"name": "b", "n": 2}]}, ("rows", "variants"),
+                       stored, units)
+    assert not extends(old, {**grown, "variants": {"v": [1, 3], "w": [3]}}, ("rows", "variants"), stored, units)

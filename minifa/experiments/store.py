@@ -21,7 +21,7 @@ Each write copies the file to a temporary name, adds the unit, fsyncs and rename
 units it holds (`minifa.atomic`). A file written for a different config (another hash) is moved
 aside to ``<figure>.<old hash>.h5`` (``.1.h5``, ``.2.h5``, ... if taken), never overwritten, and the
 experiment starts afresh, unless the new config only *extends* it: equal but in the store's
-``extent`` keys (more seeds, say: keys whose growth only adds units), with every stored unit
+``extent`` keys (more seeds, say: keys whose growth only adds units), each only grown, with every stored unit
 among the new ``units``, key and params alike. Such a file is resumed: its header takes the
 new config (``extended_from``: the old hash) and only the new units run.
 """
@@ -69,13 +69,26 @@ def stored_profiles(results_dir: Path, names) -> dict[str, str]:
     return {name: str(_read_header(p)["profile"]) for name, p in paths.items() if p.is_file()}
 
 
+def grows(old, new) -> bool:
+    """Whether an extent value only grew: a list keeps every old element, a dict every old
+    item (a row or variant changed under its old name is not growth); other values may change,
+    the stored units' params deciding."""
+    if isinstance(old, list) and isinstance(new, list):
+        return all(x in new for x in old)
+    if isinstance(old, dict) and isinstance(new, dict):
+        return all(k in new and new[k] == v for k, v in old.items())
+    return True
+
+
 def extends(old: dict, new: dict, extent, stored: dict[str, dict], units) -> bool:
     """Whether config ``new`` only extends ``old``: equal but in the ``extent`` keys (and the
-    placement ones), and every stored unit (``{key: params}``) one of ``new``'s ``units``."""
+    placement ones), each of those only grown (`grows`), and every stored unit (``{key:
+    params}``) one of ``new``'s ``units``."""
     def fixed(config):
         return {k: v for k, v in config.items() if k not in set(extent) | set(PLACEMENT)}
     wanted = {u.key: u.params for u in units}
-    return bool(extent) and fixed(old) == fixed(new) and all(
+    new = json.loads(json.dumps(new))  # the stored config's types: tuples as lists
+    return bool(extent) and fixed(old) == fixed(new) and all(grows(old.get(k), new.get(k)) for k in extent) and all(
         key in wanted and json.loads(json.dumps(wanted[key])) == params for key, params in stored.items())
 
 

@@ -42,7 +42,8 @@ def curves(ax, results, name: str) -> None:
 
 def plot(results, path) -> None:
     c = results.config
-    fig, axes = panels(1, 3, f"Nøkland 2016 — MNIST, RMSprop lr {c['lr']:g}, batch {c['batch_size']}, ≤ {c['epochs']} "
+    most = max(r.get("epochs", c["epochs"]) for r in c["rows"])
+    fig, axes = panels(1, 3, f"Nøkland 2016 — MNIST, RMSprop lr {c['lr']:g}, batch {c['batch_size']}, ≤ {most} "
                        f"epochs, {len(c['seeds'])} seed(s) ({results.profile} profile)")
     table(axes[0][0], results)
     label(axes[0][0], "a", "final test error", "", "test error (%)")
