@@ -11,6 +11,8 @@ and ``descend``, the plain SGD step with weight decay, which both versions share
 - ``flush_subnormals``: values below the smallest normal set to 0 (in place on NumPy).
 - ``blockwise``: an in-place elementwise step (an optimiser's) on arrays of one shape; on
   NumPy over cache-sized blocks, several blocks at once on threads.
+- ``compiled``: the same step as one compiled pass (`minifa.kernels`), on NumPy only, split
+  over the threads; elsewhere (or without numba) it declines and ``blockwise`` runs.
 
 ``tests/test_perf_fastpaths.py`` proves each equal to the standard version.
 """
@@ -24,6 +26,7 @@ from typing import Any
 
 import numpy as np
 
+from . import kernels
 from .blas import blas_libraries, blas_thread_count, worker_pool
 
 ELEMENTS = 1 << 15  # elements per ``blockwise`` block: a few arrays of it stay in a core's cache
@@ -70,6 +73,11 @@ class ArrayOps:
     def blockwise(self, step, arrays) -> None:
         """``step(*arrays)``: an elementwise step that updates its arguments in place."""
         step(*arrays)
+
+    def compiled(self, name: str, scalars, arrays) -> bool:
+        """Run kernel ``name`` (`minifa.kernels`) on ``arrays`` and ``scalars``, if this
+        namespace has it; whether it did (if not, nothing was touched)."""
+        return False
 
     def flush_subnormals(self, a):
         """``a`` with its subnormal values set to 0 (``network.layer_error`` says why)."""
@@ -137,17 +145,25 @@ class NumpyOps(ArrayOps):
             return super().blockwise(step, arrays)
         flat = [a.reshape(-1) for a in arrays]
         starts = range(0, flat[0].size, ELEMENTS)
-        workers = max(1, min(blas_thread_count(), len(starts)))
-        edges = [len(starts) * k // workers for k in range(workers + 1)]
 
         def run(first: int, last: int) -> None:
             for start in starts[first:last]:
                 step(*(a[start:start + ELEMENTS] for a in flat))
 
-        futures = [worker_pool(workers - 1).submit(run, a, b) for a, b in zip(edges[1:-1], edges[2:])]
-        run(edges[0], edges[1])
-        for future in futures:
-            future.result()
+        _on_threads(len(starts), run)
+
+    def compiled(self, name: str, scalars, arrays) -> bool:
+        # One pass instead of a dozen ufunc calls; the per-element arithmetic is the same, so
+        # the bits do not depend on the path or the split.
+        shape, dtype, loop = arrays[0].shape, arrays[0].dtype, kernels.kernel(name)
+        if loop is None or dtype not in (np.float32, np.float64) or not all(
+                type(a) is np.ndarray and a.flags.c_contiguous and a.flags.writeable and a.shape == shape
+                and a.dtype == dtype for a in arrays):
+            return False
+        flat, cast = [a.reshape(-1) for a in arrays], tuple(dtype.type(s) for s in scalars)
+        blocks = -(-flat[0].size // ELEMENTS)
+        _on_threads(blocks, lambda first, last: loop(*(a[first * ELEMENTS:last * ELEMENTS] for a in flat), *cast))
+        return True
 
     def flush_subnormals(self, a):
         # Mask only true subnormals: zeros are common (saturated tanh' = 0) and a mostly-true
@@ -157,6 +173,17 @@ class NumpyOps(ArrayOps):
         if mask.any():
             np.copyto(a, 0, where=mask)
         return a
+
+
+def _on_threads(blocks: int, run) -> None:
+    """``run(first, last)`` over ``blocks`` blocks, split in contiguous ranges over the BLAS
+    threads' count (this thread takes the first)."""
+    workers = max(1, min(blas_thread_count(), blocks))
+    edges = [blocks * k // workers for k in range(workers + 1)]
+    futures = [worker_pool(workers - 1).submit(run, a, b) for a, b in zip(edges[1:-1], edges[2:])]
+    run(edges[0], edges[1])
+    for future in futures:
+        future.result()
 
 
 def _operand(a: np.ndarray) -> tuple[int, int, np.ndarray]:

@@ -55,6 +55,11 @@ class Optimiser:
         (1 at the first), updating ``slots`` in place."""
         raise NotImplementedError
 
+    def compiled(self, t: int) -> tuple[str, tuple[float, ...]] | None:
+        """The compiled kernel of ``apply`` (`minifa.kernels`: its name and its scalars, as
+        ``apply`` computes them at step ``t``), or None: ``apply`` runs."""
+        return None
+
     def update(self, xp, state: State, params: Params, updates: list[Update | None], decays=None) -> None:
         """One step on formed updates (``update`` below)."""
         self._start(xp, state, params)
@@ -81,12 +86,16 @@ class Optimiser:
                           if isinstance(v, np.ndarray) else v for k, v in self.settings.items()}
 
     def _descend(self, xp, state: State, name: str, x, dx):
-        """``x ← x − dx′`` and the slots, in place, block by block on NumPy (`fastpaths`;
-        whole arrays where members differ: a block would mix them)."""
+        """``x ← x − dx′`` and the slots, in place: by the compiled kernel where there is one
+        (`fastpaths`), else block by block on NumPy (whole arrays where members differ: a
+        block would mix them)."""
         def step(x, dx, *slots):
             x -= self.apply(xp, dict(zip(self.slots, slots)), x, dx, state.t)
 
         arrays = [x, dx, *(state.slots[f"{name}/{k}"] for k in self.slots)]
+        kernel = None if self.per_member else self.compiled(state.t)
+        if kernel is not None and ops(xp).compiled(*kernel, arrays):
+            return x
         if self.per_member:
             step(*arrays)
         else:
@@ -158,6 +167,10 @@ class Nesterov(Optimiser):
     summary = "Nesterov momentum (Flux's Nesterov, default lr 0.001)"
     slots = ("v",)
 
+    def compiled(self, t):
+        rho = self.hyper["rho"]
+        return "nesterov", (-rho * rho, (1.0 + rho) * self.eta, self.eta, rho)
+
     def apply(self, xp, slots, x, dx, t):
         rho, v = self.hyper["rho"], slots["v"]
         out = (-rho * rho) * v + ((1.0 + rho) * self.eta) * dx
@@ -178,6 +191,11 @@ class RMSProp(Optimiser):
     options = {"rho": RHO, "epsilon": EPSILON, "centred": Option(False, "subtract the running mean's square l²")}
     summary = "RMSProp: lr dx / (sqrt(q - l^2) + eps) (Flux's RMSProp, default lr 0.001)"
     slots = ("q", "l")
+
+    def compiled(self, t):
+        rho = self.hyper["rho"]
+        name = "rmsprop_centred" if self.hyper["centred"] else "rmsprop"
+        return name, (rho, 1.0 - rho, self.eta, self.hyper["epsilon"])
 
     def apply(self, xp, slots, x, dx, t):
         rho, q, l = self.hyper["rho"], slots["q"], slots["l"]
@@ -209,6 +227,10 @@ class Adam(Optimiser):
         v += (1.0 - b2) * (dx * dx)
         return (m / (1.0 - b1 ** t)) / (xp.sqrt(v / (1.0 - b2 ** t)) + self.hyper["epsilon"])
 
+    def compiled(self, t):
+        b1, b2 = self.hyper["beta1"], self.hyper["beta2"]
+        return "adam", (b1, 1.0 - b1, b2, 1.0 - b2, 1.0 - b1 ** t, 1.0 - b2 ** t, self.eta, self.hyper["epsilon"])
+
     def apply(self, xp, slots, x, dx, t):
         return self.moments(xp, slots, dx, t) * self.eta
 
@@ -223,6 +245,9 @@ class AdamW(Adam):
     options = {**Adam.options, "decay": Option(0.0, "decoupled weight decay λ", min=0, per_member=True),
                "couple": Option(True, "decay inside η: lr (u + decay x); false: lr u + decay x")}
     summary = "Adam with decoupled weight decay (Flux's AdamW, default lr 0.001, decay 0)"
+
+    def compiled(self, t):
+        return None  # Adam's kernel lacks the decoupled decay term
 
     def apply(self, xp, slots, x, dx, t):
         u, decay = self.moments(xp, slots, dx, t), self.hyper["decay"]
