@@ -50,6 +50,14 @@ def adam(x, dx, m, v, beta1, one_minus_beta1, beta2, one_minus_beta2, correct1, 
         x[i] = x[i] - ((mi / correct1) / (sqrt(vi / correct2) + epsilon)) * eta
 
 
+def momentum(x, dx, v, rho, eta):
+    """``v ← ρ v + η dx``, ``x ← x − v``."""
+    for i in range(x.size):
+        vi = v[i] * rho + eta * dx[i]
+        v[i] = vi
+        x[i] = x[i] - vi
+
+
 def nesterov(x, dx, v, minus_rho_squared, one_plus_rho_eta, eta, rho):
     """``dx′ = −ρ² v + (1 + ρ) η dx`` with the old ``v``, ``v ← ρ v − η dx``, ``x ← x − dx′``."""
     for i in range(x.size):
@@ -60,7 +68,7 @@ def nesterov(x, dx, v, minus_rho_squared, one_plus_rho_eta, eta, rho):
         x[i] = x[i] - out
 
 
-LOOPS = {f.__name__: f for f in (rmsprop, rmsprop_centred, adam, nesterov)}
+LOOPS = {f.__name__: f for f in (momentum, nesterov, rmsprop, rmsprop_centred, adam)}
 
 
 @lru_cache(maxsize=None)

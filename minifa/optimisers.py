@@ -152,6 +152,9 @@ class Momentum(Optimiser):
             if params.biases is not None:
                 params.biases[l] = self._descend(xp, state, f"b{l + 1}", params.biases[l], step_bias(xp, step))
 
+    def compiled(self, t):
+        return "momentum", (self.hyper["rho"], self.eta)
+
     def apply(self, xp, slots, x, dx, t):
         v = slots["v"]
         v *= self.hyper["rho"]

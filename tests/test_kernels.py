@@ -15,7 +15,7 @@ from minifa.network import Params, Update
 
 from .test_optimisers import ETA, make_run
 
-COMPILED = [("rmsprop", {}), ("rmsprop", {"centred": True, "rho": 0.8}), ("adam", {}),
+COMPILED = [("momentum", {}), ("momentum", {"rho": 0.5}), ("rmsprop", {}), ("rmsprop", {"centred": True, "rho": 0.8}), ("adam", {}),
             ("adam", {"beta1": 0.5, "epsilon": 1e-3}), ("nesterov", {}), ("nesterov", {"rho": 0.5})]
 
 
@@ -83,7 +83,7 @@ def test_each_kernel_gives_the_array_api_bits(cpu, name, options, dtype, threads
 
 
 @pytest.mark.parametrize("optimizer, options", [("rmsprop", {"rho": 0.99, "epsilon": 1e-8 / 640}), ("adam", {}),
-                                                ("nesterov", {})])
+                                                ("nesterov", {}), ("momentum", {})])
 def test_a_training_run_is_the_same_with_the_kernels_and_without(cpu, optimizer, options, calls, monkeypatch):
     """An ensemble of two with biases and L2 weight decay, one epoch: every parameter and
     slot bit for bit."""
