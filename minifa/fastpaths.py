@@ -11,6 +11,7 @@ and ``descend``, the plain SGD step with weight decay, which both versions share
 - ``flush_subnormals``: values below the smallest normal set to 0 (in place on NumPy).
 - ``blockwise``: an in-place elementwise step (an optimiser's) on arrays of one shape; on
   NumPy over cache-sized blocks, several blocks at once on threads.
+- ``sign_times``: ``sign(w) ⊙ m`` (sign-concordant feedback); on NumPy one compiled pass.
 - ``compiled``: the same step as one compiled pass (`minifa.kernels`), on NumPy only, split
   over the threads; elsewhere (or without numba) it declines and ``blockwise`` runs.
 
@@ -73,6 +74,10 @@ class ArrayOps:
     def blockwise(self, step, arrays) -> None:
         """``step(*arrays)``: an elementwise step that updates its arguments in place."""
         step(*arrays)
+
+    def sign_times(self, w, m):
+        """``sign(w) ⊙ m`` for arrays of one shape."""
+        return self.xp.sign(w) * m
 
     def compiled(self, name: str, scalars, arrays) -> bool:
         """Run kernel ``name`` (`minifa.kernels`) on ``arrays`` and ``scalars``, if this
@@ -151,6 +156,10 @@ class NumpyOps(ArrayOps):
                 step(*(a[start:start + ELEMENTS] for a in flat))
 
         _on_threads(len(starts), run)
+
+    def sign_times(self, w, m):
+        out = np.empty_like(w)
+        return out if self.compiled("sign_times", (1.0, 0.0), [out, w, m]) else super().sign_times(w, m)
 
     def compiled(self, name: str, scalars, arrays) -> bool:
         # One pass instead of a dozen ufunc calls; the per-element arithmetic is the same, so

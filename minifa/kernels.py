@@ -1,4 +1,5 @@
-"""Compiled elementwise optimiser steps for NumPy (numba), one pass over the arrays.
+"""Compiled elementwise passes for NumPy (numba): the optimisers' steps and sign-concordant
+feedback, each one pass over its arrays.
 
 Each kernel is its optimiser's ``apply`` (`minifa.optimisers`), ``x ← x − dx′`` with the
 slots updated in place, written as a loop in the same operation order, so that it gives the
@@ -68,7 +69,22 @@ def nesterov(x, dx, v, minus_rho_squared, one_plus_rho_eta, eta, rho):
         x[i] = x[i] - out
 
 
-LOOPS = {f.__name__: f for f in (momentum, nesterov, rmsprop, rmsprop_centred, adam)}
+def sign_times(out, w, m, one, zero):
+    """``out = sign(w) ⊙ m`` with NumPy's sign: ±1, +0 at ±0, a NaN kept (frSF's and brSF's ``B``)."""
+    for i in range(w.size):
+        wi = w[i]
+        if wi > 0:
+            s = one
+        elif wi < 0:
+            s = -one
+        elif wi == 0:
+            s = zero
+        else:
+            s = wi
+        out[i] = s * m[i]
+
+
+LOOPS = {f.__name__: f for f in (momentum, nesterov, rmsprop, rmsprop_centred, adam, sign_times)}
 
 
 @lru_cache(maxsize=None)

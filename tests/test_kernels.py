@@ -116,3 +116,34 @@ def test_kernels_decline_what_they_cannot_take(cpu, calls):
     for arrays in (strided, mixed):
         assert not ops.compiled("rmsprop", (0.9, 0.1, ETA, 1e-8), arrays)
     assert (x == 1).all() and not fastpaths.ArrayOps(np).compiled("rmsprop", (0.9, 0.1, ETA, 1e-8), mixed)
+
+
+@pytest.mark.parametrize("threads", [1, 2])
+@pytest.mark.parametrize("dtype", ["float32", "float64"])
+def test_sign_times_is_numpys_sign_times_the_magnitudes(cpu, dtype, threads, calls):
+    """±0 (NumPy's sign gives +0), NaN of either sign, subnormals, infinities, over several blocks."""
+    set_blas_threads(threads)
+    rng = np.random.default_rng(9)
+    w = rng.standard_normal(3 * fastpaths.ELEMENTS + 11).astype(dtype)
+    w[:8] = [0.0, -0.0, np.nan, -np.nan, np.inf, -np.inf, np.finfo(dtype).smallest_subnormal, -1e-30]
+    m = np.abs(rng.standard_normal(w.size)).astype(dtype)
+    m[8:10] = [0.0, np.inf]
+    with np.errstate(invalid="ignore"):
+        got, want = fastpaths.ops(np).sign_times(w, m), np.sign(w) * m
+    assert calls == ["sign_times"]
+    np.testing.assert_array_equal(got.view(f"u{w.itemsize}"), want.view(f"u{w.itemsize}"), strict=True)  # the bits, NaNs too
+
+
+@pytest.mark.parametrize("rule", ["frsf", "brsf"])
+def test_sign_concordant_runs_are_the_same_with_the_kernel_and_without(cpu, rule, calls, monkeypatch):
+    runs = []
+    for compiled in (True, False):
+        with monkeypatch.context() as m:
+            if not compiled:
+                m.setattr(kernels, "kernel", lambda name: None)
+            run, data = make_run(cpu, rule, dtype="float32")
+            mf.train(run, data, 1)
+            runs.append(run)
+    assert "sign_times" in calls
+    for got, want in zip(runs[0].params.weights + runs[0].params.biases, runs[1].params.weights + runs[1].params.biases):
+        np.testing.assert_array_equal(got, want, strict=True)

@@ -1,5 +1,6 @@
 """Sign-concordant feedback with fixed random magnitudes (Liao, Leibo & Poggio 2016; BioTorch's ``frsf``)."""
 
+from ..fastpaths import ops
 from ..network import backpropagate
 from ..init import FEEDBACK_INITS
 from ..options import Option
@@ -33,7 +34,7 @@ class FixedRandomMagnitudeSignConcordant(Rule):
 
     def feedback_of(self, params, layers) -> list:
         """``B_l = sign(W_l) ⊙ |R_l|`` for each layer ``l`` in ``layers``."""
-        return [self.xp.sign(params.weights[l]) * self.magnitudes[l] for l in layers]
+        return [ops(self.xp).sign_times(params.weights[l], self.magnitudes[l]) for l in layers]
 
     def weight_feedback(self, params):
         return self.feedback_of(params, range(self.net.depth))
