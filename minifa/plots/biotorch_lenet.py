@@ -1,5 +1,6 @@
-"""BioTorch's MNIST LeNet benchmark from results/biotorch-lenet.h5: test error per epoch,
-ours (best epoch) beside theirs, and cos(W_l, B_l) of every layer at the end."""
+"""BioTorch's MNIST LeNet benchmark from results/biotorch-lenet.h5: test error per epoch (the
+reruns at other rates dashed), ours (best epoch) beside theirs, and cos(W_l, B_l) of every
+layer at the end."""
 
 from __future__ import annotations
 
@@ -13,9 +14,14 @@ def plot(results, path) -> None:
     rules = results.config["rules"]
     fig, axes = panels(1, 3, f"BioTorch's MNIST LeNet ({results.profile} profile)")
     curves, bars, aligned = axes[0]
-    for rule, colour in zip(rules, colours(len(rules))):
-        error = results.stack("test_error", rule=rule)
+    palette = dict(zip(rules, colours(len(rules))))
+    for rule, colour in palette.items():
+        error = results.stack("test_error", rule=rule, lr=None)
         band(curves, np.arange(error.shape[-1]), error, colour, rule)
+    for rule, lr in results.config.get("reruns", {}).items():
+        if results.select(rule=rule, lr=lr):
+            error = results.stack("test_error", rule=rule, lr=lr)
+            band(curves, np.arange(error.shape[-1]), error, palette[rule], f"{rule} η {lr:g}", style="--")
     curves.set_yscale("log")
     curves.legend(fontsize=8)
     label(curves, "a", "test error", "epoch", "top-1 error (%)")
@@ -25,8 +31,8 @@ def plot(results, path) -> None:
     bars.set_xticks(x, rules)
     bars.legend(fontsize=8)
     label(bars, "b", "ours beside theirs", "rule", "top-1 error (%)")
-    for rule, colour in zip(rules, colours(len(rules))):
-        final = results.stack("weight_alignment", rule=rule)[:, -1]  # (seeds, layers)
+    for rule, colour in palette.items():
+        final = results.stack("weight_alignment", rule=rule, lr=None)[:, -1]  # (seeds, layers)
         if np.all(np.isfinite(final)):
             aligned.plot(np.arange(1, final.shape[-1] + 1), final.mean(axis=0), "o-", color=colour, label=rule)
     aligned.legend(fontsize=8)
