@@ -19,12 +19,18 @@ def curve(final, rng):
     return e
 
 
-def synthetic(seeds=3, **finals):
-    rng, units = np.random.default_rng(0), {}
+def protocol_units(rng, seeds, finals) -> dict:
+    """Every rule's units at the protocol's rates, ending at ``finals`` (default: theirs)."""
+    units = {}
     for rule in fig.RULES:
         for s in range(seeds):
             error = curve(finals.get(rule, fig.THEIRS[rule]) + 0.03 * rng.standard_normal(), rng)
             units[f"{rule}_seed{s}"] = ({"rule": rule, "seed": s}, {"test_error": error})
+    return units
+
+
+def synthetic(seeds=3, **finals):
+    units = protocol_units(np.random.default_rng(0), seeds, finals)
     return fig.claims(results("biotorch-lenet", {"rules": list(fig.RULES)}, units))
 
 
@@ -54,11 +60,8 @@ def test_beside_theirs_fails_when_a_number_is_off():
 
 def with_reruns(rerun_brsf=0.95, rerun_dfa=1.65, seeds=3, **finals):
     """Synthetic results at the protocol's rates (``finals``) plus the reruns' units."""
-    rng, units = np.random.default_rng(2), {}
-    for rule in fig.RULES:
-        for s in range(seeds):
-            error = curve(finals.get(rule, fig.THEIRS[rule]) + 0.03 * rng.standard_normal(), rng)
-            units[f"{rule}_seed{s}"] = ({"rule": rule, "seed": s}, {"test_error": error})
+    rng = np.random.default_rng(2)
+    units = protocol_units(rng, seeds, finals)
     for rule, final in (("brsf", rerun_brsf), ("dfa", rerun_dfa)):
         for s in range(seeds):
             error = curve(final + 0.03 * rng.standard_normal(), rng)
