@@ -19,8 +19,9 @@ def decay(start, end, rows=BLOCKS + 1):
     return np.geomspace(start, end, rows)[:, None] * np.ones((1, SEEDS))
 
 
-def synthetic(break_=None, t3_final=None, t2_final=None):
-    """All claims hold; ``break_`` breaks one; ``t3_final`` / ``t2_final`` set final errors."""
+def synthetic(break_=None, t3_final=None, t2_final=None, tuned=None):
+    """All claims hold; ``break_`` breaks one; ``t3_final`` / ``t2_final`` set final errors;
+    ``tuned`` (final errors per rule) adds the ω/β search's units."""
     t1 = {"bp": decay(1.0, 1e-4), "fa": decay(1.0, 3e-4), "shallow": decay(1.0, 0.95)}
     angle_bp, angle_pinv = decay(80.0, 30.0), decay(78.0, 10.0)
     fig4_bp = np.repeat(decay(80.0, 30.0)[:, None, :], len(OMEGAS), axis=1)
@@ -60,7 +61,28 @@ def synthetic(break_=None, t3_final=None, t2_final=None):
         err = np.full((3, SEEDS), final)
         units[f"t2_{rule}"] = ({"part": "t2", "rule": rule}, {"test_error": noisy(err, err.shape, 0.001)})
     config = {"fig4": {"omegas": OMEGAS}}
+    if tuned is not None:
+        config["t2_tuned"] = {"omegas": [0.01, 0.1, 0.3], "betas": [0.1, 0.5]}
+        units.update(tuned_units(tuned, break_))
     return claims(results("lillicrap-2016", config, units))
+
+
+def tuned_units(final, break_):
+    """Search errors whose argmin is ω .1 (and β .5 for FA), tuned at that choice unless
+    ``break_`` is "choice" (FA tuned at ω .3)."""
+    units = {}
+    for rule, error in final.items():
+        betas = 2 if rule == "fa" else 1
+        search = np.full((3, 3, betas), 0.2)
+        search[-1, 1, -1] = 0.05
+        choice = [0.3 if break_ == "choice" and rule == "fa" else 0.1, 0.5]
+        err = np.full((3, SEEDS), error)
+        units[f"t2_tuned_{rule}"] = ({"part": "t2_tuned", "rule": rule},
+                                     {"search_error": search, "choice": np.array(choice), "test_error": noisy(err, err.shape, 0.001)})
+    return units
+
+
+TUNED = {"bp": 0.025, "fa": 0.022, "shallow": 0.07}
 
 
 def test_every_claim_holds_on_results_that_show_it():
@@ -79,6 +101,29 @@ def test_each_claim_fails_when_its_effect_is_gone(break_, words):
     assert [c.statement for c in out if not c.holds] == [find(out, *words).statement]
 
 
+def test_every_tuned_claim_holds_on_results_that_show_it():
+    out = synthetic(tuned=TUNED)
+    assert_all_hold(out)
+    assert len(out) == 16
+
+
+THEIRS_SHALLOW = "after the search, shallow's MNIST test error is theirs"
+
+
+@pytest.mark.parametrize("break_,tuned,words,also", [
+    ("choice", {}, ("search's lowest",), []),
+    (None, {"bp": 0.036, "fa": 0.029}, ("after the search, bp's",), []),
+    (None, {"fa": 0.009, "bp": 0.016}, ("after the search, fa's",), []),
+    (None, {"shallow": 0.1}, ("after the search, shallow's",), []),
+    (None, {"fa": 0.028, "bp": 0.016}, ("after the search, FA's",), []),
+    # Shallow within 2 pp of 7.2 % and FA within 1 pp of 2.1 % already imply "worse": it fails only with one of them.
+    (None, {"shallow": 0.045, "fa": 0.03}, ("after the search, shallow learning's",), [THEIRS_SHALLOW]),
+])
+def test_each_tuned_claim_fails_when_its_effect_is_gone(break_, tuned, words, also):
+    out = synthetic(break_, tuned={**TUNED, **tuned})
+    assert sorted(c.statement for c in out if not c.holds) == sorted([find(out, *words).statement] + also)
+
+
 def test_the_tiny_profile_runs_every_part_with_the_shapes_the_claims_read():
     config = lillicrap_2016.PROFILES["tiny"]
     shapes = {u.key: {k: v.shape for k, v in lillicrap_2016.run_unit(config, u).items()} for u in lillicrap_2016.units(config)}
@@ -87,6 +132,10 @@ def test_the_tiny_profile_runs_every_part_with_the_shapes_the_claims_read():
     assert shapes["fig4"]["angle_pinv"] == (epochs + 1, len(OMEGAS), seeds)
     assert shapes["t3_fa_depth3"] == {"error": (config["t3"]["epochs"] + 1, seeds)}
     assert shapes["t2_shallow"] == {"test_error": (config["t2"]["epochs"] + 1, len(config["t2"]["seeds"]))}
+    tuned = config["t2_tuned"]
+    assert shapes["t2_tuned_fa"] == {"search_error": (tuned["search_epochs"] + 1, len(tuned["omegas"]), len(tuned["betas"])),
+                                     "choice": (2,), "test_error": (tuned["epochs"] + 1, len(tuned["seeds"]))}
+    assert shapes["t2_tuned_bp"]["search_error"] == (tuned["search_epochs"] + 1, len(tuned["omegas"]), 1)
 
 
 def test_normalised_error_is_the_test_sets_squared_error_over_its_targets_energy():

@@ -1,13 +1,17 @@
-"""MNIST's block-mean pooling (Refinetti et al.'s 14 × 14) and label noise, against plain loops
-and counts."""
+"""MNIST's block-mean pooling (Refinetti et al.'s 14 × 14), label noise and the validation
+split, against plain loops, counts and slices."""
 
 from __future__ import annotations
+
+from pathlib import Path
 
 import numpy as np
 import pytest
 
-from minifa.data import load_dataset, pooled, with_label_noise
+from minifa.data import held_out, load_dataset, pooled, with_label_noise
 from minifa.errors import ConfigError, DataError
+
+MNIST_DIR = Path(__file__).resolve().parents[1] / "data" / "mnist"
 
 
 def test_pooling_is_the_block_mean_as_plain_loops():
@@ -51,5 +55,28 @@ def test_label_noise_through_load_dataset_is_seeded_and_refuses_bad_values():
     assert 0.15 < np.mean(a.labels_train != clean.labels_train) < 0.4
     with pytest.raises(DataError, match="label_noise"):
         load_dataset("synthetic", seed=4, label_noise=1.5, n_train=50, n_test=10, d=8)
-    with pytest.raises(ConfigError, match="pool applies to mnist only"):
+    with pytest.raises(ConfigError, match="pool and validation apply to mnist only"):
         load_dataset("synthetic", seed=4, pool=2, n_train=50, n_test=10, d=8)
+
+
+def test_held_out_is_the_last_n_training_samples_and_the_test_set_is_unseen():
+    data = labelled(n=50)
+    split = held_out(data, 10)
+    assert split.x_train.shape == (4, 40) and split.x_test.shape == (4, 10) and split.name == "synthetic-validation"
+    for field in ("x", "y"):
+        np.testing.assert_array_equal(getattr(split, f"{field}_train"), getattr(data, f"{field}_train")[:, :40])
+        np.testing.assert_array_equal(getattr(split, f"{field}_test"), getattr(data, f"{field}_train")[:, 40:])
+    np.testing.assert_array_equal(split.labels_test, data.labels_train[40:])
+    for bad in (0, 50, 2.5):
+        with pytest.raises(DataError, match="validation"):
+            held_out(data, bad)
+    with pytest.raises(ConfigError, match="pool and validation apply to mnist only"):
+        load_dataset("synthetic", seed=4, validation=10, n_train=50, n_test=10, d=8)
+
+
+@pytest.mark.skipif(not (MNIST_DIR / "train-labels-idx1-ubyte.gz").exists(), reason="MNIST not fetched (make data)")
+def test_mnist_validation_holds_out_the_last_10000_training_images():
+    full, split = load_dataset("mnist", data_dir=MNIST_DIR), load_dataset("mnist", data_dir=MNIST_DIR, validation=10000)
+    assert split.x_train.shape == (784, 50000) and split.x_test.shape == (784, 10000)
+    np.testing.assert_array_equal(split.labels_test, full.labels_train[50000:])
+    np.testing.assert_array_equal(split.x_test, full.x_train[:, 50000:])

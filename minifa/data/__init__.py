@@ -14,7 +14,7 @@ from functools import lru_cache
 
 import numpy as np
 
-from minifa.data.dataset import Dataset, one_hot, with_label_noise
+from minifa.data.dataset import Dataset, held_out, one_hot, with_label_noise
 from minifa.data.idx import read_idx, write_idx
 from minifa.data.mnist import DATA_DIR, fetch_mnist, load_mnist, pooled
 from minifa.data.synthetic import gaussian_teacher, synthetic_classes, teacher_network
@@ -52,8 +52,10 @@ def load_dataset(name: str, *, data_dir: str | os.PathLike = DATA_DIR,
       n_test, d, classes.
     - ``"teacher"``: `teacher_network` with ``rng=seed`` (online: fresh training samples
       every epoch); ``options`` are its layers, activation, weight_range, n_train, n_test.
-    ``standardise`` (Song et al.'s MNIST normalisation) and ``pool`` (k × k block means:
-    pool=2 gives 14 × 14, `pooled`) apply to MNIST only. ``label_noise`` p > 0 relabels a
+    ``standardise`` (Song et al.'s MNIST normalisation), ``pool`` (k × k block means:
+    pool=2 gives 14 × 14, `pooled`) and ``validation`` n > 0 (the last n training samples
+    as the test set, `held_out`: for choosing settings without the test set) apply to
+    MNIST only. ``label_noise`` p > 0 relabels a
     classification set (`with_label_noise`, from its own stream of ``seed``).
     """
     choose("data set", name, DATASETS, DataError)
@@ -65,17 +67,17 @@ def load_dataset(name: str, *, data_dir: str | os.PathLike = DATA_DIR,
     return with_label_noise(data, label_noise, rng)
 
 
-def _clean(name, data_dir, seed, standardise, pool: int = 1, **options) -> Dataset:
+def _clean(name, data_dir, seed, standardise, pool: int = 1, validation: int = 0, **options) -> Dataset:
     if name == "mnist":
         if options:
-            raise ConfigError(f"mnist takes no options but standardise, pool and label_noise, got {', '.join(sorted(options))}")
+            raise ConfigError(f"mnist takes no options but standardise, pool, validation and label_noise, got {', '.join(sorted(options))}")
         data = load_mnist(data_dir, standardise=standardise)
-        if pool == 1:
-            return data
-        return Dataset(pooled(data.x_train, pool), data.y_train, data.labels_train,
-                       pooled(data.x_test, pool), data.y_test, data.labels_test, data.name)
-    if pool != 1:
-        raise ConfigError(f"pool applies to mnist only, not {name}; drop it")
+        if pool != 1:
+            data = Dataset(pooled(data.x_train, pool), data.y_train, data.labels_train,
+                           pooled(data.x_test, pool), data.y_test, data.labels_test, data.name)
+        return held_out(data, validation) if validation else data
+    if pool != 1 or validation:
+        raise ConfigError(f"pool and validation apply to mnist only, not {name}; drop them")
     # Refuse rather than ignore: a silently unstandardised run would be a wrong experiment.
     if standardise:
         raise ConfigError(f"standardise applies to mnist only, not {name}; drop it")

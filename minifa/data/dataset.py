@@ -65,6 +65,18 @@ def one_hot(labels: np.ndarray, classes: int = 10, dtype=np.float32) -> np.ndarr
     return np.eye(classes, dtype=dtype)[:, labels]
 
 
+def held_out(data: Dataset, n: int) -> Dataset:
+    """``data`` with its last ``n`` training samples as the test set and the rest as the
+    training set: a validation split, so that a search over settings never sees the test set."""
+    total = data.x_train.shape[1]
+    if type(n) is not int or not 0 < n < total:
+        raise DataError(f"validation {n!r} must be a whole number of training samples in 1..{total - 1}, e.g. 10000")
+    labels = data.labels_train
+    return Dataset(data.x_train[:, :-n], data.y_train[:, :-n], None if labels is None else labels[:-n],
+                   data.x_train[:, -n:], data.y_train[:, -n:], None if labels is None else labels[-n:],
+                   f"{data.name}-validation")
+
+
 def with_label_noise(data: Dataset, fraction: float, rng: np.random.Generator) -> Dataset:
     """``data`` with each train and test label replaced, with probability ``fraction``, by a
     uniform draw over the classes (possibly itself: Refinetti et al.'s ``shuffle_labels``),

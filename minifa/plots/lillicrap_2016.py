@@ -1,5 +1,5 @@
 """Lillicrap et al. 2016 from results/lillicrap-2016.h5: T1's errors and angle, Fig. 4's
-angles against ω, T3's errors by depth, T2's MNIST test errors."""
+angles against ω, T3's errors by depth, T2's MNIST test errors (and after the ω/β search, where run)."""
 
 from __future__ import annotations
 
@@ -56,13 +56,19 @@ def _t3(results, ax):
 
 
 def _t2(results, ax):
-    for k, (rule, colour) in enumerate(RULE_COLOURS.items()):
+    tuned = "t2_tuned" in results.config
+    for rule, colour in RULE_COLOURS.items():
         err = 100 * results.unit(part="t2", rule=rule)["test_error"]
         ax.plot(np.arange(err.shape[0]), err.mean(axis=1), color=colour, label=f"{rule} (theirs {100 * THEIRS[rule]:.1f} %)")
         ax.axhline(100 * THEIRS[rule], color=colour, linestyle=":", linewidth=1)
-    ax.set_ylim(0, None)
-    ax.legend(fontsize=7)
-    label(ax, "f", "T2: MNIST test error (dotted: theirs)", "epoch", "% error")
+        if tuned:
+            unit = results.unit(part="t2_tuned", rule=rule)
+            ax.plot(np.arange(unit["test_error"].shape[0]), 100 * unit["test_error"].mean(axis=1), "--", color=colour,
+                    label=f"{rule} at the search's ω {unit['choice'][0]:g}" + (f", β {unit['choice'][1]:g}" if rule == "fa" else ""))
+    ax.set_yscale("log" if tuned else "linear")
+    ax.legend(fontsize=6)
+    title = "T2: MNIST test error (dotted: theirs" + ("; dashed: searched ω/β)" if tuned else ")")
+    label(ax, "f", title, "epoch", "% error")
 
 
 def plot(results, path) -> None:
