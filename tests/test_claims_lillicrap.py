@@ -117,7 +117,7 @@ THEIRS_SHALLOW = "after the search, shallow's MNIST test error is theirs"
     (None, {"shallow": 0.1}, ("after the search, shallow's",), []),
     (None, {"fa": 0.028, "bp": 0.016}, ("after the search, FA's",), []),
     # Shallow within 2 pp of 7.2 % and FA within 1 pp of 2.1 % already imply "worse": it fails only with one of them.
-    (None, {"shallow": 0.045, "fa": 0.03}, ("after the search, shallow learning's",), [THEIRS_SHALLOW]),
+    (None, {"shallow": 0.045, "fa": 0.028}, ("after the search, shallow learning's",), [THEIRS_SHALLOW]),
 ])
 def test_each_tuned_claim_fails_when_its_effect_is_gone(break_, tuned, words, also):
     out = synthetic(break_, tuned={**TUNED, **tuned})
