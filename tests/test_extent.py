@@ -4,11 +4,13 @@ only the new units; any other change still moves the file aside."""
 
 from __future__ import annotations
 
+import re
 from dataclasses import replace
 
 import numpy as np
 import pytest
 
+from minifa.errors import ConfigError
 from minifa.experiments.framework import Experiment, Unit, config_hash
 from minifa.experiments.runner import run_experiment
 from minifa.experiments.store import Results, extends
@@ -82,3 +84,37 @@ def test_an_extent_list_or_dict_only_grows_when_it_keeps_every_old_entry():
     assert not extends(old, {**grown, "rows": [{"name": "a", "n": 3}, {"name": "b", "n": 2}]}, ("rows", "variants"),
                        stored, units)
     assert not extends(old, {**grown, "variants": {"v": [1, 3], "w": [3]}}, ("rows", "variants"), stored, units)
+
+
+def test_a_stage_runs_a_complete_step_that_the_whole_profile_then_extends(tmp_path):
+    """``reproduce --stage seeds=[0,1]`` of a 4-seed profile: a file complete for its step
+    (checkable, committable), which the whole profile's run extends with only the rest."""
+    calls = []
+    module = replace(toy(calls), profiles={"tiny": {"seeds": [0, 1, 2, 3], "scale": 0.5}}, extent=("seeds",))
+    path = run_experiment(module, "tiny", tmp_path, stage={"seeds": [0, 1]})
+    assert calls == ["seed0", "seed1"] and Results.load(path).config["seeds"] == [0, 1]
+    run_experiment(module, "tiny", tmp_path)
+    assert calls == ["seed0", "seed1", "seed2", "seed3"] and sorted(Results.load(path).units) == [f"seed{s}" for s in range(4)]
+
+
+@pytest.mark.parametrize("stage, words", [
+    ({"scale": 1.0}, "not one of its extent keys (seeds)"),  # not an extent key
+    ({"seeds": [0, 7]}, "has units the tiny profile lacks (seed7)"),  # not a step toward the profile
+])
+def test_a_stage_off_the_profiles_path_is_refused_before_anything_runs(tmp_path, stage, words):
+    calls = []
+    module = replace(toy(calls), extent=("seeds",))
+    with pytest.raises(ConfigError, match=re.escape(words)):
+        run_experiment(module, "tiny", tmp_path, stage=stage)
+    assert calls == [] and not list(tmp_path.iterdir())
+
+
+def test_the_cli_reads_stage_as_key_equals_json_and_refuses_anything_else():
+    from click.testing import CliRunner
+
+    from minifa.cli import cli
+    for bad, words in (("more_reps", "is not KEY=JSON"), ("=[1]", "names no key"), ("seeds=[0,", "is not KEY=JSON")):
+        out = CliRunner().invoke(cli, ["reproduce", "chu-fig1", "--stage", bad])
+        assert out.exit_code == 2 and words in out.output, out.output
+    out = CliRunner().invoke(cli, ["reproduce", "chu-fig1", "--stage", "seeds=[0]", "--no-compute"])
+    assert out.exit_code == 2 and "drop one" in out.output

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import contextlib
+import json
 import os
 import sys
 from pathlib import Path
@@ -17,6 +18,20 @@ from ..experiments.framework import PROFILES
 from ..experiments.runner import experiment_claims, plot_experiment, resolve_profile, run_experiment
 from ..experiments.report import beside_table, by_paper, claims_table, complete_results
 from ..experiments.store import stored_profiles
+
+
+def stage_values(ctx, param, values) -> dict:
+    """``KEY=JSON`` pairs as a dict, or a usage error naming the one that is not."""
+    out = {}
+    for text in values:
+        key, _, value = text.partition("=")
+        try:
+            out[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            raise click.BadParameter(f"{text!r} is not KEY=JSON, e.g. more_reps=[0,0,0,7,0,0,0]") from None
+        if not key.strip():
+            raise click.BadParameter(f"{text!r} names no key, e.g. more_reps=[0,0,0,7,0,0,0]")
+    return out
 
 
 @contextlib.contextmanager
@@ -73,14 +88,20 @@ def unit_progress(name: str):
                    "records its count and BLAS kernel: equal counts on the same kernel give equal bits.")
 @click.option("--connect-timeout", type=click.FloatRange(min=0, min_open=True), default=5.0, show_default=True,
               help="Seconds to wait for the Dask scheduler (with --scheduler).")
+@click.option("--stage", "stage", multiple=True, metavar="KEY=JSON", callback=stage_values,
+              help="Run a step toward the profile: its extent key KEY (more repetitions, say) set to JSON, "
+                   "e.g. --stage 'more_reps=[0,0,0,7,0,0,0]'. The staged file is complete for its step, so it "
+                   "can be checked and committed; a later run of the whole profile extends it. Repeatable.")
 def reproduce(figures, profile, results_dir, figures_dir, device, data_dir, check, no_compute, beside, scheduler,
-              blas_threads, connect_timeout) -> None:
+              blas_threads, connect_timeout, stage) -> None:
     """Compute (resumably), plot and summarise FIGURES (default: all of them); with
     --no-compute, only evaluate the claims of the results already in --results-dir."""
     names = list(figures) or all_figures()
     chosen = [experiment(n) for n in names]
     if beside and not no_compute:
         raise click.UsageError("--beside reads two folders of results and computes nothing: add --no-compute")
+    if stage and no_compute:
+        raise click.UsageError("--stage runs a step of a profile and --no-compute runs nothing: drop one")
     if no_compute:
         claims, unchecked = stored_claims(chosen, Path(results_dir))
         print_claims(claims, check, unchecked, beside and (chosen, Path(results_dir), Path(beside)))
@@ -98,7 +119,7 @@ def reproduce(figures, profile, results_dir, figures_dir, device, data_dir, chec
         for figure in chosen:
             with unit_progress(figure.name) as report:
                 path = run_experiment(figure, profile, results_dir, {"device": device, "data_dir": data_dir},
-                                      executor=executor, on_unit=report)
+                                      executor=executor, on_unit=report, stage=stage)
             png = plot_experiment(figure, path, figures_dir)
             click.echo(f"{figure.name}: {path} -> {png}", err=True)
             claims += experiment_claims(figure, path)

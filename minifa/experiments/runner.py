@@ -29,16 +29,36 @@ def resolve_profile(profile: str, stored: dict[str, str] | None = None) -> tuple
     return ("paper", "auto: a GPU is present") if gpu_available() else ("quick", "auto: no GPU, CPU profile")
 
 
-def experiment_config(figure: Experiment, profile: str, overrides: dict | None = None) -> dict:
-    return {**figure.profiles[profile], **(overrides or {})}
+def experiment_config(figure: Experiment, profile: str, overrides: dict | None = None,
+                      stage: dict | None = None) -> dict:
+    """The ``profile``'s config with ``overrides`` (placement) and ``stage``: extent keys set to
+    a step toward the profile, every unit of which is one of the profile's, so that a later run
+    of the whole profile extends the staged file (`staged`)."""
+    config = {**figure.profiles[profile], **(overrides or {})}
+    return staged(figure, profile, config, stage) if stage else config
+
+
+def staged(figure: Experiment, profile: str, config: dict, stage: dict) -> dict:
+    outside = sorted(set(stage) - set(figure.extent))
+    if outside:
+        keys = ", ".join(figure.extent) or "none"
+        raise ConfigError(f"{figure.name}: --stage {outside[0]} is not one of its extent keys ({keys}); name one of those")
+    step = {**config, **stage}
+    full = {u.key: u.params for u in figure.units(config)}
+    extra = [u.key for u in figure.units(step) if full.get(u.key) != u.params]
+    if extra:
+        raise ConfigError(f"{figure.name}: --stage {', '.join(f'{k}={v}' for k, v in stage.items())} has units the "
+                          f"{profile} profile lacks ({', '.join(extra[:3])}); a stage must be a step toward the profile")
+    return step
 
 
 def run_experiment(figure: Experiment, profile: str, results_dir, overrides: dict | None = None,
-                   executor=None, on_unit: Callable | None = None) -> Path:
+                   executor=None, on_unit: Callable | None = None, stage: dict | None = None) -> Path:
     """Compute every unit of ``figure`` not yet in ``results/<name>.h5``; returns the path.
     ``on_unit(done, total, unit, seconds)`` reports progress. A file whose config differs only
-    in ``figure.extent`` keys (more seeds) and holds only units of this config is extended."""
-    config = experiment_config(figure, profile, overrides)
+    in ``figure.extent`` keys (more seeds) and holds only units of this config is extended;
+    ``stage`` runs a step toward the profile (`experiment_config`)."""
+    config = experiment_config(figure, profile, overrides, stage)
     results_dir = Path(results_dir)
     results_dir.mkdir(parents=True, exist_ok=True)
     with ResultStore(results_dir / f"{figure.name}.h5", figure.name, profile, config, tuple(figure.extent),
