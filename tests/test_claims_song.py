@@ -13,8 +13,8 @@ from .claims_helpers import assert_all_hold, find, noisy, results
 
 # --- Song et al. Figure 3 ---------------------------------------------------------------------------
 
-def sfig3(break_=None, epochs=300, lam=0):
-    acc, align = [0.885, 0.916, 0.906], [0.07, 0.55, 0.66]
+def sfig3(break_=None, epochs=300, lam=0, lambda0=0.885):
+    acc, align = [lambda0, 0.916, 0.906], [0.07, 0.55, 0.66]
     if break_ == "alignment reversed":  # λ 0.1 above λ 0.3: outside the short runs' band
         align[1] = align[2] + 0.05
     if break_ == "alignment gaps small":  # ordered, but the gaps under 0.05: inside the short runs' band
@@ -65,6 +65,16 @@ def test_song_fig3_each_match_with_the_saved_values_fails_when_broken(broken, la
     claims = sfig3(broken, lam=lam)
     assert not find(claims, f"λ {[0, 0.1, 0.3][lam]:g}:", broken).holds
     assert find(claims, broken.split()[0] + " ordered").holds  # only the match is broken
+
+
+@pytest.mark.parametrize("lambda0, verdict", [(0.888, "no, as declared"), (0.8915, "**no, outside its declared band**"),
+                                              (0.8785, "**no, outside its declared band**")])
+def test_song_fig3_lambda0s_declared_gap_is_known_only_within_the_saved_numbers_rounding(lambda0, verdict):
+    """At n = 3 a gap of .003 misses the test of means (2·√(.002²/3 + .002²/10) = .0026) but is
+    inside the rounding band (2·√(.0025²/3 + .0025²/10) + .0005 = .0038); .0065 is outside."""
+    claim = find(sfig3(lambda0=lambda0), "λ 0:", "accuracy matches")
+    assert not claim.holds and claim.verdict.startswith(verdict), claim.verdict
+    assert find(sfig3(), "λ 0:", "accuracy matches").verdict == "yes"
 
 
 # --- Song et al. Figure 2 ---------------------------------------------------------------------------
