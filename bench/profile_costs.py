@@ -64,8 +64,8 @@ def work(name: str, c: dict, ran: Results | None = None) -> float:
     if name == "nokland-2016":  # 2×800 member-epochs by weight count, at the most epochs (early stops cut it)
         return sum(n(r["rules"]) * n(c["seeds"]) * c["epochs"] * weights(r["hidden"]) / weights([800, 800])
                    for r in c["rows"])
-    if name == "biotorch-lenet":  # LeNet-epochs: 938 updates of batch 64 on MNIST
-        return n(c["rules"]) * c["seeds"] * c["epochs"]
+    if name == "biotorch-lenet":  # LeNet-epochs: 938 updates of batch 64 on MNIST, the reruns' included
+        return (n(c["rules"]) + n(c.get("reruns", {}))) * c["seeds"] * c["epochs"]
     if name == "song-fig2":  # in p = 3200 step equivalents
         return sum(total_reps(c, p) * run_steps(ran, net, lam, p) * p / 3200
                    for net, (_, lams) in c["networks"].items() for lam in lams for p in c["widths"])
@@ -80,8 +80,14 @@ def work(name: str, c: dict, ran: Results | None = None) -> float:
 
 
 def t2_epochs(c: dict) -> float:
-    """Lillicrap et al. T2's network-epochs: BP, FA and shallow × seeds × epochs."""
-    return 3 * len(c["t2"]["seeds"]) * c["t2"]["epochs"]
+    """Lillicrap et al. T2's network-epochs: BP, FA and shallow × seeds × epochs, and where
+    ``t2_tuned`` is run, its search (every ω, × β for FA, on 5/6 of the training set) and its
+    seeds × epochs at the choice."""
+    out = 3 * len(c["t2"]["seeds"]) * c["t2"]["epochs"]
+    if "t2_tuned" in c:
+        t = c["t2_tuned"]
+        out += (2 + len(t["betas"])) * len(t["omegas"]) * t["search_epochs"] * 5 / 6 + 3 * len(t["seeds"]) * t["epochs"]
+    return out
 
 
 def synthetic_updates(c: dict) -> float:
@@ -92,7 +98,7 @@ def synthetic_updates(c: dict) -> float:
 
 def synthetic_cost(ran: Results) -> float:
     """A synthetic member-update's core-seconds over a T2 network-epoch's, in the measured file."""
-    part = {k: "t2" if p["part"] == "t2" else "synthetic" for k, p in ran.params.items()}
+    part = {k: "t2" if p["part"] in ("t2", "t2_tuned") else "synthetic" for k, p in ran.params.items()}
     seconds = {w: sum(unit_core_seconds(r) for k, r in ran.records.items() if part[k] == w) for w in ("t2", "synthetic")}
     return (seconds["synthetic"] / synthetic_updates(ran.config)) / (seconds["t2"] / t2_epochs(ran.config))
 

@@ -124,6 +124,20 @@ def test_each_tuned_claim_fails_when_its_effect_is_gone(break_, tuned, words, al
     assert sorted(c.statement for c in out if not c.holds) == sorted([find(out, *words).statement] + also)
 
 
+@pytest.mark.parametrize("tuned, verdicts", [
+    ({"bp": 0.051, "fa": 0.038}, ["no, as declared"] * 3),  # the long run's: each above theirs within 4 points
+    ({"bp": 0.09, "fa": 0.038}, ["**no, outside", "no, as declared", "**no, outside"]),  # BP 6.6 points above
+    ({"bp": 0.012, "fa": 0.038}, ["**no, outside", "no, as declared", "no, as declared"]),  # BP below theirs
+])
+def test_the_tuned_misses_are_known_only_inside_their_declared_bands(tuned, verdicts):
+    """BP's and FA's "is theirs" and "FA matches BP" after the search: declared after the data,
+    band ours − theirs in (0, 4 points] by 2 SE and |FA − BP| + 2 SE ≤ 3 points."""
+    out = synthetic(tuned={**TUNED, **tuned})
+    claims = [find(out, w) for w in ("after the search, bp's", "after the search, fa's", "after the search, FA's")]
+    assert [c.verdict[:len(v)] for c, v in zip(claims, verdicts)] == verdicts
+    assert find(out, "after the search, shallow's").known is None  # shallow holds: nothing declared
+
+
 def test_the_tiny_profile_runs_every_part_with_the_shapes_the_claims_read():
     config = lillicrap_2016.PROFILES["tiny"]
     shapes = {u.key: {k: v.shape for k, v in lillicrap_2016.run_unit(config, u).items()} for u in lillicrap_2016.units(config)}

@@ -42,7 +42,7 @@ MNIST 20 epochs, 60 after the search; the angles every update), long (n = 20 for
 synthetic parts, angles every 5th update; MNIST 3 seeds × 20 epochs, and 3 × 60 after a
 search of 10 epochs: the cut), quick (n = 5, 4000 linear and
 10,000 tanh examples, MNIST 1 seed × 1 epoch), tiny (CI). Costs: BENCHMARKS.md, "Cost of
-every profile" (long ran in 24.7 CPU-min, recorded in its units).
+every profile" (long ran in 24.7 CPU-min, and t2_tuned in 98.5 unit-min; recorded in its units).
 """
 
 from __future__ import annotations

@@ -1,7 +1,7 @@
 """Lillicrap et al. 2016's claims (`lillicrap_2016.claims`). Every margin is our choice,
 stated here before any run: the text we could read gives no number to hold ours against
-(the MNIST errors shown are issue #25's reading of the paper). Two disagreements are
-declared after the long run had shown them (`KNOWN_T3`, `KNOWN_T2`), flagged so."""
+(the MNIST errors shown are issue #25's reading of the paper). Three disagreements are
+declared after the long runs had shown them (`KNOWN_T3`, `KNOWN_T2`, `KNOWN_TUNED`), flagged so."""
 
 from __future__ import annotations
 
@@ -19,6 +19,13 @@ DEEPER = 0.05  # log10(shallower / deeper) of the final T3 error (≈ 12 %)
 MNIST_SAME, MNIST_SHALLOW = 0.01, 0.02  # FA vs BP (equivalence), shallow − FA (effect)
 THEIRS = {"bp": 0.024, "fa": 0.021, "shallow": 0.072}  # issue #25's reading of their T2
 TUNED_MATCH = {"bp": 0.01, "fa": 0.01, "shallow": 0.02}  # after the ω/β search: |ours − theirs| + 2 SE
+# Declared after the search's long run (this module's first tuned data, session 23): BP 5.12 %,
+# FA 3.77 % against 2.4 / 2.1 %, shallow 7.75 % (holds); FA ahead of BP by 1.35 points.
+KNOWN_TUNED = Known("after the search the errors still fall at 60 epochs (BP −0.25, FA −0.33 points over the last "
+                    "10) and the choice sits on the grid's edge (ω .3 for BP and shallow, β 2 for FA): the search's "
+                    "optimum lies outside our grid, and FA, faster early, still leads BP",
+                    "reason and band after the data (the tuned long run, session 23)")
+TUNED_ABOVE = 0.04  # band: ours − theirs in (0, 4 points] by 2 SE (seen BP 2.7, FA 1.7)
 
 # Both declared after the long run (3ecda3b) had shown the two "no"s: reasons and bands after the data.
 AFTER_LONG = "reason and band after the data (the long run, 3ecda3b)"
@@ -102,13 +109,16 @@ def t2_tuned_claims(results) -> list[Claim]:
                          shown, each({r: (ok, "argmin") for r, ok in chosen.items()}, "every rule"))]
     for rule, theirs in THEIRS.items():
         gap = Stat(final[rule].mean - theirs, final[rule].sd, final[rule].n)
+        band = every([above(gap, 0.0), below(gap, TUNED_ABOVE)])
         out.append(Claim.checked("T2", f"after the search, {rule}'s MNIST test error is theirs",
                                  f"|ours − {100 * theirs:.1f} %| + 2 SE ≤ {TUNED_MATCH[rule]:g} (our choice)",
-                                 f"{rule} {final[rule]}", equivalent(gap, TUNED_MATCH[rule])))
+                                 f"{rule} {final[rule]}", equivalent(gap, TUNED_MATCH[rule]),
+                                 known=KNOWN_TUNED.banded(band) if rule != "shallow" else None))
     ours = ", ".join(f"{r} {s}" for r, s in final.items())
+    tie = unpaired(final["fa"], final["bp"])
     return out + [
         Claim.checked("T2", "after the search, FA's MNIST test error matches BP's", f"|FA − BP| + 2 SE ≤ {MNIST_SAME:g} (our choice)",
-                      ours, equivalent(unpaired(final["fa"], final["bp"]), MNIST_SAME)),
+                      ours, equivalent(tie, MNIST_SAME), known=KNOWN_TUNED.banded(equivalent(tie, T2_TIE))),
         Claim.checked("T2", "after the search, shallow learning's MNIST error is clearly worse than FA's",
                       f"shallow − FA > {MNIST_SHALLOW:g} (our choice)", ours,
                       exceeds(unpaired(final["shallow"], final["fa"]), MNIST_SHALLOW)),

@@ -67,8 +67,7 @@ def _t2(results, ax):
                     label=f"{rule} at the search's ω {unit['choice'][0]:g}" + (f", β {unit['choice'][1]:g}" if rule == "fa" else ""))
     ax.set_yscale("log" if tuned else "linear")
     ax.legend(fontsize=6)
-    title = "T2: MNIST test error (dotted: theirs" + ("; dashed: searched ω/β)" if tuned else ")")
-    label(ax, "f", title, "epoch", "% error")
+    label(ax, "f", "T2: MNIST test error (dotted: theirs)", "epoch", "% error")
 
 
 def plot(results, path) -> None:
