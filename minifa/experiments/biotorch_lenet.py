@@ -28,7 +28,9 @@ After the long data (d8090b2) brSF (5.97 %) failed (i) and (iii), and DFA (3.14 
 are declared (`BORROWED`), the reason being the borrowed learning rates (brSF diverges in its
 first epochs at η 0.1, DFA still underfits at 10^-4). That reason is tested, not assumed:
 ``reruns`` trains brSF at η 0.01 and DFA at 10^-3 (rates fixed before those runs' data), and
-claim (iv) holds them to the margins of (i) and (iii).
+claim (iv), one per rule, holds them to the margins of (i) and (iii). Run (session 23): brSF
+0.64 % holds; DFA 3.18 % does not (its train loss levels off at 0.10 at either rate), an
+unexpected "no" whose cause is not found.
 
 Command: ``python cli.py reproduce biotorch-lenet``. ``long`` = their protocol, one seed, six
 units (rules) of 100 epochs each; its measured epoch cost is in BENCHMARKS.md. ``quick``: 2
@@ -61,7 +63,9 @@ RERUNS = {"brsf": 0.01, "dfa": 0.001}  # claim (iv): rates ÷ 10 and × 10, fixe
 # expected to stay in (the rule still learns: best-epoch error below 10 %).
 BORROWED = Known("brSF diverges in its first epochs at the borrowed η 0.1 (train loss 14.3 after epoch 1) and DFA "
                  "still underfits at 1e-4 after 100 epochs: learning rates taken from BioTorch's CIFAR-10 configs; "
-                 "tested by the reruns (iv)", "reason and band after the long data (d8090b2)")
+                 "tested by the reruns (iv): brSF's confirmed (0.64 % at η 0.01), DFA's refuted (3.18 % at 1e-3), "
+                 "its cause not found", "reason and band after the long data (d8090b2); the reruns' outcome after "
+                 "theirs (session 23)")
 BORROWED_BAND = 10.0  # % test error, mean + 2 SE below
 
 SETUP = {"model": "lenet", "activation": "relu", "loss": "softmax-crossentropy", "dtype": "float32", "init": "glorot",
@@ -157,7 +161,7 @@ def errors(results, rule: str, which: str = "best", lr: float | None = None) -> 
 
 def claims(results) -> list[Claim]:
     reruns = results.config.get("reruns", {})
-    rerun = [rerun_at_other_rates(results, reruns)] if reruns and all(results.select(rule=r, lr=v) for r, v in reruns.items()) else []
+    rerun = [rerun_at_other_rate(results, r, v) for r, v in reruns.items() if results.select(rule=r, lr=v)]
     return [sign_concordant(results), fa_dfa_behind(results), beside_theirs(results)] + rerun
 
 
@@ -206,20 +210,23 @@ def beside_theirs(results) -> Claim:
         each(verdicts, "ours − theirs"), borrowed(results, verdicts))
 
 
-def rerun_at_other_rates(results, reruns: dict[str, float]) -> Claim:
-    """(iv) `BORROWED`'s reason tested: rerun at ``reruns``' rates, brSF within `SIGN_GAP` of
-    BP and DFA within `MATCH` of BioTorch's number."""
-    verdicts = {}
-    if "brsf" in reruns:
-        verdicts["brsf"] = below(paired(errors(results, "brsf", lr=reruns["brsf"]), errors(results, "bp")), SIGN_GAP)
-    if "dfa" in reruns:
-        verdicts["dfa"] = equivalent(Stat.of(errors(results, "dfa", lr=reruns["dfa"]) - THEIRS["dfa"]), MATCH)
+RERUN_STATEMENTS = {"brsf": "rerun at a lower learning rate, brSF keeps up with BP",
+                    "dfa": "rerun at a higher learning rate, DFA reaches BioTorch's error"}
+
+
+def rerun_at_other_rate(results, rule: str, lr: float) -> Claim:
+    """(iv) `BORROWED`'s reason tested, a claim per rerun rule: brSF at ``lr`` within
+    `SIGN_GAP` of BP (claim (i)'s margin), DFA at ``lr`` within `MATCH` of BioTorch's number
+    (claim (iii)'s). The rates were fixed after the long data, before the reruns'."""
+    ours = errors(results, rule, lr=lr)
+    if rule == "brsf":
+        verdict, margin = below(paired(ours, errors(results, "bp")), SIGN_GAP), f"brSF − BP < {SIGN_GAP:g} pp (claim (i))"
+    else:
+        verdict, margin = equivalent(Stat.of(ours - THEIRS[rule]), MATCH), f"|{rule} − theirs| < {MATCH:g} pp (claim (iii))"
     return Claim.checked(
-        "LeNet", "at other learning rates brSF keeps up with BP and DFA reaches BioTorch's error",
-        f"brSF 0.91 vs BP 0.91, DFA 1.61 %; reruns at {', '.join(f'{r} η {v:g}' for r, v in reruns.items())} "
-        f"(rates chosen after the long data, before the reruns'); margins: brSF − BP < {SIGN_GAP:g}, "
-        f"|DFA − theirs| < {MATCH:g} pp (claims (i), (iii))",
-        _measured(results, ["bp", *reruns], reruns), each(verdicts, "brSF − BP, DFA − theirs"))
+        "LeNet", RERUN_STATEMENTS[rule],
+        f"{rule} {fmt(THEIRS[rule])} vs BP {fmt(THEIRS['bp'])} %; rerun at η {lr:g} (fixed after the long data, "
+        f"before the rerun's); margin: {margin}", _measured(results, ["bp", rule], {rule: lr}), verdict)
 
 
 FIGURE = Experiment(name=NAME, title=TITLE, profiles=PROFILES, units=units, run_unit=run_unit, claims=claims,
