@@ -65,7 +65,7 @@ BORROWED = Known("brSF diverges in its first epochs at the borrowed η 0.1 (trai
                  "still underfits at 1e-4 after 100 epochs: learning rates taken from BioTorch's CIFAR-10 configs; "
                  "tested by the reruns (iv): brSF's confirmed (0.64 % at η 0.01), DFA's refuted (3.18 % at 1e-3), "
                  "its cause not found", "reason and band after the long data (d8090b2); the reruns' outcome after "
-                 "theirs (session 23)")
+                 "theirs (4df2a51)")
 BORROWED_BAND = 10.0  # % test error, mean + 2 SE below
 
 SETUP = {"model": "lenet", "activation": "relu", "loss": "softmax-crossentropy", "dtype": "float32", "init": "glorot",

@@ -19,12 +19,12 @@ DEEPER = 0.05  # log10(shallower / deeper) of the final T3 error (≈ 12 %)
 MNIST_SAME, MNIST_SHALLOW = 0.01, 0.02  # FA vs BP (equivalence), shallow − FA (effect)
 THEIRS = {"bp": 0.024, "fa": 0.021, "shallow": 0.072}  # issue #25's reading of their T2
 TUNED_MATCH = {"bp": 0.01, "fa": 0.01, "shallow": 0.02}  # after the ω/β search: |ours − theirs| + 2 SE
-# Declared after the search's long run (this module's first tuned data, session 23): BP 5.12 %,
+# Declared after the search's long run (its data committed in 7872ba2): BP 5.12 %,
 # FA 3.77 % against 2.4 / 2.1 %, shallow 7.75 % (holds); FA ahead of BP by 1.35 points.
 KNOWN_TUNED = Known("after the search the errors still fall at 60 epochs (BP −0.25, FA −0.33 points over the last "
                     "10) and the choice sits on the grid's edge (ω .3 for BP and shallow, β 2 for FA): the search's "
                     "optimum lies outside our grid, and FA, faster early, still leads BP",
-                    "reason and band after the data (the tuned long run, session 23)")
+                    "reason and band after the data (the tuned long run, 7872ba2)")
 TUNED_ABOVE = 0.04  # band: ours − theirs in (0, 4 points] by 2 SE (seen BP 2.7, FA 1.7)
 
 # Both declared after the long run (3ecda3b) had shown the two "no"s: reasons and bands after the data.
