@@ -68,14 +68,13 @@ def synthetic(break_=None, t3_final=None, t2_final=None, tuned=None):
 
 
 def tuned_units(final, break_):
-    """Search errors whose argmin is ω .1 (and β .5 for FA), tuned at that choice unless
-    ``break_`` is "choice" (FA tuned at ω .3)."""
+    """Search errors whose argmin is ω .1 (and β .5 for FA), tuned at that choice."""
     units = {}
     for rule, error in final.items():
         betas = 2 if rule == "fa" else 1
         search = np.full((3, 3, betas), 0.2)
         search[-1, 1, -1] = 0.05
-        choice = [0.3 if break_ == "choice" and rule == "fa" else 0.1, 0.5]
+        choice = [0.1, 0.5]
         err = np.full((3, SEEDS), error)
         units[f"t2_tuned_{rule}"] = ({"part": "t2_tuned", "rule": rule},
                                      {"search_error": search, "choice": np.array(choice), "test_error": noisy(err, err.shape, 0.001)})
@@ -104,14 +103,13 @@ def test_each_claim_fails_when_its_effect_is_gone(break_, words):
 def test_every_tuned_claim_holds_on_results_that_show_it():
     out = synthetic(tuned=TUNED)
     assert_all_hold(out)
-    assert len(out) == 16
+    assert len(out) == 15
 
 
 THEIRS_SHALLOW = "after the search, shallow's MNIST test error is theirs"
 
 
 @pytest.mark.parametrize("break_,tuned,words,also", [
-    ("choice", {}, ("search's lowest",), []),
     (None, {"bp": 0.036, "fa": 0.029}, ("after the search, bp's",), []),
     (None, {"fa": 0.009, "bp": 0.016}, ("after the search, fa's",), []),
     (None, {"shallow": 0.1}, ("after the search, shallow's",), []),
@@ -127,15 +125,45 @@ def test_each_tuned_claim_fails_when_its_effect_is_gone(break_, tuned, words, al
 @pytest.mark.parametrize("tuned, verdicts", [
     ({"bp": 0.051, "fa": 0.038}, ["no, as declared"] * 3),  # the long run's: each above theirs within 4 points
     ({"bp": 0.09, "fa": 0.038}, ["**no, outside", "no, as declared", "**no, outside"]),  # BP 6.6 points above
-    ({"bp": 0.012, "fa": 0.038}, ["**no, outside", "no, as declared", "no, as declared"]),  # BP below theirs
+    ({"bp": 0.012, "fa": 0.038}, ["**no, outside", "no, as declared", "**no, outside"]),  # BP below theirs, and ahead of FA
+    ({"bp": 0.035, "fa": 0.022, "shallow": 0.07}, ["no, as declared", "yes", "no, as declared"]),
 ])
 def test_the_tuned_misses_are_known_only_inside_their_declared_bands(tuned, verdicts):
     """BP's and FA's "is theirs" and "FA matches BP" after the search: declared after the data,
-    band ours − theirs in (0, 4 points] by 2 SE and |FA − BP| + 2 SE ≤ 3 points."""
+    band ours − theirs in (0, 4 points] by 2 SE, and FA ahead of BP with |FA − BP| + 2 SE ≤ 3
+    points."""
     out = synthetic(tuned={**TUNED, **tuned})
     claims = [find(out, w) for w in ("after the search, bp's", "after the search, fa's", "after the search, FA's")]
     assert [c.verdict[:len(v)] for c, v in zip(claims, verdicts)] == verdicts
     assert find(out, "after the search, shallow's").known is None  # shallow holds: nothing declared
+
+
+def test_the_search_chooses_its_lowest_validation_error_and_tests_the_choice_on_the_test_set(monkeypatch):
+    """`run_t2_tuned` with `_t2_error` replaced by a spy: the search runs on the held-out split
+    (its ``search_options``), one seed per ω, once per β for FA; the tuned run trains the seeds
+    at the argmin (ω .1, β 2 here, not the last or the first) on the plain data set."""
+    config = {"t2": {"dataset_options": {"n_train": 200}},
+              "t2_tuned": {"omegas": [0.01, 0.1, 0.3], "betas": [0.5, 2.0], "search_seed": 7, "search_epochs": 2,
+                           "search_options": {"validation": 50}, "seeds": [0, 1], "epochs": 3}}
+    calls = []
+
+    def spy(config, rule, omegas, seeds, epochs, options, beta=0.5):
+        calls.append((omegas, seeds, epochs, options, beta))
+        if epochs == 2:  # the search: (epochs + 1, ω), lowest at ω .1 and β 2
+            return np.array([[1.0, 1.0, 1.0], [0.7, 0.7, 0.7], [0.5, 0.4 - 0.2 * (beta == 2.0), 0.45]])
+        return np.full((epochs + 1, len(seeds)), 0.1)
+
+    monkeypatch.setattr(lillicrap_2016, "_t2_error", spy)
+    out = lillicrap_2016.run_t2_tuned(config, lillicrap_2016.Unit("t2_tuned_fa", {"part": "t2_tuned", "rule": "fa"}))
+    np.testing.assert_array_equal(out["choice"], [0.1, 2.0])
+    assert out["search_error"].shape == (3, 3, 2) and out["test_error"].shape == (4, 2)
+    search, tuned = calls[:2], calls[2]
+    assert [c[4] for c in search] == [0.5, 2.0] and all(c[:4] == ([0.01, 0.1, 0.3], [7, 7, 7], 2, {"n_train": 200, "validation": 50})
+                                                       for c in search)
+    assert tuned == (0.1, [0, 1], 3, {"n_train": 200}, 2.0)
+    calls.clear()
+    lillicrap_2016.run_t2_tuned(config, lillicrap_2016.Unit("t2_tuned_bp", {"part": "t2_tuned", "rule": "bp"}))
+    assert len(calls) == 2 and calls[0][4] == lillicrap_2016.FEEDBACK["feedback_scale"]  # BP: one search, β unused
 
 
 def test_the_tiny_profile_runs_every_part_with_the_shapes_the_claims_read():

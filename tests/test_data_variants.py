@@ -55,7 +55,7 @@ def test_label_noise_through_load_dataset_is_seeded_and_refuses_bad_values():
     assert 0.15 < np.mean(a.labels_train != clean.labels_train) < 0.4
     with pytest.raises(DataError, match="label_noise"):
         load_dataset("synthetic", seed=4, label_noise=1.5, n_train=50, n_test=10, d=8)
-    with pytest.raises(ConfigError, match="pool and validation apply to mnist only"):
+    with pytest.raises(ConfigError, match="pool applies to mnist only"):
         load_dataset("synthetic", seed=4, pool=2, n_train=50, n_test=10, d=8)
 
 
@@ -70,7 +70,7 @@ def test_held_out_is_the_last_n_training_samples_and_the_test_set_is_unseen():
     for bad in (0, 50, 2.5):
         with pytest.raises(DataError, match="validation"):
             held_out(data, bad)
-    with pytest.raises(ConfigError, match="pool and validation apply to mnist only"):
+    with pytest.raises(ConfigError, match="validation applies to mnist only"):
         load_dataset("synthetic", seed=4, validation=10, n_train=50, n_test=10, d=8)
 
 

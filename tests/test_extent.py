@@ -13,7 +13,7 @@ import pytest
 from minifa.errors import ConfigError
 from minifa.experiments.framework import Experiment, Unit, config_hash
 from minifa.experiments.runner import run_experiment
-from minifa.experiments.store import Results, extends
+from minifa.experiments.store import Results, extends, grows
 
 
 def toy(calls: list):
@@ -118,3 +118,40 @@ def test_the_cli_reads_stage_as_key_equals_json_and_refuses_anything_else():
         assert out.exit_code == 2 and words in out.output, out.output
     out = CliRunner().invoke(cli, ["reproduce", "chu-fig1", "--stage", "seeds=[0]", "--no-compute"])
     assert out.exit_code == 2 and "drop one" in out.output
+
+
+def test_a_list_of_counts_grows_entry_by_entry_and_a_stage_of_part_counts_is_extended(tmp_path):
+    """``more_reps``-like counts per width: [0, 2] → [1, 3] grows (no entry smaller), though
+    2 is not among [1, 3]; a smaller entry, or another length read as a list of elements, is
+    not growth unless every old element is kept."""
+    assert grows([0, 0, 0, 7, 0, 4, 0], [0, 0, 0, 7, 0, 7, 7]) and grows([0, 2], [1, 3])
+    assert not grows([0, 7], [0, 3]) and not grows([0, 0.5], [0, 0.4])
+    assert grows([0, 1], [0, 1, 2]) and not grows([0, 5], [0, 1, 2])
+    calls = []
+
+    def units(config):
+        return [Unit(f"w{w}_rep{r}", {"width": w, "rep": r}) for w, n in zip((1, 2), config["reps"]) for r in range(n)]
+
+    def run_unit(config, unit):
+        calls.append(unit.key)
+        return {"x": np.full(2, float(unit.params["rep"]))}
+
+    module = Experiment(name="toy", title="toy", profiles={"tiny": {"reps": [3, 5]}}, units=units, run_unit=run_unit,
+                        extent=("reps",))
+    with pytest.raises(ConfigError, match="has units the tiny profile lacks"):
+        run_experiment(module, "tiny", tmp_path, stage={"reps": [3, 6]})  # 6 > 5
+    run_experiment(module, "tiny", tmp_path, stage={"reps": [1, 2]})
+    run_experiment(module, "tiny", tmp_path)
+    assert calls == ["w1_rep0", "w2_rep0", "w2_rep1", "w1_rep1", "w1_rep2", "w2_rep2", "w2_rep3", "w2_rep4"]
+    assert not list(tmp_path.glob("toy.*.h5"))  # nothing moved aside
+
+
+def test_a_stage_whose_units_are_the_profiles_but_whose_value_the_profile_would_not_extend_is_refused(tmp_path):
+    """A settings dict (Lillicrap's ``t2_tuned``, say) changed under its old key: the same unit
+    keys and params, other work, so the whole profile's run would move the file aside."""
+    module = Experiment(name="toy", title="toy", profiles={"tiny": {"search": {"grid": [1, 2]}}},
+                        units=lambda config: [Unit("a", {})], run_unit=lambda config, unit: {"x": np.zeros(1)},
+                        extent=("search",))
+    with pytest.raises(ConfigError, match="would not extend it"):
+        run_experiment(module, "tiny", tmp_path, stage={"search": {"grid": [1]}})
+    assert not list(tmp_path.iterdir())

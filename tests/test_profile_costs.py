@@ -48,9 +48,10 @@ def test_lillicrap_synthetic_weight_is_the_ratio_of_per_work_costs(costs):
             syn_s += float(record["cpu_seconds"])
     updates = (3 + len(c["fig4"]["omegas"])) * 20 * 20 * 500 + 4 * 20 * 50 * 1000  # long: n = 20, 20 × 500, 50 × 1000
     assert costs.synthetic_updates(c) == updates
-    # 3 rules × 3 seeds × 20 epochs, then the search (4 ω, × 3 β for FA: 20 runs of 10 epochs on 5/6 of the set)
-    # and 3 rules × 3 seeds × 60 epochs at its choice.
-    t2 = 3 * 3 * 20 + 20 * 10 * 5 / 6 + 3 * 3 * 60
+    # 3 rules × 3 seeds × 20 epochs, then the search (4 ω, × 3 β for FA: 20 runs of 10 epochs on 50,000 of
+    # 60,000 images) and 3 rules × 3 seeds × 60 epochs at its choice.
+    assert c["t2_tuned"]["search_options"] == {"validation": 10000}
+    t2 = 3 * 3 * 20 + 20 * 10 * 50000 / 60000 + 3 * 3 * 60
     assert costs.t2_epochs(c) == pytest.approx(t2, rel=1e-12)
     assert costs.t2_epochs(lillicrap_2016.PROFILES["quick"]) == 3 * 1 * 1  # no search
     assert costs.synthetic_cost(ran) == pytest.approx((syn_s / updates) / (t2_s / t2), rel=1e-12)

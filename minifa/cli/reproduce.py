@@ -15,7 +15,7 @@ from ..experiments import experiment
 from ..experiments import figures as all_figures
 from ..experiments.executors import make_executor
 from ..experiments.framework import PROFILES
-from ..experiments.runner import experiment_claims, plot_experiment, resolve_profile, run_experiment
+from ..experiments.runner import experiment_claims, experiment_config, plot_experiment, resolve_profile, run_experiment
 from ..experiments.report import beside_table, by_paper, claims_table, complete_results
 from ..experiments.store import stored_profiles
 
@@ -109,6 +109,8 @@ def reproduce(figures, profile, results_dir, figures_dir, device, data_dir, chec
     stored = stored_profiles(Path(results_dir), [m.name for m in chosen]) if profile == "auto" else {}
     profile, why = resolve_profile(profile, stored)
     click.echo(f"profile {profile} ({why}); results in {results_dir}/, figures in {figures_dir}/", err=True)
+    for figure in chosen if stage else ():  # a stage off any figure's path is refused before anything runs
+        experiment_config(figure, profile, stage=stage)
     executor = make_executor(scheduler, blas_threads=blas_threads, connect_timeout=connect_timeout)
     if scheduler:  # workers may start elsewhere; on a shared file system an absolute path still holds
         data_dir = os.path.abspath(data_dir)

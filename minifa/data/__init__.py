@@ -76,8 +76,9 @@ def _clean(name, data_dir, seed, standardise, pool: int = 1, validation: int = 0
             data = Dataset(pooled(data.x_train, pool), data.y_train, data.labels_train,
                            pooled(data.x_test, pool), data.y_test, data.labels_test, data.name)
         return held_out(data, validation) if validation else data
-    if pool != 1 or validation:
-        raise ConfigError(f"pool and validation apply to mnist only, not {name}; drop them")
+    for key, value, default in (("pool", pool, 1), ("validation", validation, 0)):
+        if value != default:
+            raise ConfigError(f"{key} applies to mnist only, not {name}; drop it")
     # Refuse rather than ignore: a silently unstandardised run would be a wrong experiment.
     if standardise:
         raise ConfigError(f"standardise applies to mnist only, not {name}; drop it")

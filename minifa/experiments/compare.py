@@ -88,15 +88,18 @@ def within(stat: Stat, target: float, tolerance: float, spread: str = "2 sd") ->
 OWN_SD_RUNS = 10
 
 
-def matches_mean(stat: Stat, mean: float, sd: float, runs: int, z: float = 2.0) -> tuple[bool, str]:
+def matches_mean(stat: Stat, mean: float, sd: float, runs: int, z: float = 2.0,
+                 slack: float = 0.0) -> tuple[bool, str]:
     """A test of means: |ours − theirs| ≤ z·√(sd_o²/n + sd_t²/N) (z = 2), theirs ``mean ± sd``
-    over ``runs``; with n < 10 the authors' sd stands for ours too (the margin says so)."""
+    over ``runs``; with n < 10 the authors' sd stands for ours too (the margin says so);
+    ``slack`` widens it (a printed mean's rounding, say)."""
     own = stat.sd if stat.n >= OWN_SD_RUNS else sd
-    tolerance = z * math.sqrt(own ** 2 / max(stat.n, 1) + sd ** 2 / runs)
+    tolerance = z * math.sqrt(own ** 2 / max(stat.n, 1) + sd ** 2 / runs) + slack
     gap = abs(stat.mean - mean)
     whose = "our sd" if stat.n >= OWN_SD_RUNS else f"their sd for both sides, n = {stat.n} < {OWN_SD_RUNS}"
+    widened = f" + {slack:g}" if slack else ""
     return (bool(np.isfinite(gap) and gap <= tolerance),
-            f"|{fmt(stat.mean)} − {fmt(mean)}| ≤ {z:g} SE {fmt(tolerance)} (n = {stat.n}, N = {runs}; {whose})")
+            f"|{fmt(stat.mean)} − {fmt(mean)}| ≤ {z:g} SE{widened} {fmt(tolerance)} (n = {stat.n}, N = {runs}; {whose})")
 
 
 def fisher_p(k: int, n: int, K: int, N: int) -> float:

@@ -11,7 +11,7 @@ from ..backend import gpu_available
 from ..errors import ConfigError, choose
 from .executors import LocalExecutor
 from .framework import PROFILES, Experiment
-from .store import Results, ResultStore
+from .store import Results, ResultStore, extends
 
 def resolve_profile(profile: str, stored: dict[str, str] | None = None) -> tuple[str, str]:
     """``auto`` is the profile of the results already there (``stored``: figure → profile),
@@ -46,9 +46,13 @@ def staged(figure: Experiment, profile: str, config: dict, stage: dict) -> dict:
     step = {**config, **stage}
     full = {u.key: u.params for u in figure.units(config)}
     extra = [u.key for u in figure.units(step) if full.get(u.key) != u.params]
+    named = ", ".join(f"{k}={v}" for k, v in stage.items())
     if extra:
-        raise ConfigError(f"{figure.name}: --stage {', '.join(f'{k}={v}' for k, v in stage.items())} has units the "
-                          f"{profile} profile lacks ({', '.join(extra[:3])}); a stage must be a step toward the profile")
+        raise ConfigError(f"{figure.name}: --stage {named} has units the {profile} profile lacks "
+                          f"({', '.join(extra[:3])}); a stage must be a step toward the profile")
+    if not extends(step, config, figure.extent, {u.key: u.params for u in figure.units(step)}, figure.units(config)):
+        raise ConfigError(f"{figure.name}: --stage {named}: the {profile} profile's run would not extend it "
+                          f"(each {', '.join(stage)} entry must be one of the profile's); a stage must be a step toward the profile")
     return step
 
 

@@ -19,13 +19,11 @@ seeds, FA and BP. Costs: BENCHMARKS.md, "Cost of every profile".
 
 from __future__ import annotations
 
-import math
-
 import numpy as np
 
 import minifa as mf
 
-from .compare import OWN_SD_RUNS, Stat, every, exceeds, fmt, matches_mean, paired, within
+from .compare import Stat, every, exceeds, matches_mean, paired, within
 from .framework import BANDS_DECLARED, Claim, Experiment, Known, Lazy, Unit, banded, fresh_run, table
 
 NAME = "song-fig3"
@@ -136,15 +134,11 @@ LAMBDA0 = Known("λ 0 ends 0.25 points above the saved mean after matching it at
 ROUNDING = 0.0005  # half a unit of the saved numbers' last printed digit (.885, .002)
 
 
-def within_rounding(ours: Stat, mean: float, sd: float, z: float = 2.0) -> tuple[bool, str]:
-    """`matches_mean` with the saved numbers' rounding allowed for: their sd up to ``sd`` +
-    `ROUNDING`, their mean ± `ROUNDING`."""
-    widest = sd + ROUNDING
-    own = ours.sd if ours.n >= OWN_SD_RUNS else widest
-    tolerance = z * math.sqrt(own ** 2 / max(ours.n, 1) + widest ** 2 / SAVED_JOBS) + ROUNDING
-    gap = abs(ours.mean - mean)
-    return (bool(np.isfinite(gap) and gap <= tolerance),
-            f"|{fmt(ours.mean)} − {fmt(mean)}| ≤ {z:g} SE at sd {widest:g}, + {ROUNDING:g} (rounding): {fmt(tolerance)}")
+def within_rounding(ours: Stat, mean: float, sd: float) -> tuple[bool, str]:
+    """`LAMBDA0`'s band: ours above the saved mean, within `matches_mean` at the saved numbers'
+    widest rounding (their sd up to ``sd`` + `ROUNDING`, their mean ± `ROUNDING`)."""
+    verdict = matches_mean(ours, mean, sd + ROUNDING, SAVED_JOBS, slack=ROUNDING)
+    return every([(bool(ours.mean > mean), f"above {mean:g}"), verdict])
 
 
 FIGURE = Experiment(name=NAME, title=TITLE, profiles=PROFILES, units=units, run_unit=run_unit, claims=claims,

@@ -70,10 +70,13 @@ def stored_profiles(results_dir: Path, names) -> dict[str, str]:
 
 
 def grows(old, new) -> bool:
-    """Whether an extent value only grew: a list keeps every old element, a dict every old
+    """Whether an extent value only grew: a list of counts (one per width, say: ``more_reps``)
+    as long as the old one none smaller, any other list every old element, a dict every old
     item (a row or variant changed under its old name is not growth); other values may change,
     the stored units' params deciding."""
     if isinstance(old, list) and isinstance(new, list):
+        if len(old) == len(new) and all(type(x) is int for x in old + new):
+            return all(a <= b for a, b in zip(old, new))
         return all(x in new for x in old)
     if isinstance(old, dict) and isinstance(new, dict):
         return all(k in new and new[k] == v for k, v in old.items())
