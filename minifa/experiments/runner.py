@@ -44,15 +44,14 @@ def staged(figure: Experiment, profile: str, config: dict, stage: dict) -> dict:
         keys = ", ".join(figure.extent) or "none"
         raise ConfigError(f"{figure.name}: --stage {outside[0]} is not one of its extent keys ({keys}); name one of those")
     step = {**config, **stage}
-    full = {u.key: u.params for u in figure.units(config)}
-    extra = [u.key for u in figure.units(step) if full.get(u.key) != u.params]
-    named = ", ".join(f"{k}={v}" for k, v in stage.items())
-    if extra:
-        raise ConfigError(f"{figure.name}: --stage {named} has units the {profile} profile lacks "
-                          f"({', '.join(extra[:3])}); a stage must be a step toward the profile")
-    if not extends(step, config, figure.extent, {u.key: u.params for u in figure.units(step)}, figure.units(config)):
-        raise ConfigError(f"{figure.name}: --stage {named}: the {profile} profile's run would not extend it "
-                          f"(each {', '.join(stage)} entry must be one of the profile's); a stage must be a step toward the profile")
+    steps = figure.units(step)
+    if not extends(step, config, figure.extent, {u.key: u.params for u in steps}, figure.units(config)):
+        full = {u.key: u.params for u in figure.units(config)}
+        extra = [u.key for u in steps if full.get(u.key) != u.params]
+        why = (f" has units the {profile} profile lacks ({', '.join(extra[:3])})" if extra else
+               f": the {profile} profile's run would not extend it (each {', '.join(stage)} entry must be one of the profile's)")
+        raise ConfigError(f"{figure.name}: --stage {', '.join(f'{k}={v}' for k, v in stage.items())}{why}; "
+                          "a stage must be a step toward the profile")
     return step
 
 
